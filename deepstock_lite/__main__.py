@@ -1,0 +1,3 @@
+from .book import main
+
+raise SystemExit(main())

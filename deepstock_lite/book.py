@@ -1,0 +1,127 @@
+"""Author tools for the book (not needed to read it).
+
+    python -m deepstock_lite.book execute [book/01_newsvendor.ipynb ...]
+        re-execute chapters in place, top to bottom, saving outputs and widget state
+        (all chapters of _toc.yml when no path is given);
+    python -m deepstock_lite.book check
+        check every chapter: listed in _toc.yml, kernel python3, one title, committed outputs,
+        and a Colab install cell that uses the repository URL of _config.yml.
+
+Run from the repository root. Needs nbclient and PyYAML (installed with jupyter-book).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["find_root", "chapters", "repository_url", "execute", "check"]
+
+
+def find_root(start=None):
+    """The book root: the nearest folder upwards holding ``_config.yml`` and ``_toc.yml``."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").exists() and (folder / "_toc.yml").exists():
+            return folder
+    raise FileNotFoundError("no _config.yml/_toc.yml found here or above: run from the book")
+
+
+def _yaml(path):
+    import yaml
+    return yaml.safe_load(Path(path).read_text())
+
+
+def chapters(root=None):
+    """Chapter notebooks in table-of-contents order."""
+    root = find_root(root)
+    toc = _yaml(root / "_toc.yml")
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part.get("chapters", [])]
+    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
+
+
+def repository_url(root=None):
+    return _yaml(find_root(root) / "_config.yml")["repository"]["url"].rstrip("/")
+
+
+def execute(paths=None, timeout=600):
+    """Execute notebooks in place (outputs and widget state saved, no timing metadata)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    paths = [Path(p) for p in paths] if paths else chapters()
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        t0 = time.perf_counter()
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}},
+                                store_widget_state=True, record_timing=False)
+        client.execute()
+        nbformat.write(nb, path)
+        print(f"{path}: executed in {time.perf_counter() - t0:.1f} s")
+        # errors raised while *displaying* (e.g. a bad LaTeX label in a figure) do not stop
+        # the kernel, so look for them in the outputs
+        bad = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+               if o.output_type == "error"]
+        if bad:
+            raise RuntimeError(f"{path}: an output holds an error: {bad[0].ename}: "
+                               f"{bad[0].evalue}")
+
+
+def check(root=None):
+    """Return a list of problems (empty when every chapter is in order)."""
+    import nbformat
+
+    root = find_root(root)
+    url = repository_url(root)
+    problems = []
+    listed = {p.resolve() for p in chapters(root)}
+    for path in sorted((root / "book").glob("*.ipynb")):
+        name = path.relative_to(root)
+        if path.resolve() not in listed:
+            problems.append(f"{name}: not listed in _toc.yml")
+        nb = nbformat.read(path, as_version=4)
+        if nb.metadata.get("kernelspec", {}).get("name") != "python3":
+            problems.append(f"{name}: kernelspec must be python3")
+        titles = [ln for c in nb.cells if c.cell_type == "markdown"
+                  for ln in c.source.splitlines() if re.match(r"^# \S", ln)]
+        if len(titles) != 1:
+            problems.append(f"{name}: needs exactly one '# ' title, found {len(titles)}")
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        if not code or "import deepstock_lite" not in code[0].source or url not in code[0].source:
+            problems.append(f"{name}: first code cell must install deepstock_lite from {url}")
+        if code and not any(c.get("outputs") for c in code):
+            problems.append(f"{name}: committed without outputs")
+        if any("{bibliography}" in c.source for c in nb.cells if c.cell_type == "markdown"):
+            problems.append(f"{name}: cite with {{cite}} only; the one bibliography is "
+                            "book/references.md (several give duplicate-citation warnings)")
+        errors = [o for c in code for o in c.get("outputs", []) if o.output_type == "error"]
+        if errors:
+            problems.append(f"{name}: committed with an error output")
+    return problems
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m deepstock_lite.book")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    ex = sub.add_parser("execute", help="re-execute chapters in place")
+    ex.add_argument("paths", nargs="*")
+    ex.add_argument("--timeout", type=int, default=600)
+    sub.add_parser("check", help="check chapters for the book's conventions")
+    args = parser.parse_args(argv)
+    if args.cmd == "execute":
+        execute(args.paths, args.timeout)
+        return 0
+    problems = check()
+    for p in problems:
+        print(p)
+    print("all chapters OK" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

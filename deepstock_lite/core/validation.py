@@ -1,0 +1,112 @@
+"""Argument checks shared by every public function.
+
+Each check raises ``TypeError`` for a wrong type and ``ValueError`` for a value outside its
+allowed range, and the message always names the parameter and the range, so a reader who
+mistypes a cost or a lead time learns at once what went wrong.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_real",
+    "check_int",
+    "check_bool",
+    "check_probability",
+    "check_array",
+    "check_demand",
+    "check_choice",
+]
+
+
+def check_real(name, value, *, low=None, high=None, low_open=False, high_open=False,
+               allow_array=False):
+    """Return ``value`` as a float (or float array) after checking it is finite and in range.
+
+    ``low``/``high`` are inclusive bounds unless ``low_open``/``high_open`` is set.
+    """
+    if isinstance(value, bool) or (not allow_array and not isinstance(value, numbers.Real)):
+        if not (allow_array and isinstance(value, (np.ndarray, list, tuple))):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    arr = np.asarray(value)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                 or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    arr = arr.astype(float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    rng = _range_text(low, high, low_open, high_open)
+    if low is not None and (np.any(arr <= low) if low_open else np.any(arr < low)):
+        raise ValueError(f"{name} must be in {rng}, got {value!r}")
+    if high is not None and (np.any(arr >= high) if high_open else np.any(arr > high)):
+        raise ValueError(f"{name} must be in {rng}, got {value!r}")
+    if arr.ndim == 0:
+        return float(arr)
+    return arr
+
+
+def check_int(name, value, *, low=None, high=None):
+    """Return ``value`` as a Python int after checking type and inclusive range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be in {_range_text(low, high)}, got {value}")
+    return value
+
+
+def check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return bool(value)
+
+
+def check_probability(name, value, *, open_interval=True):
+    """A probability strictly inside (0, 1) by default (critical ratios, quantile levels)."""
+    return check_real(name, value, low=0.0, high=1.0, low_open=open_interval,
+                      high_open=open_interval)
+
+
+def check_array(name, value, *, ndim=None, nonnegative=False, allow_int=True):
+    """Return a float array after checking numeric dtype, dimension and finiteness."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
+    arr = np.asarray(value)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating)
+                                 or (allow_int and np.issubdtype(arr.dtype, np.integer))):
+        raise TypeError(f"{name} must hold numbers (int or float), got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim not in np.atleast_1d(ndim):
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    arr = arr.astype(float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if nonnegative and np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative (>= 0), got minimum {arr.min()}")
+    return arr
+
+
+def check_demand(name, value):
+    """Demand trajectories: a 2-D array (paths × periods) of finite non-negative numbers.
+
+    A 1-D array is read as one path.
+    """
+    arr = check_array(name, value, ndim=(1, 2), nonnegative=True)
+    return np.atleast_2d(arr)
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def _range_text(low, high, low_open=False, high_open=False):
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    return f"{left}{lo}, {hi}{right}"

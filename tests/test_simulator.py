@@ -1,0 +1,149 @@
+"""Hand-computed trajectories pin down the simulator's event order (see its docstring)."""
+import numpy as np
+import pytest
+
+from deepstock_lite import InventorySystem, simulate
+from deepstock_lite.core.policies import SS, BaseStock, ConstantOrder, FunctionPolicy
+
+
+def run(system, policy, demand, **kw):
+    return simulate(system, policy, np.array([demand], float), **kw)
+
+
+def test_zero_lead_time_backlog_by_hand():
+    r = run(InventorySystem(L=0, h=1, b=4), BaseStock(5), [3, 7, 2])
+    np.testing.assert_allclose(r.order[0], [5, 3, 7])
+    np.testing.assert_allclose(r.end_inventory[0], [2, -2, 3])
+    np.testing.assert_allclose(r.sales[0], [3, 5, 2])
+    np.testing.assert_allclose(r.unmet[0], [0, 2, 0])
+    np.testing.assert_allclose(r.cost[0], [2, 8, 3])
+
+
+def test_fixed_and_unit_order_cost_by_hand():
+    r = run(InventorySystem(L=0, h=1, b=4, K=10, c=2), BaseStock(5), [3, 7, 2])
+    np.testing.assert_allclose(r.cost[0], [22, 24, 27])
+
+
+def test_lead_time_one_review_period_two_by_hand():
+    r = run(InventorySystem(L=1, P=2, h=1, b=2), BaseStock(6), [2, 3, 4, 1], on_hand=5)
+    np.testing.assert_allclose(r.order[0], [1, 0, 5, 0])
+    np.testing.assert_allclose(r.start_on_hand[0], [5, 4, 1, 2])
+    np.testing.assert_allclose(r.end_inventory[0], [3, 1, -3, 1])
+    np.testing.assert_allclose(r.cost[0], [3, 1, 6, 1])
+
+
+def test_lead_time_three_lost_sales_by_hand():
+    system = InventorySystem(L=3, h=1, b=4, backlog=False)
+    r = run(system, ConstantOrder(3), [4, 4, 4, 4, 4], on_hand=6, pipeline=[1, 2])
+    np.testing.assert_allclose(r.start_on_hand[0], [6, 3, 2, 3, 3])
+    np.testing.assert_allclose(r.unmet[0], [0, 1, 2, 1, 1])
+    np.testing.assert_allclose(r.end_inventory[0], [2, 0, 0, 0, 0])
+    np.testing.assert_allclose(r.cost[0], [2, 4, 8, 4, 4])
+
+
+def test_lost_sales_lead_time_one_by_hand():
+    # L = 1: the order of period t is on hand at the start of t + 1
+    system = InventorySystem(L=1, h=1, b=5, backlog=False)
+    r = run(system, BaseStock(4), [6, 1, 3], on_hand=2)
+    np.testing.assert_allclose(r.order[0], [2, 2, 1])
+    np.testing.assert_allclose(r.start_on_hand[0], [2, 2, 3])
+    np.testing.assert_allclose(r.unmet[0], [4, 0, 0])
+    np.testing.assert_allclose(r.cost[0], [20, 1, 0])
+
+
+def test_order_serves_demand_of_period_t_plus_L():
+    for L in range(5):
+        system = InventorySystem(L=L, h=1, b=1)
+        orders = lambda s: np.where(s.t == 0, 10.0, 0.0) * np.ones(s.n)  # noqa: E731
+        r = run(system, FunctionPolicy(orders), [0] * 8)
+        first_stock = int(np.argmax(r.start_on_hand[0] > 0))
+        assert first_stock == L
+
+
+def test_zipkin_state_transition():
+    """Next state ((x0 − D)^+ + x1, x2, …, z) as in Zipkin (2008)."""
+    system = InventorySystem(L=3, h=1, b=4, backlog=False)
+    state = system.initial_state(2, on_hand=[5, 1], pipeline=[[2, 3], [0, 4]])
+    system.step(state, np.array([7.0, 6.0]), np.array([3.0, 2.0]))
+    np.testing.assert_allclose(state.on_hand, [2 + 2, 0 + 0])
+    np.testing.assert_allclose(state.pipeline, [[3, 7], [4, 6]])
+    np.testing.assert_allclose(state.position, [14, 10])
+
+
+def test_review_period_with_first_review():
+    system = InventorySystem(L=1, P=2, first_review=2, h=0.1, b=0.9)
+    r = run(system, ConstantOrder(10), [0] * 9)
+    np.testing.assert_allclose(r.order[0], [0, 0, 10, 0, 10, 0, 10, 0, 10])
+
+
+def test_ss_policy_orders_only_at_or_below_s():
+    r = run(InventorySystem(L=0, h=1, b=4), SS(2, 6), [3, 1, 1, 4])
+    np.testing.assert_allclose(r.order[0], [6, 0, 4, 0])
+
+
+def test_batch_equals_rows_one_at_a_time():
+    rng = np.random.default_rng(1)
+    D = rng.poisson(5, size=(16, 30)).astype(float)
+    for backlog in (True, False):
+        system = InventorySystem(L=2, P=2, h=1, b=9, backlog=backlog, K=3, c=0.5)
+        full = simulate(system, SS(10, 25), D)
+        for i in (0, 7, 15):
+            one = simulate(system, SS(10, 25), D[i])
+            np.testing.assert_allclose(one.cost[0], full.cost[i])
+
+
+def test_demand_process_input_is_seeded():
+    from deepstock_lite.core.demand import Poisson
+    system = InventorySystem(L=1)
+    a = simulate(system, BaseStock(12), Poisson(5), n=8, horizon=20, seed=3)
+    b = simulate(system, BaseStock(12), Poisson(5), n=8, horizon=20, seed=3)
+    np.testing.assert_array_equal(a.cost, b.cost)
+    with pytest.raises(ValueError, match="n and horizon"):
+        simulate(system, BaseStock(12), Poisson(5))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"L": -1}, "L must be in"), ({"P": 0}, "P must be in"), ({"h": -1.0}, "h must be in"),
+    ({"b": -0.5}, "b must be in"), ({"K": -1}, "K must be in"), ({"c": float("nan")}, "c must"),
+    ({"first_review": -2}, "first_review"),
+])
+def test_bad_system_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        InventorySystem(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"L": 1.5}, {"P": "2"}, {"h": "1"}, {"backlog": 1},
+                                    {"b": None}])
+def test_wrong_types(kwargs):
+    with pytest.raises(TypeError):
+        InventorySystem(**kwargs)
+
+
+def test_bad_demand_and_state():
+    system = InventorySystem(L=2)
+    with pytest.raises(ValueError, match="demand must be finite"):
+        simulate(system, BaseStock(5), [[1.0, np.nan]])
+    with pytest.raises(ValueError, match="demand must be non-negative"):
+        simulate(system, BaseStock(5), [[1.0, -2.0]])
+    with pytest.raises(TypeError, match="demand must hold numbers"):
+        simulate(system, BaseStock(5), np.array([["a", "b"]]))
+    with pytest.raises(TypeError, match="demand must hold numbers"):
+        simulate(system, BaseStock(5), np.array([[True, False]]))
+    with pytest.raises(ValueError, match="pipeline must have shape"):
+        simulate(system, BaseStock(5), [[1.0, 2.0]], pipeline=[1.0, 2.0])
+    with pytest.raises(ValueError, match="on_hand must be >= 0"):
+        InventorySystem(backlog=False).initial_state(2, on_hand=-1)
+    with pytest.raises(TypeError, match="policy"):
+        simulate(system, 3, [[1.0, 2.0]])
+
+
+def test_policy_returning_bad_orders_is_caught():
+    system = InventorySystem(L=1)
+    with pytest.raises(ValueError, match="non-negative"):
+        simulate(system, FunctionPolicy(lambda s: -np.ones(s.n)), [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="non-negative"):
+        simulate(system, FunctionPolicy(lambda s: np.full(s.n, np.nan)), [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="shape"):
+        simulate(system, FunctionPolicy(lambda s: np.ones(3)), [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="s must be <= S"):
+        SS(5, 3)
