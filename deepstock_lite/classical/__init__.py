@@ -12,3 +12,10 @@ __all__ = [
     "BaseStockSolution", "base_stock_normal", "base_stock_cost_normal", "base_stock_discrete",
     "base_stock_cost_discrete", "base_stock_poisson",
 ]
+from .s_S import eoq_s_S, optimal_s_S, s_S_cost
+from .lost_sales import (LookupPolicy, evaluate_policy_exact, lost_sales_heuristics,
+                         solve_lost_sales)
+from .setting1_dp import solve_setting1_dp
+
+__all__ += ["optimal_s_S", "s_S_cost", "eoq_s_S", "solve_lost_sales", "evaluate_policy_exact",
+            "LookupPolicy", "lost_sales_heuristics", "solve_setting1_dp"]

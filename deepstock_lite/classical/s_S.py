@@ -1,0 +1,272 @@
+r"""Exact optimal :math:`(s, S)` policies for integer demand (Zheng & Federgruen 1991).
+
+Periodic review, backorders, i.i.d. integer demand, lead time :math:`L \ge 0`. When the
+inventory position is :math:`\le s`, order up to :math:`S`. The cost of a period is
+:math:`K\,1\{\text{order}\} + G(y)` with :math:`y` the position after ordering and
+
+.. math:: G(y) = h\,E(y - D_{L+1})^+ + b\,E(D_{L+1} - y)^+ ,
+
+:math:`D_{L+1}` the demand over :math:`L + 1` periods (the standard lead-time reduction: the
+order placed now is the last one that can serve period :math:`t + L`). By renewal-reward
+(Zheng & Federgruen 1991, eq. (2); Snyder & Shen 2019, §4.5), with :math:`m` the renewal
+mass function of one-period demand,
+
+.. math:: c(s, S) = \frac{K + \sum_{j=0}^{S-s-1} m(j)\, G(S - j)}{M(S - s)}, \qquad
+          M(n) = \sum_{j=0}^{n-1} m(j).
+
+:func:`optimal_s_S` runs Zheng & Federgruen's algorithm on it; :func:`s_S_cost` and
+:func:`s_S_cost_grid` evaluate any :math:`(s, S)` exactly.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.validation import check_array, check_int, check_real
+from ._discrete import DiscreteDemand, as_demand
+
+__all__ = ["SSResult", "FiniteHorizonSS", "single_period_cost", "renewal_mass", "s_S_cost",
+           "s_S_cost_grid", "optimal_s_S", "eoq_s_S", "finite_horizon_s_S", "k_convexity_constant",
+           "DiscreteDemand"]
+
+
+@dataclass
+class SSResult:
+    """An :math:`(s, S)` policy and its exact long-run average cost per period."""
+    s: int
+    S: int
+    cost: float
+    base_stock_level: int   # y*, the minimizer of G (the optimum when K = 0)
+    base_stock_cost: float  # G(y*), a lower bound on the optimal cost
+    h: float
+    b: float
+    K: float
+    L: int
+    demand: DiscreteDemand
+
+    def __repr__(self):
+        return (f"SSResult(s={self.s}, S={self.S}, cost={self.cost:.4f}, h={self.h:g}, "
+                f"b={self.b:g}, K={self.K:g}, L={self.L}, {self.demand.name})")
+
+
+class _Model:
+    """Checked parameters plus the two ingredients of c(s, S): G and the renewal mass m."""
+
+    def __init__(self, h, b, K, L, demand, mean, pmf):
+        self.h = check_real("h", h, low=0.0, low_open=True)
+        self.b = check_real("b", b, low=0.0, low_open=True)
+        self.K = check_real("K", K, low=0.0)
+        self.L = check_int("L", L, low=0)
+        self.demand = as_demand(demand, mean=mean, pmf=pmf)
+        if self.demand.p0 >= 1.0:
+            raise ValueError("demand must not be identically zero (P(D = 0) < 1 required)")
+        self.lead = self.demand.sum_of(self.L + 1)
+        self._m = np.zeros(0)
+
+    def G(self, y):
+        y = np.asarray(y)
+        return (self.h * self.lead.expected_excess(y)
+                + self.b * self.lead.expected_shortfall(y))
+
+    def m(self, n):
+        """m(0..n-1), extended on request (the recursion only looks backwards)."""
+        if self._m.size < n:
+            self._m = renewal_mass(self.demand, max(n, 2 * self._m.size))
+        return self._m[:n]
+
+    def cost(self, s, S):
+        d = S - s
+        m = self.m(d)
+        return float((self.K + m @ self.G(S - np.arange(d))) / m.sum())
+
+    def y_star(self):
+        return self.lead.quantile(self.b / (self.b + self.h))
+
+
+def single_period_cost(y, *, h, b, L=0, demand=None, mean=None, pmf=None):
+    r"""Expected holding + shortage cost :math:`G(y) = h E(y - D_{L+1})^+ + b E(D_{L+1} - y)^+`
+    charged to the position :math:`y` after ordering (Zheng & Federgruen 1991, eq. (1))."""
+    model = _Model(h, b, 0.0, L, demand, mean, pmf)
+    return model.G(_int_array("y", y))
+
+
+def renewal_mass(demand, n):
+    r"""Renewal mass :math:`m(0..n-1)` of i.i.d. integer demand (Zheng & Federgruen 1991,
+    eq. (3)): :math:`m(0) = 1/(1-p_0)`, :math:`m(j) = \sum_{l=1}^{j} p_l\, m(j-l)/(1-p_0)`.
+    :math:`m(j)` is the expected number of periods the position spends exactly :math:`j`
+    below the order-up-to level, so :math:`M(n) = \sum_{j<n} m(j)` is the mean cycle length."""
+    if not isinstance(demand, DiscreteDemand):
+        raise TypeError(f"demand must be a DiscreteDemand, got {type(demand).__name__}")
+    n = check_int("n", n, low=1)
+    p = demand.head(n)
+    if p[0] >= 1.0:
+        raise ValueError("demand must not be identically zero (P(D = 0) < 1 required)")
+    m = np.empty(n)
+    m[0] = 1.0 / (1.0 - p[0])
+    for j in range(1, n):
+        m[j] = (p[1:j + 1] @ m[j - 1::-1]) / (1.0 - p[0])
+    return m
+
+
+def s_S_cost(s, S, *, h, b, K, L=0, demand=None, mean=None, pmf=None):
+    r"""Exact long-run average cost :math:`c(s, S)` of an :math:`(s, S)` policy (renewal
+    reward, Zheng & Federgruen 1991, eq. (2)). Demand: ``mean`` (Poisson), ``pmf`` (on
+    ``0..m``) or ``demand`` (a :class:`DiscreteDemand`)."""
+    model = _Model(h, b, K, L, demand, mean, pmf)
+    s = check_int("s", s)
+    S = check_int("S", S, low=s + 1)
+    return model.cost(s, S)
+
+
+def s_S_cost_grid(s_values, S_values, *, h, b, K, L=0, demand=None, mean=None, pmf=None):
+    """:math:`c(s, S)` on a grid, shape ``(len(s_values), len(S_values))``; ``nan`` where
+    ``S <= s``. One cumulative sum per ``S`` (used for the cost-surface figure)."""
+    model = _Model(h, b, K, L, demand, mean, pmf)
+    s_arr, S_arr = _int_array("s_values", s_values), _int_array("S_values", S_values)
+    dmax = int(max(S_arr.max() - s_arr.min(), 1))
+    m = model.m(dmax)
+    M = np.concatenate(([np.nan], np.cumsum(m)))
+    out = np.full((s_arr.size, S_arr.size), np.nan)
+    for k, S in enumerate(S_arr):
+        num = np.concatenate(([0.0], np.cumsum(m * model.G(S - np.arange(dmax)))))
+        d = S - s_arr
+        ok = (d >= 1) & (d <= dmax)
+        out[ok, k] = (K + num[d[ok]]) / M[d[ok]]
+    return out
+
+
+def optimal_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None, max_iter=100_000):
+    r"""Optimal :math:`(s^*, S^*)` by the algorithm of Zheng & Federgruen (1991, §3).
+
+    It starts from the minimizer :math:`y^*` of :math:`G`, lowers :math:`s` until
+    :math:`c(s, y^*) \le G(s)` (Lemma 1: the optimal :math:`s` is the first such point), then
+    raises :math:`S` while :math:`G(S) \le c^*` (no larger :math:`S` can help, since
+    :math:`G` is convex), improving :math:`s` whenever a better :math:`S` is found. Exact for
+    any integer demand; cost per period :math:`K\,1\{\text{order}\} + G(y)`.
+    """
+    model = _Model(h, b, K, L, demand, mean, pmf)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    y = model.y_star()
+    Gy = float(model.G(y))
+    s, S0, it = y, y, 0
+    while True:  # step 0: the optimal reorder point for S = y*
+        s -= 1
+        it += 1
+        if model.cost(s, S0) <= model.G(s) or it > max_iter:
+            break
+    c0 = model.cost(s, S0)
+    S = S0 + 1
+    while model.G(S) <= c0 and it <= max_iter:  # step 1: search S upwards
+        it += 1
+        if model.cost(s, S) < c0:
+            S0 = S
+            while model.cost(s, S0) <= model.G(s + 1):
+                s += 1
+            c0 = model.cost(s, S0)
+        S += 1
+    if it > max_iter:
+        raise RuntimeError(f"Zheng-Federgruen search did not stop within max_iter={max_iter}")
+    return SSResult(s=s, S=S0, cost=c0, base_stock_level=y, base_stock_cost=Gy, h=model.h,
+                    b=model.b, K=model.K, L=model.L, demand=model.demand)
+
+
+def eoq_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None):
+    r"""The EOQ heuristic: :math:`s = y^*` (the newsvendor fractile :math:`b/(b+h)` of
+    lead-time demand), :math:`S = s + \max(1, \mathrm{round}(\sqrt{2K\mu/h}))`
+    (Harris's economic order quantity), with its exact cost. Compare with
+    :func:`optimal_s_S` for the gap."""
+    model = _Model(h, b, K, L, demand, mean, pmf)
+    s = model.y_star()
+    Q = max(1, int(round(math.sqrt(2 * model.K * model.demand.mean / model.h))))
+    return SSResult(s=s, S=s + Q, cost=model.cost(s, s + Q), base_stock_level=s,
+                    base_stock_cost=float(model.G(s)), h=model.h, b=model.b, K=model.K,
+                    L=model.L, demand=model.demand)
+
+
+@dataclass
+class FiniteHorizonSS:
+    """Scarf's finite-horizon DP: ``H[t]`` on ``grid`` and the levels ``s[t]``, ``S[t]``."""
+    grid: np.ndarray
+    H: np.ndarray        # (T, len(grid)): cost of being at level y after ordering in period t
+    s: np.ndarray        # (T,) reorder points (order iff position <= s[t])
+    S: np.ndarray        # (T,) order-up-to levels
+    order_set_is_interval: bool  # the states that order are exactly {x <= s[t]} every t
+
+
+def finite_horizon_s_S(T, *, h, b, K, L=0, demand=None, mean=None, pmf=None, grid=None):
+    r"""Backward induction for :math:`T` periods (Scarf 1960), with :math:`v_{T} \equiv 0`:
+
+    .. math:: H_t(y) = G(y) + E\,v_{t+1}(y - D), \qquad
+              v_t(x) = \min\{H_t(x),\; K + \min_{y \ge x} H_t(y)\}.
+
+    Scarf's theorem: each :math:`H_t` is :math:`K`-convex, so the optimal rule is
+    :math:`(s_t, S_t)`. ``grid`` (default: a range wide enough for the demand) must reach below
+    every ``s_t``; below it ``v_t`` is the constant :math:`K + \min H_t`, so the bottom end is
+    exact.
+    """
+    model = _Model(h, b, K, L, demand, mean, pmf)
+    T = check_int("T", T, low=1)
+    if grid is None:
+        y = model.y_star()
+        spread = int(6 * math.sqrt(model.demand.mean * (model.L + 1)) + 2 * model.demand.mean)
+        top = y + spread + int(2 * math.sqrt(2 * model.K * model.demand.mean / model.h)) + 10
+        grid = np.arange(y - spread - 10, top + 1)
+    grid = _int_array("grid", grid)
+    if np.any(np.diff(grid) != 1):
+        raise ValueError("grid must be consecutive integers")
+    n = grid.size
+    dmax = n - 1
+    p = model.demand.head(dmax + 1)
+    p[-1] += max(0.0, 1.0 - p.sum())  # the far tail sits at the bottom of the grid anyway
+    G = model.G(grid)
+    v = np.zeros(n)
+    H, s, S = np.empty((T, n)), np.empty(T, int), np.empty(T, int)
+    interval = True
+    idx = np.clip(np.arange(n)[:, None] - np.arange(dmax + 1)[None, :], 0, n - 1)
+    for t in range(T - 1, -1, -1):
+        H[t] = G + v[idx] @ p
+        best_above = np.minimum.accumulate(H[t][::-1])[::-1]  # min over y >= x
+        order = K + best_above < H[t] - 1e-12 * max(1.0, abs(H[t]).max())
+        S[t] = grid[np.argmin(H[t])]
+        if not order.any():
+            raise ValueError("grid too high: no state orders; extend it downwards")
+        s[t] = grid[np.flatnonzero(order).max()]
+        interval &= bool(order[grid <= s[t]].all() and not order[grid > s[t]].any())
+        if s[t] == grid[-1] or not order[0]:
+            raise ValueError("grid too narrow for the (s, S) levels; widen it")
+        v = np.where(order, K + best_above, H[t])
+    return FiniteHorizonSS(grid=grid, H=H, s=s, S=S, order_set_is_interval=interval)
+
+
+def k_convexity_constant(values):
+    r"""Smallest :math:`K \ge 0` for which a function on consecutive integers is
+    :math:`K`-convex (Scarf 1960): :math:`K + f(z+a) \ge f(z) + a\,(f(z) - f(z-b))/b` for
+    all :math:`z`, :math:`a \ge 0`, :math:`b > 0`. It is the largest amount by which
+    :math:`f` dips below the extension of a chord; 0 means :math:`f` is convex."""
+    f = check_array_1d("values", values)
+    n = f.size
+    worst = 0.0
+    for z in range(1, n - 1):
+        bs = np.arange(1, z + 1)
+        slope = (f[z] - f[z - bs]) / bs              # chords ending at z, from the left
+        a = np.arange(0, n - z)
+        chord = f[z] + a[:, None] * slope[None, :]   # extended to z + a
+        worst = max(worst, float((chord - f[z + a][:, None]).max()))
+    return worst
+
+
+def check_array_1d(name, value):
+    f = check_array(name, value, ndim=1)
+    if f.size < 3:
+        raise ValueError(f"{name} must have at least 3 points, got {f.size}")
+    return f
+
+
+def _int_array(name, value):
+    arr = np.atleast_1d(np.asarray(value))
+    if not np.issubdtype(arr.dtype, np.integer):
+        if not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr))):
+            raise TypeError(f"{name} must hold integers, got {value!r}")
+    return arr.astype(np.int64)

@@ -1,0 +1,161 @@
+"""Zipkin's lost-sales model: the 16 published optima, the heuristics, and simulation."""
+import numpy as np
+import pytest
+from scipy import stats
+
+from deepstock_lite.classical.lost_sales import (DiscreteDemand, LookupPolicy,
+                                                 backorder_base_stock_level, best_base_stock,
+                                                 best_capped_base_stock, best_constant_order,
+                                                 evaluate_policy_exact, myopic_policy,
+                                                 solve_lost_sales)
+from deepstock_lite.core.simulator import InventorySystem, simulate
+
+# Zipkin (2008), Poisson(5), h = 1: optimal long-run average cost, rows b, columns L = 1..4
+ZIPKIN = {4: (4.04, 4.40, 4.60, 4.73), 9: (5.44, 6.09, 6.53, 6.84),
+          19: (6.68, 7.66, 8.36, 8.89), 39: (7.84, 9.11, 10.04, 10.79)}
+CELLS = [(L, b, ZIPKIN[b][L - 1]) for L in (1, 2, 3, 4) for b in (4, 9, 19, 39)]
+
+
+@pytest.fixture(scope="module")
+def solved():
+    return {}
+
+
+def _solve(cache, L, b):
+    if (L, b) not in cache:
+        cache[L, b] = solve_lost_sales(L, h=1, b=b, mean=5)
+    return cache[L, b]
+
+
+@pytest.mark.parametrize("L, b, published", CELLS)
+def test_zipkin_table(solved, L, b, published):
+    r = _solve(solved, L, b)
+    assert round(r.cost, 2) == pytest.approx(published, abs=1e-9)
+    assert r.upper - r.lower <= 1e-6
+    # the position after ordering never exceeds the backorder base-stock level
+    assert np.all(r.states.sum(1) + r.orders <= r.max_position)
+
+
+# published heuristic costs (Zipkin 2008; Xin 2021)
+HEUR = [(2, 4, 4.64, 4.41), (4, 4, 5.20, 4.80), (2, 19, 7.84, 7.72), (4, 19, 9.23, 8.95)]
+
+
+@pytest.mark.parametrize("L, b, base, capped", HEUR)
+def test_heuristics_published(solved, L, b, base, capped):
+    bs = best_base_stock(L, h=1, b=b, mean=5)
+    cb = best_capped_base_stock(L, h=1, b=b, mean=5)
+    assert round(bs.cost, 2) == pytest.approx(base, abs=1e-9)
+    assert round(cb.cost, 2) == pytest.approx(capped, abs=1e-9)
+    opt = _solve(solved, L, b).cost
+    assert opt <= cb.cost <= bs.cost
+
+
+def test_myopic_and_constant_order(solved):
+    my = myopic_policy(4, h=1, b=4, mean=5)
+    assert round(my.cost, 2) == pytest.approx(5.06, abs=1e-9)  # Zipkin 2008, L = 4, p = 4
+    co = best_constant_order(4, h=1, b=4, mean=5)
+    assert co.params["r"] < 5 and co.cost > _solve(solved, 4, 4).cost
+    # constant order: the pipeline is deterministic, so the cost does not depend on L
+    assert best_constant_order(1, h=1, b=4, mean=5).cost == pytest.approx(co.cost, abs=1e-5)
+
+
+def test_lookup_policy_simulates_to_its_dp_value(solved):
+    r = _solve(solved, 2, 4)
+    rng = np.random.default_rng(3)
+    n, T, warm = 300, 1200, 100
+    demand = rng.poisson(5, size=(n, T)).astype(float)
+    system = InventorySystem(L=2, P=1, h=1, b=4, backlog=False)
+    res = simulate(system, r.policy, demand)
+    per_path = res.cost[:, warm:].mean(1)
+    se = per_path.std(ddof=1) / np.sqrt(n)
+    assert abs(per_path.mean() - r.cost) < 4 * se
+    # and the simulated orders are the table's
+    assert np.all(res.order == np.round(res.order))
+
+
+def test_exact_evaluation_of_policies(solved):
+    r = _solve(solved, 3, 9)
+    ev = evaluate_policy_exact(r.policy, 3, h=1, b=9, mean=5)
+    assert ev.cost == pytest.approx(r.cost, abs=2e-6)
+    S = best_base_stock(3, h=1, b=9, mean=5)
+    ev = evaluate_policy_exact(lambda x: np.maximum(S.params["S"] - x.sum(1), 0), 3, h=1,
+                               b=9, mean=5)
+    assert ev.cost == pytest.approx(S.cost, abs=2e-6)
+    assert isinstance(ev.policy, LookupPolicy)
+
+
+def test_optimal_policy_structure(solved):
+    # Zipkin (2008b): orders fall with each stock component, by at most one unit per unit
+    r = _solve(solved, 2, 9)
+    table = {tuple(x): z for x, z in zip(r.states, r.orders)}
+    for (x0, x1), z in table.items():
+        for nxt in ((x0 + 1, x1), (x0, x1 + 1)):
+            if nxt in table:
+                assert -1 <= table[nxt] - z <= 0
+
+
+def test_general_demand_laws():
+    pmf = stats.poisson.pmf(np.arange(60), 5)
+    a = solve_lost_sales(2, h=1, b=9, pmf=pmf / pmf.sum())
+    assert a.cost == pytest.approx(6.09, abs=5e-3)
+    g = solve_lost_sales(2, h=1, b=9, demand=DiscreteDemand.geometric(5))
+    heur = best_base_stock(2, h=1, b=9, demand=DiscreteDemand.geometric(5))
+    assert g.lower <= g.cost <= g.upper and g.cost <= heur.cost
+    assert g.cost > a.cost  # geometric demand is more variable than Poisson
+    d = solve_lost_sales(2, h=1, b=9, pmf=[0, 0, 1])  # deterministic demand: no cost
+    assert d.cost == pytest.approx(0.0, abs=1e-9)
+
+
+def test_lookup_policy_outside_table(solved):
+    p = _solve(solved, 2, 4).policy
+    assert p.order((100, 0)) == 0          # above the bound: nothing to order
+    with pytest.raises(ValueError, match="integer"):
+        p.order((1.5, 0))
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(L=2, h=-1, b=4, mean=5), "h must be"),
+    (dict(L=2, h=1, b=-4, mean=5), "b must be"),
+    (dict(L=0, h=1, b=4, mean=5), "L must be"),
+    (dict(L=-1, h=1, b=4, mean=5), "L must be"),
+    (dict(L=2, h=1, b=4, pmf=[]), "pmf must not be empty"),
+    (dict(L=2, h=1, b=4, pmf=[0.5, 0.6]), "pmf must sum to 1"),
+    (dict(L=2, h=1, b=4, mean=5, max_position=10), "max_position must be >="),
+])
+def test_bad_arguments(kw, match):
+    L = kw.pop("L")
+    with pytest.raises(ValueError, match=match):
+        solve_lost_sales(L, **kw)
+
+
+def test_bad_policy_table():
+    S_bo = backorder_base_stock_level(2, h=1, b=4, mean=5)
+    assert S_bo == 18
+    with pytest.raises(ValueError, match="max_position"):
+        evaluate_policy_exact(lambda x: np.full(len(x), 30), 2, h=1, b=4, mean=5)
+    with pytest.raises(ValueError, match="non-negative"):
+        evaluate_policy_exact(lambda x: np.full(len(x), -1), 2, h=1, b=4, mean=5)
+    with pytest.raises(TypeError):
+        evaluate_policy_exact("base stock", 2, h=1, b=4, mean=5)
+
+
+def test_benchmark_script_and_shipped_table(tmp_path, capsys):
+    import importlib.resources
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "dp.py"
+    spec = importlib.util.spec_from_file_location("bench_dp", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "z.json"
+    bench.main(["--L", "1", "--b", "4", "--out", str(out)])
+    cell = json.loads(out.read_text())["cells"][0]
+    assert round(cell["optimal_cost"], 2) == 4.04 and cell["published_optimal"] == 4.04
+    # the table shipped with the package (regenerated by `python benchmarks/dp.py`)
+    ref = importlib.resources.files("deepstock_lite") / "data" / "zipkin_table.json"
+    cells = json.loads(ref.read_text())["cells"]
+    assert len(cells) == 16
+    for c in cells:
+        assert round(c["optimal_cost"], 2) == pytest.approx(ZIPKIN[c["b"]][c["L"] - 1])
