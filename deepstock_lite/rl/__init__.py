@@ -1,0 +1,21 @@
+"""Deep reinforcement learning for inventory control: DDPG, PPO and distributional SAC.
+
+One readable module per algorithm (CleanRL style): every hyperparameter in one dataclass,
+names in the code are the symbols of the chapter. Shared parts are small: networks, buffers,
+normalizers, the training loop, checkpoints and the action decoders (the seam where
+DeepStock's policy regularizations plug in).
+"""
+from . import ddpg, dsac, ppo
+from .buffers import ReplayBuffer, compute_gae
+from .checkpoint import load_checkpoint, save_checkpoint
+from .ddpg import DDPG, DDPGConfig
+from .dsac import DSAC, DSACConfig
+from .ppo import PPO, PPOConfig
+from .decoders import BaseStockDecoder, IdentityDecoder, decoder_from_dict, inventory_position
+from .normalization import ObsNormalizer, RewardScaler, RunningMeanStd
+from .training import TrainingDivergedError
+
+__all__ = ["ddpg", "ppo", "dsac", "DDPG", "DDPGConfig", "PPO", "PPOConfig", "DSAC", "DSACConfig", "ReplayBuffer", "compute_gae", "save_checkpoint",
+           "load_checkpoint", "BaseStockDecoder", "IdentityDecoder", "decoder_from_dict",
+           "inventory_position", "ObsNormalizer", "RewardScaler", "RunningMeanStd",
+           "TrainingDivergedError"]

@@ -1,0 +1,111 @@
+r"""Experience storage: a replay buffer (DDPG, SAC) and generalized advantage estimation (PPO).
+
+GAE (Schulman et al. 2016) with the two kinds of episode end kept apart:
+
+.. math::
+    \delta_t = r_t + \gamma\,(1 - d^{\text{term}}_t)\,V(s_{t+1}) - V(s_t), \qquad
+    A_t = \delta_t + \gamma\lambda\,(1 - d^{\text{end}}_t)\,A_{t+1},
+
+where :math:`d^{\text{term}}_t` marks a true terminal state (no future: no bootstrap) and
+:math:`d^{\text{end}}_t = d^{\text{term}}_t \lor d^{\text{trunc}}_t` marks any episode end (the
+next row of the buffer belongs to a new episode, so the recursion stops). On a truncation the
+bootstrap :math:`V(s_{t+1})` uses the *final* observation of the cut episode.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..core.validation import check_int, check_real
+
+__all__ = ["ReplayBuffer", "compute_gae"]
+
+
+class ReplayBuffer:
+    """A ring buffer of transitions ``(s, u, r, s', terminated)`` with uniform sampling.
+
+    Observations are stored raw (unnormalized) so that normalization statistics can change
+    while the stored data stays valid; actions ``u`` are the agent's normalized actions in
+    ``[-1, 1]``.
+    """
+
+    def __init__(self, capacity, obs_dim, act_dim=1):
+        self.capacity = check_int("buffer_size", capacity, low=1)
+        self.obs = np.zeros((self.capacity, obs_dim), np.float32)
+        self.next_obs = np.zeros((self.capacity, obs_dim), np.float32)
+        self.u = np.zeros((self.capacity, act_dim), np.float32)
+        self.r = np.zeros(self.capacity, np.float32)
+        self.terminated = np.zeros(self.capacity, np.float32)
+        self.pos, self.size = 0, 0
+
+    def __len__(self):
+        return self.size
+
+    def add(self, obs, u, r, next_obs, terminated):
+        """Add a batch of ``n`` transitions (arrays with leading dimension ``n``)."""
+        n = len(r)
+        idx = (self.pos + np.arange(n)) % self.capacity
+        self.obs[idx] = obs
+        self.u[idx] = np.asarray(u, np.float32).reshape(n, -1)
+        self.r[idx] = r
+        self.next_obs[idx] = next_obs
+        self.terminated[idx] = terminated
+        self.pos = int((self.pos + n) % self.capacity)
+        self.size = int(min(self.size + n, self.capacity))
+
+    def sample(self, batch_size, generator):
+        """A dict of float32 tensors ``obs, u, r, next_obs, terminated`` (uniform indices)."""
+        if self.size == 0:
+            raise RuntimeError("cannot sample from an empty replay buffer")
+        idx = torch.randint(0, self.size, (batch_size,), generator=generator).numpy()
+        return {"obs": torch.from_numpy(self.obs[idx]), "u": torch.from_numpy(self.u[idx]),
+                "r": torch.from_numpy(self.r[idx]),
+                "next_obs": torch.from_numpy(self.next_obs[idx]),
+                "terminated": torch.from_numpy(self.terminated[idx])}
+
+    def rewards(self):
+        return self.r[: self.size]
+
+    def state_dict(self):
+        s = self.size
+        return {"obs": torch.from_numpy(self.obs[:s].copy()),
+                "next_obs": torch.from_numpy(self.next_obs[:s].copy()),
+                "u": torch.from_numpy(self.u[:s].copy()), "r": torch.from_numpy(self.r[:s].copy()),
+                "terminated": torch.from_numpy(self.terminated[:s].copy()),
+                "pos": self.pos, "size": s}
+
+    def load_state_dict(self, d):
+        s = int(d["size"])
+        if s > self.capacity:
+            raise ValueError(f"buffer state holds {s} transitions, capacity is {self.capacity}")
+        for k in ("obs", "next_obs", "u", "r", "terminated"):
+            getattr(self, k)[:s] = d[k].numpy()
+        self.pos, self.size = int(d["pos"]), s
+
+
+def compute_gae(rewards, values, next_values, terminated, truncated, gamma, lam):
+    """Advantages and returns by GAE(γ, λ); arrays of shape ``(T, n)`` (time × envs).
+
+    ``values[t] = V(s_t)``; ``next_values[t] = V(s_{t+1})``, the value of the observation the
+    environment returned at step ``t`` (for a truncated step, the final observation of the
+    episode). Returns ``(advantages, returns)`` with ``returns = advantages + values``.
+    """
+    gamma = check_real("gamma", gamma, low=0.0, high=1.0)
+    lam = check_real("lam", lam, low=0.0, high=1.0)
+    r = np.asarray(rewards, np.float64)
+    if r.ndim == 1:
+        r = r[:, None]
+    shape = r.shape
+    v = np.asarray(values, np.float64).reshape(shape)
+    nv = np.asarray(next_values, np.float64).reshape(shape)
+    term = np.asarray(terminated, np.float64).reshape(shape)
+    end = np.maximum(term, np.asarray(truncated, np.float64).reshape(shape))
+    adv = np.zeros(shape)
+    last = np.zeros(shape[1])
+    for t in range(shape[0] - 1, -1, -1):
+        delta = r[t] + gamma * (1.0 - term[t]) * nv[t] - v[t]
+        last = delta + gamma * lam * (1.0 - end[t]) * last
+        adv[t] = last
+    adv = adv.reshape(np.shape(rewards)) if np.ndim(rewards) == 1 else adv
+    ret = adv + v.reshape(adv.shape)
+    return adv, ret

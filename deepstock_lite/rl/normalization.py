@@ -1,0 +1,118 @@
+r"""Running normalization of observations and rewards.
+
+Inventory states are in units (tens of units of stock), costs per period are in money: both
+are far from the unit scale that networks learn fastest on. :class:`RunningMeanStd` keeps a
+running mean :math:`\mu` and variance :math:`\sigma^2` (the parallel algorithm of Chan et al.);
+:class:`ObsNormalizer` maps :math:`s \mapsto \operatorname{clip}((s-\mu)/\sigma, \pm c)`;
+:class:`RewardScaler` divides rewards by the running standard deviation of the discounted
+return, as Stable-Baselines3's ``VecNormalize`` does (the rewards are scaled, not shifted).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..core.validation import check_int, check_real
+
+__all__ = ["RunningMeanStd", "ObsNormalizer", "RewardScaler"]
+
+
+class RunningMeanStd:
+    """Running mean and variance of vectors of shape ``shape`` (float64)."""
+
+    def __init__(self, shape=(), epsilon=1e-4):
+        self.mean = np.zeros(shape, dtype=np.float64)
+        self.var = np.ones(shape, dtype=np.float64)
+        self.count = float(epsilon)
+
+    def update(self, x):
+        x = np.asarray(x, dtype=np.float64).reshape(-1, *self.mean.shape)
+        b_mean, b_var, b_count = x.mean(0), x.var(0), x.shape[0]
+        delta = b_mean - self.mean
+        tot = self.count + b_count
+        self.mean = self.mean + delta * b_count / tot
+        m2 = self.var * self.count + b_var * b_count + delta ** 2 * self.count * b_count / tot
+        self.var = m2 / tot
+        self.count = tot
+
+    def state_dict(self):
+        return {"mean": torch.as_tensor(self.mean), "var": torch.as_tensor(self.var),
+                "count": float(self.count)}
+
+    def load_state_dict(self, d):
+        self.mean = d["mean"].numpy().astype(np.float64).copy()
+        self.var = d["var"].numpy().astype(np.float64).copy()
+        self.count = float(d["count"])
+
+
+class ObsNormalizer:
+    """``(obs - mean) / sqrt(var + eps)`` clipped to ``[-clip, clip]``; identity if disabled."""
+
+    def __init__(self, dim, enabled=True, clip=10.0, eps=1e-8):
+        self.dim = check_int("dim", dim, low=1)
+        self.enabled = bool(enabled)
+        self.clip = check_real("clip", clip, low=0.0, low_open=True)
+        self.eps = eps
+        self.rms = RunningMeanStd((self.dim,))
+
+    def update(self, obs):
+        if self.enabled:
+            self.rms.update(obs)
+
+    def __call__(self, obs):
+        """Normalize a numpy array or a torch tensor (returns the same kind, float32)."""
+        if not self.enabled:
+            return obs.float() if torch.is_tensor(obs) else np.asarray(obs, np.float32)
+        if torch.is_tensor(obs):
+            mean = torch.as_tensor(self.rms.mean, dtype=torch.float32)
+            std = torch.as_tensor(np.sqrt(self.rms.var + self.eps), dtype=torch.float32)
+            return ((obs.float() - mean) / std).clamp(-self.clip, self.clip)
+        out = (np.asarray(obs, np.float64) - self.rms.mean) / np.sqrt(self.rms.var + self.eps)
+        return np.clip(out, -self.clip, self.clip).astype(np.float32)
+
+    def state_dict(self):
+        return {"enabled": self.enabled, **self.rms.state_dict()}
+
+    def load_state_dict(self, d):
+        self.enabled = bool(d["enabled"])
+        self.rms.load_state_dict(d)
+
+
+class RewardScaler:
+    r"""Divide rewards by the running std of the discounted return :math:`G \leftarrow \gamma G + r`.
+
+    Keeps one return per environment; call :meth:`reset` at episode ends.
+    """
+
+    def __init__(self, n_envs, gamma, enabled=True, clip=10.0, eps=1e-8):
+        self.n_envs = check_int("n_envs", n_envs, low=1)
+        self.gamma = check_real("gamma", gamma, low=0.0, high=1.0)
+        self.enabled = bool(enabled)
+        self.clip, self.eps = clip, eps
+        self.rms = RunningMeanStd(())
+        self.ret = np.zeros(self.n_envs)
+
+    def __call__(self, reward, update=True):
+        reward = np.asarray(reward, np.float64)
+        if not self.enabled:
+            return reward
+        if update:
+            self.ret = self.gamma * self.ret + reward
+            self.rms.update(self.ret)
+        return np.clip(reward / np.sqrt(self.rms.var + self.eps), -self.clip, self.clip)
+
+    @property
+    def scale(self):
+        """The factor rewards are currently multiplied by."""
+        return 1.0 / np.sqrt(self.rms.var + self.eps) if self.enabled else 1.0
+
+    def reset(self):
+        self.ret[:] = 0.0
+
+    def state_dict(self):
+        return {"enabled": self.enabled, "ret": torch.as_tensor(self.ret), **self.rms.state_dict()}
+
+    def load_state_dict(self, d):
+        self.enabled = bool(d["enabled"])
+        self.ret = d["ret"].numpy().astype(np.float64).copy()
+        self.rms.load_state_dict(d)
