@@ -94,3 +94,20 @@ def test_bad_actions():
         env.step(np.array([1.0, np.nan, 2.0]))
     with pytest.raises(ValueError, match="shape"):
         env.step(np.ones(5))
+
+
+def test_features_are_appended_to_the_observation():
+    D = np.arange(1.0, 13.0)[None, :].repeat(3, 0)
+    F = np.arange(3 * 12 * 2, dtype=float).reshape(3, 12, 2)
+    env = BatchInventoryEnv(InventorySystem(L=1), D, horizon=8, q_max=50, warmup=2,
+                            features=F, on_hand=30)
+    obs, _ = env.reset()
+    np.testing.assert_allclose(obs[:, 1:], F[:, 2])          # period 2's features
+    obs, *_ = env.step(np.zeros(3))
+    np.testing.assert_allclose(obs[:, 1:], F[:, 3])
+    assert env.single_observation_space.shape == (3,)
+    with pytest.raises(ValueError, match="features must have shape"):
+        BatchInventoryEnv(InventorySystem(L=1), D, horizon=8, q_max=50, features=F[:, :5])
+    with pytest.raises(ValueError, match="array demand"):
+        BatchInventoryEnv(InventorySystem(L=1), Poisson(5), horizon=8, q_max=50, n_envs=3,
+                          features=F)

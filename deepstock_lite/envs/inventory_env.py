@@ -5,7 +5,9 @@
   simulator runs the ``P`` periods until the next review (with :meth:`InventorySystem.step`,
   so the event order is the simulator's).
 * Observation (float32): ``[on_hand, pipeline (L−1 values, next arrival first),
-  last n_history demands]``. The phase within the review cycle is always 0, so it is omitted.
+  last n_history demands, features]``, where ``features`` (optional, with array demand) is an
+  array ``(n_paths, T, F)`` of exogenous signals known at the start of each period (a forecast,
+  a promotion flag, the day). The phase within the review cycle is always 0, so it is omitted.
 * Action: ``Box(0, q_max, (1,))``; values outside are clipped; ``integer_orders`` rounds.
 * Reward, ``reward="period"``: minus the cost of the ``P`` periods just simulated.
   ``reward="attributed"``: minus the cost of the periods ``[t+L, t+L+P)`` that this order is
@@ -38,7 +40,7 @@ class _InventoryCore:
     """Batched episode logic shared by both environments (not public)."""
 
     def __init__(self, system, demand, horizon, q_max, warmup, n_history, integer_orders,
-                 on_hand, reward):
+                 on_hand, reward, features=None):
         if not isinstance(system, InventorySystem):
             raise TypeError(f"system must be an InventorySystem, got {type(system).__name__}")
         self.system = system
@@ -64,7 +66,19 @@ class _InventoryCore:
                 raise ValueError(f"demand must have at least {self.T} periods (warmup + horizon"
                                  f"{' + L' if reward == 'attributed' else ''}), "
                                  f"got {self.array.shape[1]}")
-        self.obs_dim = 1 + max(system.L - 1, 0) + self.n_history
+        self.features = None
+        if features is not None:
+            if self.array is None:
+                raise ValueError("features need an array demand (rows must match)")
+            F = np.asarray(features, dtype=float)
+            if F.ndim != 3 or F.shape[0] != self.array.shape[0] or F.shape[1] < self.T:
+                raise ValueError(f"features must have shape ({self.array.shape[0]}, >= {self.T},"
+                                 f" F), got {F.shape}")
+            if not np.all(np.isfinite(F)):
+                raise ValueError("features must be finite")
+            self.features = F
+        self.obs_dim = (1 + max(system.L - 1, 0) + self.n_history
+                        + (0 if self.features is None else self.features.shape[2]))
         self.state = None
 
     # -- episode ---------------------------------------------------------------------------
@@ -80,6 +94,7 @@ class _InventoryCore:
                 raise ValueError(f"paths must be {n} row indices in [0, "
                                  f"{self.array.shape[0] - 1}]")
             self.D = self.array[rows, :self.T]
+            self.F = None if self.features is None else self.features[rows, :self.T]
         self.Dt = np.ascontiguousarray(self.D.T)
         self.state = self.system.initial_state(n, on_hand=self.on_hand)
         for t in range(self.warmup):
@@ -95,6 +110,8 @@ class _InventoryCore:
             if k:
                 hist[:, self.n_history - k:] = self.D[:, t - k:t]
             parts.append(hist)
+        if self.features is not None:
+            parts.append(self.F[:, min(t, self.T - 1)])
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def decode(self, action, n):
@@ -156,14 +173,15 @@ class InventoryEnv(gym.Env):
     integer_orders : round orders to integers.
     on_hand : starting net inventory.
     reward : ``"period"`` or ``"attributed"``.
+    features : optional array ``(n_paths, T, F)`` appended to the observation (array demand).
     """
 
     metadata = {"render_modes": []}
 
     def __init__(self, system, demand, horizon, q_max, *, warmup=0, n_history=0,
-                 integer_orders=False, on_hand=0.0, reward="period"):
+                 integer_orders=False, on_hand=0.0, reward="period", features=None):
         self.core = _InventoryCore(system, demand, horizon, q_max, warmup, n_history,
-                                   integer_orders, on_hand, reward)
+                                   integer_orders, on_hand, reward, features)
         self.observation_space, self.action_space = self.core.spaces()
 
     def reset(self, *, seed=None, options=None):
@@ -193,9 +211,9 @@ class BatchInventoryEnv(VectorEnv):
     metadata = {"autoreset_mode": _NO_AUTORESET, "render_modes": []}
 
     def __init__(self, system, demand, horizon, q_max, n_envs=None, *, warmup=0, n_history=0,
-                 integer_orders=False, on_hand=0.0, reward="period"):
+                 integer_orders=False, on_hand=0.0, reward="period", features=None):
         self.core = _InventoryCore(system, demand, horizon, q_max, warmup, n_history,
-                                   integer_orders, on_hand, reward)
+                                   integer_orders, on_hand, reward, features)
         if n_envs is None:
             if self.core.array is None:
                 raise ValueError("n_envs is required when demand is a demand process")

@@ -1,0 +1,8 @@
+"""DeepStock: policy regularization, the differentiable simulator and the paper's settings."""
+from .regularization import KINDS, Regularization, initial_bias_logit
+from .ds import DSConfig, DSPolicy, ds_rollout, train_ds
+from .settings import PaperSetting, setting1, setting2, setting3, setting4
+
+__all__ = ["KINDS", "Regularization", "initial_bias_logit", "DSConfig", "DSPolicy",
+           "ds_rollout", "train_ds", "PaperSetting", "setting1", "setting2", "setting3",
+           "setting4"]

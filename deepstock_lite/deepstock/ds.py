@@ -1,0 +1,246 @@
+r"""DS, the differentiable simulator (Madeka et al. 2022; Alvo, Russo & Kanoria 2023).
+
+Unroll the inventory dynamics in torch for a batch of demand trajectories, with the policy's
+orders inside the graph, and descend the *whole trajectory's* average cost by backpropagation:
+
+.. math:: J(\theta) = \frac{1}{|B|\,|\mathcal T|}\sum_{i \in B}\sum_{t\in\mathcal T} c_t\bigl(x_t, q_t = \pi_\theta(o_t); D_{i,t}\bigr).
+
+The dynamics are :meth:`InventorySystem.step`'s, written with torch operations
+(:func:`ds_rollout` is tested against the numpy simulator period by period): the costs are
+piecewise linear in the orders, so the gradient exists almost everywhere. The policy's output is
+decoded by the same :class:`~deepstock_lite.deepstock.regularization.Regularization` as the RL
+methods use, inside the differentiated forward pass. Training follows the paper: an MLP with ELU
+activations, batches of a few trajectories, Adam, ``ReduceLROnPlateau`` on the validation cost,
+and early stopping that keeps the best validation model.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core.simulator import InventorySystem
+from ..core.validation import check_array, check_demand, check_int, check_real
+from ..rl.networks import mlp
+from .regularization import Regularization, initial_bias_logit
+
+__all__ = ["DSConfig", "DSPolicy", "ds_rollout", "train_ds", "DSResult"]
+
+
+@dataclass
+class DSConfig:
+    """Every hyperparameter of DS training (validated on creation)."""
+    hidden: tuple = (64, 64)
+    lr: float = 3e-3
+    batch_size: int = 10          # trajectories per gradient step
+    epochs: int = 300
+    patience: int = 40            # epochs without validation improvement before stopping
+    lr_factor: float = 0.5        # ReduceLROnPlateau
+    lr_patience: int = 10
+    grad_clip: float = 10.0
+    initial_bias: float = 0.5     # untrained output at this fraction of its range
+    seed: int = 0
+
+    def __post_init__(self):
+        self.hidden = tuple(check_int("hidden", h, low=1) for h in self.hidden)
+        check_real("lr", self.lr, low=0.0, low_open=True)
+        check_int("batch_size", self.batch_size, low=1)
+        check_int("epochs", self.epochs, low=1)
+        check_int("patience", self.patience, low=1)
+        check_real("lr_factor", self.lr_factor, low=0.0, high=1.0, low_open=True, high_open=True)
+        check_int("lr_patience", self.lr_patience, low=0)
+        check_real("grad_clip", self.grad_clip, low=0.0, low_open=True)
+        check_real("initial_bias", self.initial_bias, low=0.0, high=1.0, low_open=True,
+                   high_open=True)
+        check_int("seed", self.seed, low=0)
+
+
+class DSPolicy(nn.Module):
+    """MLP (ELU) → sigmoid outputs ``u ∈ [0,1]^k`` → ``regularization(u, obs)`` = order.
+
+    The network sees ``(obs − obs_shift) / obs_scale`` (inventory levels are tens to hundreds
+    of units, features have their own scales); the decoder sees the raw observation.
+    """
+
+    def __init__(self, obs_dim, regularization, hidden=(64, 64), obs_scale=1.0,
+                 initial_bias=0.5, obs_shift=0.0):
+        super().__init__()
+        if not isinstance(regularization, Regularization):
+            raise TypeError("regularization must be a Regularization")
+        self.reg = regularization
+        self.net = mlp(obs_dim, regularization.n_outputs, hidden, activation="elu",
+                       out_gain=0.01)
+        with torch.no_grad():
+            self.net[-1].bias.fill_(initial_bias_logit(initial_bias))
+        self.register_buffer("obs_scale", torch.as_tensor(obs_scale, dtype=torch.float32))
+        self.register_buffer("obs_shift", torch.as_tensor(obs_shift, dtype=torch.float32))
+
+    def forward(self, obs):
+        u = torch.sigmoid(self.net((obs - self.obs_shift) / self.obs_scale))
+        return self.reg(u, obs)
+
+    @torch.no_grad()
+    def act_numpy(self, obs):
+        """Orders for a numpy batch of observations (for the environments)."""
+        return self(torch.as_tensor(np.asarray(obs), dtype=torch.float32)).numpy().astype(float)
+
+
+def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.0, warmup=0):
+    """Simulate ``system`` in torch under ``policy`` (a callable ``obs -> orders``).
+
+    ``demand``: tensor ``(B, T)``; ``features``: optional tensor ``(B, T, F)`` appended to the
+    observation of period ``t``. The observation is the environments' layout
+    ``[on_hand, pipeline (L−1), last n_history demands, features]``. No order is placed in the
+    first ``warmup`` periods. Returns the per-period cost tensor ``(B, T)`` (differentiable).
+    """
+    if not isinstance(system, InventorySystem):
+        raise TypeError("system must be an InventorySystem")
+    B, T = demand.shape
+    L, h, b = system.L, system.h, system.b
+    x0 = torch.full((B,), float(on_hand), dtype=demand.dtype)
+    pipe = [torch.zeros(B, dtype=demand.dtype) for _ in range(L)]  # slot k: arrives t+1+k
+    zeros = torch.zeros(B, dtype=demand.dtype)
+    costs = []
+    for t in range(T):
+        q = zeros
+        if t >= warmup and system.is_review(t):
+            parts = [x0[:, None]] + [p[:, None] for p in pipe[:max(L - 1, 0)]]
+            if n_history:
+                hist = demand[:, max(t - n_history, 0):t]
+                pad = torch.zeros(B, n_history - hist.shape[1], dtype=demand.dtype)
+                parts.append(torch.cat([pad, hist], 1))
+            if features is not None:
+                parts.append(features[:, t])
+            q = policy(torch.cat(parts, 1))
+        if L == 0:
+            x0 = x0 + q
+        else:
+            pipe[L - 1] = q
+        d = demand[:, t]
+        if system.backlog:
+            end = x0 - d
+            cost = h * end.clamp(min=0) + b * (-end).clamp(min=0)
+        else:
+            sales = torch.minimum(d, x0.clamp(min=0))
+            end = x0 - sales
+            cost = h * end + b * (d - sales)
+        if system.c:
+            cost = cost + system.c * q
+        if system.K:
+            cost = cost + system.K * (q > 0).to(cost.dtype)  # no gradient through a jump
+        costs.append(cost)
+        if L > 0:
+            x0 = end + pipe[0]
+            pipe = pipe[1:] + [zeros]
+        else:
+            x0 = end
+    return torch.stack(costs, 1)
+
+
+@dataclass
+class DSResult:
+    policy: DSPolicy
+    history: list = field(default_factory=list)   # per epoch: train, val loss, lr
+    best_val: float = math.inf
+    best_epoch: int = -1
+    stopped_early: bool = False
+
+    def summary(self):
+        return {"best_val": self.best_val, "best_epoch": self.best_epoch,
+                "epochs_run": len(self.history), "stopped_early": self.stopped_early}
+
+
+def train_ds(system, regularization, train, val, *, config=None, features=None,
+             n_history=0, on_hand=0.0, warmup=0, cost_start=0, obs_scale=None, verbose=False):
+    """Train a :class:`DSPolicy` by backpropagating the average cost of periods
+    ``cost_start…T−1`` through :func:`ds_rollout`.
+
+    ``train``/``val``: demand arrays ``(n, T)``; ``features``: optional dict with ``"train"`` and
+    ``"val"`` arrays ``(n, T, F)``. Returns a :class:`DSResult` holding the best validation
+    policy. Training stops with ``FloatingPointError`` if the loss or a parameter becomes NaN/inf.
+    """
+    config = config or DSConfig()
+    if not isinstance(config, DSConfig):
+        raise TypeError("config must be a DSConfig")
+    Dtr = torch.as_tensor(check_demand("train", train), dtype=torch.float32)
+    Dva = torch.as_tensor(check_demand("val", val), dtype=torch.float32)
+    T = Dtr.shape[1]
+    if Dva.shape[1] != T:
+        raise ValueError(f"val must have {T} periods like train, got {Dva.shape[1]}")
+    cost_start = check_int("cost_start", cost_start, low=0, high=T - 1)
+    Ftr = Fva = None
+    if features is not None:
+        Ftr = torch.as_tensor(check_array("features['train']", features["train"], ndim=3),
+                              dtype=torch.float32)
+        Fva = torch.as_tensor(check_array("features['val']", features["val"], ndim=3),
+                              dtype=torch.float32)
+        if Ftr.shape[:2] != Dtr.shape or Fva.shape[:2] != Dva.shape:
+            raise ValueError("features must have shape (n, T, F) matching the demand arrays")
+    n_inv = 1 + max(system.L - 1, 0) + n_history
+    obs_dim = n_inv + (0 if Ftr is None else Ftr.shape[2])
+    obs_shift = torch.zeros(obs_dim)
+    if obs_scale is None:
+        # inventory and demand history: of the order of demand over the protection interval;
+        # features: standardized with their training mean and standard deviation
+        obs_scale = torch.full((obs_dim,), float(Dtr.mean()) * (system.L + system.P) + 1e-6)
+        if Ftr is not None:
+            flat = Ftr.reshape(-1, Ftr.shape[2])
+            obs_shift[n_inv:] = flat.mean(0)
+            obs_scale[n_inv:] = flat.std(0) + 1e-6
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    policy = DSPolicy(obs_dim, regularization, config.hidden, obs_scale, config.initial_bias,
+                      obs_shift)
+    opt = torch.optim.Adam(policy.parameters(), lr=config.lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor,
+                                                       patience=config.lr_patience)
+    kw = dict(n_history=n_history, on_hand=on_hand, warmup=warmup)
+
+    def loss_on(D, F):
+        return ds_rollout(policy, system, D, features=F, **kw)[:, cost_start:].mean()
+
+    result = DSResult(policy=policy)
+    best_state, since_best = copy.deepcopy(policy.state_dict()), 0
+    for epoch in range(config.epochs):
+        perm = torch.randperm(Dtr.shape[0], generator=gen)
+        train_losses = []
+        for i in range(0, len(perm), config.batch_size):
+            idx = perm[i:i + config.batch_size]
+            loss = loss_on(Dtr[idx], None if Ftr is None else Ftr[idx])
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"DS training diverged at epoch {epoch}: loss {loss}")
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(policy.parameters(), config.grad_clip)
+            opt.step()
+            train_losses.append(loss.item())
+        if any(not torch.isfinite(p).all() for p in policy.parameters()):
+            raise FloatingPointError(f"DS training diverged at epoch {epoch}: a parameter is NaN/inf")
+        with torch.no_grad():
+            v = loss_on(Dva, Fva).item()
+        sched.step(v)
+        result.history.append({"epoch": epoch, "train": float(np.mean(train_losses)),
+                               "val": v, "lr": opt.param_groups[0]["lr"]})
+        if v < result.best_val - 1e-9:
+            result.best_val, result.best_epoch, since_best = v, epoch, 0
+            best_state = copy.deepcopy(policy.state_dict())
+        else:
+            since_best += 1
+            if since_best >= config.patience:
+                result.stopped_early = True
+                break
+        if verbose and epoch % 20 == 0:
+            print(f"epoch {epoch:4d}  train {result.history[-1]['train']:.4f}  val {v:.4f}")
+    policy.load_state_dict(best_state)
+    return result
+
+
+def config_dict(config):
+    """Plain-type view of a config (for results files)."""
+    d = asdict(config)
+    d["hidden"] = list(d["hidden"])
+    return d

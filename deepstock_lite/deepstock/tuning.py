@@ -1,0 +1,217 @@
+"""Hyperparameter studies on Optuna, shaped like the paper's (TPE after random start-up trials,
+then the top configurations re-run over several seeds).
+
+A study lives in an Optuna storage — a local SQLite file by default — so it survives being
+killed: every finished trial is committed, and a restarted worker continues the same study.
+Trials left ``RUNNING`` by a killed worker are detected by a heartbeat and marked failed.
+Several worker processes (or machines sharing one database URL) can work on one study:
+
+    python -m deepstock_lite.deepstock.tuning --method ds --reg base --setting 1 \\
+        --trials 40 --storage sqlite:///studies/deepstock.db
+
+Each trial's objective is the **validation** loss (what a practitioner can see); its test loss
+is stored beside it (``trial.user_attrs["test"]``) and only read when reporting.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..core.validation import check_choice, check_int
+from .regularization import KINDS, Regularization
+from .settings import setting1, setting2, setting3, setting4
+
+__all__ = ["METHODS", "SETTINGS", "open_study", "run_study", "best_so_far", "rerun_top",
+           "evaluate_config"]
+
+SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
+
+
+# -- methods: a search space and a run function each ----------------------------------------
+def _ds_space(trial, budget):
+    return {
+        "lr": trial.suggest_float("lr", 1e-3, 3e-2, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [2, 5, 10]),
+        "width": trial.suggest_categorical("width", [32, 64, 128]),
+        "initial_bias": trial.suggest_float("initial_bias", 0.2, 0.7),
+    }
+
+
+def _ds_run(params, S, reg_kind, seed, budget):
+    from ..core.policies import FunctionPolicy
+    from .ds import DSConfig, train_ds
+    epochs = {"tiny": 5, "small": 400, "full": 3000}[budget]
+    cfg = DSConfig(hidden=(params["width"],) * 2, lr=params["lr"],
+                   batch_size=params["batch_size"], epochs=epochs,
+                   patience=max(epochs // 5, 2), lr_patience=max(epochs // 30, 1),
+                   initial_bias=params["initial_bias"], seed=seed)
+    reg = _regularization(reg_kind, S)
+    feats = None if S.features is None else {k: S.features[k] for k in ("train", "val")}
+    res = train_ds(S.system, reg, S.data.train, S.data.val, config=cfg, features=feats,
+                   n_history=S.n_history, on_hand=S.on_hand, cost_start=S.cost_start)
+    obs = S.observation_fn("test")
+    test = S.evaluate(FunctionPolicy(lambda s: res.policy.act_numpy(obs(s))), "test")
+    return {"val": res.best_val, "test": test}
+
+
+def _ddpg_space(trial, budget):
+    return {
+        "lr": trial.suggest_float("lr", 5e-5, 9e-3, log=True),
+        "gamma": trial.suggest_float("gamma", 0.9, 0.999),
+        "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512]),
+        "tau": trial.suggest_float("tau", 1e-3, 5e-2, log=True),
+        "buffer_size": trial.suggest_categorical("buffer_size", [20_000, 50_000, 100_000]),
+        "exploration_noise": trial.suggest_float("exploration_noise", 0.0, 0.3),
+    }
+
+
+def _ddpg_run(params, S, reg_kind, seed, budget):
+    from ..core.policies import FunctionPolicy
+    from ..rl import BaseStockDecoder, IdentityDecoder, ddpg
+    steps = {"tiny": 300, "small": 10_000, "full": 30_000}[budget]
+    env, ev = S.make_env("train"), S.make_env("val")
+    per_episode = env.num_envs * env.core.horizon // S.system.P
+    cfg = ddpg.DDPGConfig(total_steps=steps, learning_starts=min(per_episode * 5, steps),
+                          batch_size=params["batch_size"], buffer_size=params["buffer_size"],
+                          gamma=params["gamma"], tau=params["tau"], actor_lr=params["lr"],
+                          critic_lr=params["lr"],
+                          exploration_noise=params["exploration_noise"], a_max=S.q_max,
+                          eval_every=per_episode * 5, seed=seed)
+    decoder = BaseStockDecoder(S.system.L) if reg_kind == "base" else IdentityDecoder()
+    agent, _ = ddpg.train(env, cfg, eval_env=ev, decoder=decoder, quiet=True)
+    out = {}
+    for split in ("val", "test"):
+        obs = S.observation_fn(split)
+        out[split] = S.evaluate(FunctionPolicy(lambda s, o=obs: agent.act(o(s))), split)
+    return out
+
+
+METHODS = {"ds": (_ds_space, _ds_run), "ddpg": (_ddpg_space, _ddpg_run)}
+
+
+def _regularization(kind, S):
+    if kind in ("none", "base"):
+        return Regularization(kind, L=S.system.L, scale=S.q_max)
+    raise ValueError(f"regularization {kind!r} needs demand features; the synthetic settings "
+                     "support 'none' and 'base'")
+
+
+# -- studies -------------------------------------------------------------------------------------
+def open_study(name, storage=None, n_startup_trials=10, seed=0):
+    """Create or load a study (minimizing the validation loss) with TPE and a heartbeat."""
+    import optuna
+    import warnings
+    from optuna.storages import RDBStorage
+    try:  # Optuna >= 4.9
+        from optuna.storages import RetryHeartbeatStaleTrialCallback as Retry
+    except ImportError:  # pragma: no cover
+        from optuna.storages import RetryFailedTrialCallback as Retry
+
+    storage = storage or "sqlite:///studies/deepstock.db"
+    if storage.startswith("sqlite:///"):
+        Path(storage[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():  # the heartbeat is flagged "experimental" by Optuna
+        warnings.simplefilter("ignore")
+        import inspect
+        kw = ("heartbeat_stale_trial_callback"
+              if "heartbeat_stale_trial_callback" in inspect.signature(RDBStorage).parameters
+              else "failed_trial_callback")
+        rdb = RDBStorage(storage, heartbeat_interval=10, grace_period=30,
+                         **{kw: Retry(max_retry=1)})
+    sampler = optuna.samplers.TPESampler(n_startup_trials=n_startup_trials, seed=seed)
+    return optuna.create_study(study_name=name, storage=rdb, sampler=sampler,
+                               direction="minimize", load_if_exists=True)
+
+
+def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small"):
+    """Train one configuration and return ``{"val": …, "test": …}``."""
+    check_choice("method", method, set(METHODS))
+    check_choice("reg", reg_kind, set(KINDS))
+    S = SETTINGS[check_choice("setting", str(setting), set(SETTINGS))]()
+    return METHODS[method][1](params, S, reg_kind, seed, budget)
+
+
+def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=None,
+              n_startup_trials=10, seed=0, budget="small", quiet=True):
+    """Add ``n_trials`` finished trials to the study (creating it if needed)."""
+    import optuna
+
+    check_choice("method", method, set(METHODS))
+    check_choice("reg", reg_kind, set(KINDS))
+    check_choice("setting", str(setting), set(SETTINGS))
+    check_choice("budget", budget, {"tiny", "small", "full"})
+    n_trials = check_int("n_trials", n_trials, low=1)
+    if quiet:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    name = study_name or f"{method}-{reg_kind}-setting{setting}-{budget}"
+    study = open_study(name, storage, n_startup_trials, seed)
+    space, run = METHODS[method]
+    S = SETTINGS[str(setting)]()
+
+    def objective(trial):
+        params = space(trial, budget)
+        out = run(params, S, reg_kind, seed, budget)
+        trial.set_user_attr("test", out["test"])
+        if not math.isfinite(out["val"]):
+            raise FloatingPointError("validation loss is not finite")
+        return out["val"]
+
+    study.optimize(objective, n_trials=n_trials, catch=(FloatingPointError,))
+    return study
+
+
+def best_so_far(study):
+    """For trial k = 1…n: the best validation loss among the first k finished trials and the
+    test loss of that configuration (the paper's best-so-far curve)."""
+    import optuna
+    trials = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
+                    key=lambda t: t.number)
+    best_val, best_test, out = math.inf, math.nan, []
+    for t in trials:
+        if t.value < best_val:
+            best_val, best_test = t.value, t.user_attrs.get("test", math.nan)
+        out.append((best_val, best_test))
+    return np.array(out).reshape(-1, 2)
+
+
+def rerun_top(study, method, reg_kind, setting, k=5, seeds=(0, 1, 2, 3, 4), budget="small"):
+    """Re-run the ``k`` best configurations with several seeds; return them sorted by mean
+    validation loss, each with its per-seed validation and test losses."""
+    import optuna
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    top = sorted(done, key=lambda t: t.value)[:check_int("k", k, low=1)]
+    rows = []
+    for t in top:
+        outs = [evaluate_config(method, reg_kind, setting, t.params, s, budget) for s in seeds]
+        rows.append({"params": t.params, "val": [o["val"] for o in outs],
+                     "test": [o["test"] for o in outs],
+                     "mean_val": float(np.mean([o["val"] for o in outs])),
+                     "mean_test": float(np.mean([o["test"] for o in outs]))})
+    return sorted(rows, key=lambda r: r["mean_val"])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.tuning")
+    p.add_argument("--method", choices=sorted(METHODS), default="ds")
+    p.add_argument("--reg", choices=KINDS, default="base")
+    p.add_argument("--setting", choices=sorted(SETTINGS), default="1")
+    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--storage", default="sqlite:///studies/deepstock.db")
+    p.add_argument("--study", default=None)
+    p.add_argument("--startup", type=int, default=10)
+    p.add_argument("--budget", choices=("tiny", "small", "full"), default="small")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    study = run_study(a.method, a.reg, a.setting, a.trials, storage=a.storage,
+                      study_name=a.study, n_startup_trials=a.startup, seed=a.seed,
+                      budget=a.budget, quiet=False)
+    curve = best_so_far(study)
+    print(f"study {study.study_name}: {len(curve)} finished trials; best validation "
+          f"{curve[-1, 0]:.4f}, its test loss {curve[-1, 1]:.4f}")
+
+
+if __name__ == "__main__":
+    main()
