@@ -40,6 +40,18 @@ def test_log_prob_and_entropy_match_torch():
     torch.testing.assert_close(ent, ref.entropy().sum(-1))
 
 
+def test_clipped_surrogate_takes_the_pessimistic_term():
+    ratio = torch.tensor([0.5, 1.0, 1.5, 0.5, 1.5], requires_grad=True)
+    A = torch.tensor([1.0, -1.0, 1.0, -1.0, -1.0])
+    value = ppo.clipped_surrogate(ratio, A, 0.2)
+    # min(0.5, 0.8), -1, min(1.5, 1.2), min(-0.5, -0.8), min(-1.5, -1.2)
+    assert value.item() == pytest.approx((0.5 - 1.0 + 1.2 - 0.8 - 1.5) / 5)
+    value.backward()
+    # no gradient where the clipped term is the minimum (the ratio left the trust region
+    # in the direction the advantage favours)
+    torch.testing.assert_close(ratio.grad, torch.tensor([1.0, -1.0, 0.0, 0.0, -1.0]) / 5)
+
+
 def test_rollout_bootstraps_on_truncation():
     env, _ = envs()
     agent = ppo.PPO(small_config(), 2, 50.0, BaseStockDecoder(2))

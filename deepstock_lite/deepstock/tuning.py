@@ -43,7 +43,10 @@ def _ds_space(trial, budget):
 def _ds_run(params, S, reg_kind, seed, budget):
     from ..core.policies import FunctionPolicy
     from .ds import DSConfig, train_ds
-    epochs = {"tiny": 5, "small": 400, "full": 3000}[budget]
+    # the budget counts gradient steps (an epoch has n_train / batch_size of them)
+    n_train = S.data.train.shape[0]
+    steps = {"tiny": 0, "small": 1500, "full": 6000}[budget]
+    epochs = 5 if budget == "tiny" else max(1, steps * params["batch_size"] // n_train)
     cfg = DSConfig(hidden=(params["width"],) * 2, lr=params["lr"],
                    batch_size=params["batch_size"], epochs=epochs,
                    patience=max(epochs // 5, 2), lr_patience=max(epochs // 30, 1),
@@ -68,20 +71,19 @@ def _ddpg_space(trial, budget):
     }
 
 
-def _ddpg_run(params, S, reg_kind, seed, budget):
+_STEPS = {"tiny": 300, "small": 10_000, "full": 30_000}
+
+
+def _rl_fit(module, make_config, S, reg_kind):
+    """Train an RL agent on a setting's train split (model selection on val); return its
+    paper loss on the validation and test splits."""
     from ..core.policies import FunctionPolicy
-    from ..rl import BaseStockDecoder, IdentityDecoder, ddpg
-    steps = {"tiny": 300, "small": 10_000, "full": 30_000}[budget]
+    from ..rl import BaseStockDecoder, IdentityDecoder
     env, ev = S.make_env("train"), S.make_env("val")
     per_episode = env.num_envs * env.core.horizon // S.system.P
-    cfg = ddpg.DDPGConfig(total_steps=steps, learning_starts=min(per_episode * 5, steps),
-                          batch_size=params["batch_size"], buffer_size=params["buffer_size"],
-                          gamma=params["gamma"], tau=params["tau"], actor_lr=params["lr"],
-                          critic_lr=params["lr"],
-                          exploration_noise=params["exploration_noise"], a_max=S.q_max,
-                          eval_every=per_episode * 5, seed=seed)
     decoder = BaseStockDecoder(S.system.L) if reg_kind == "base" else IdentityDecoder()
-    agent, _ = ddpg.train(env, cfg, eval_env=ev, decoder=decoder, quiet=True)
+    agent, _ = module.train(env, make_config(per_episode, env.num_envs), eval_env=ev,
+                            decoder=decoder, quiet=True)
     out = {}
     for split in ("val", "test"):
         obs = S.observation_fn(split)
@@ -89,7 +91,62 @@ def _ddpg_run(params, S, reg_kind, seed, budget):
     return out
 
 
-METHODS = {"ds": (_ds_space, _ds_run), "ddpg": (_ddpg_space, _ddpg_run)}
+def _ddpg_run(params, S, reg_kind, seed, budget):
+    from ..rl import ddpg
+    steps = _STEPS[budget]
+    # one gradient step per transition (the vector env collects num_envs at a time)
+    return _rl_fit(ddpg, lambda ep, n: ddpg.DDPGConfig(
+        total_steps=steps, learning_starts=min(ep * 5, steps), batch_size=params["batch_size"],
+        buffer_size=params["buffer_size"], gamma=params["gamma"], tau=params["tau"],
+        actor_lr=params["lr"], critic_lr=params["lr"],
+        exploration_noise=params["exploration_noise"], a_max=S.q_max, eval_every=ep * 5,
+        gradient_steps=n, seed=seed), S, reg_kind)
+
+
+def _dsac_space(trial, budget):
+    return {
+        "lr": trial.suggest_float("lr", 5e-5, 9e-3, log=True),
+        "gamma": trial.suggest_float("gamma", 0.9, 0.999),
+        "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512]),
+        "tau": trial.suggest_float("tau", 1e-3, 5e-2, log=True),
+        "init_alpha": trial.suggest_float("init_alpha", 1e-3, 0.3, log=True),
+    }
+
+
+def _dsac_run(params, S, reg_kind, seed, budget):
+    from ..rl import dsac
+    steps = _STEPS[budget]
+    return _rl_fit(dsac, lambda ep, n: dsac.DSACConfig(
+        total_steps=steps, learning_starts=min(ep * 5, steps), batch_size=params["batch_size"],
+        gamma=params["gamma"], tau=params["tau"], actor_lr=params["lr"],
+        critic_lr=params["lr"], init_alpha=params["init_alpha"], a_max=S.q_max,
+        eval_every=ep * 5, gradient_steps=max(n // 4, 1), seed=seed), S, reg_kind)
+
+
+def _ppo_space(trial, budget):
+    return {
+        "lr": trial.suggest_float("lr", 5e-5, 9e-3, log=True),
+        "gamma": trial.suggest_float("gamma", 0.9, 0.999),
+        "gae_lambda": trial.suggest_float("gae_lambda", 0.5, 1.0),
+        "clip_coef": trial.suggest_float("clip_coef", 0.1, 0.3),
+        "ent_coef": trial.suggest_float("ent_coef", 1e-4, 0.05, log=True),
+        "n_epochs": trial.suggest_categorical("n_epochs", [1, 3, 5, 10]),
+        "minibatch_size": trial.suggest_categorical("minibatch_size", [64, 128, 256]),
+    }
+
+
+def _ppo_run(params, S, reg_kind, seed, budget):
+    from ..rl import ppo
+    steps = _STEPS[budget] * 10  # on-policy, no replay: many more (cheap) transitions
+    return _rl_fit(ppo, lambda ep, n: ppo.PPOConfig(
+        total_steps=steps, gamma=params["gamma"], gae_lambda=params["gae_lambda"],
+        lr=params["lr"], clip_coef=params["clip_coef"], ent_coef=params["ent_coef"],
+        n_epochs=params["n_epochs"], minibatch_size=params["minibatch_size"], a_max=S.q_max,
+        eval_every=ep * 5, seed=seed), S, reg_kind)
+
+
+METHODS = {"ds": (_ds_space, _ds_run), "ddpg": (_ddpg_space, _ddpg_run),
+           "ppo": (_ppo_space, _ppo_run), "dsac": (_dsac_space, _dsac_run)}
 
 
 def _regularization(kind, S):

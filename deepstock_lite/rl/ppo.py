@@ -36,7 +36,7 @@ from .networks import ACTIVATIONS, mlp
 from .normalization import RewardScaler
 from .training import Agent, check_env, field_bool, field_hidden, field_int, field_real
 
-__all__ = ["PPOConfig", "PPO", "train"]
+__all__ = ["PPOConfig", "PPO", "train", "clipped_surrogate"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -93,6 +93,13 @@ class PPOConfig:
         field_int(self, "eval_every", low=1)
         field_int(self, "patience", low=0)
         field_int(self, "seed", low=0, high=2**32 - 1)
+
+
+def clipped_surrogate(ratio, A, clip_coef):
+    r"""PPO's clipped surrogate objective (to be *maximized*):
+    :math:`L^{\text{clip}} = \mathbb E[\min(\rho_t \hat A_t,
+    \operatorname{clip}(\rho_t, 1-\epsilon, 1+\epsilon)\hat A_t)]`."""
+    return torch.min(ratio * A, ratio.clamp(1 - clip_coef, 1 + clip_coef) * A).mean()
 
 
 class GaussianActor(nn.Module):
@@ -212,8 +219,7 @@ class PPO(Agent):
                 A = adv[i]
                 if c.norm_adv and A.numel() > 1:
                     A = (A - A.mean()) / (A.std() + 1e-8)
-                policy_loss = torch.max(-A * ratio, -A * ratio.clamp(1 - c.clip_coef,
-                                                                      1 + c.clip_coef)).mean()
+                policy_loss = -clipped_surrogate(ratio, A, c.clip_coef)
                 value_loss = 0.5 * ((self.critic(obs[i])[:, 0] - ret[i]) ** 2).mean()
                 loss = policy_loss + c.vf_coef * value_loss - c.ent_coef * entropy.mean()
                 self.opt.zero_grad()

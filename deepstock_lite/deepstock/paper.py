@@ -1,0 +1,159 @@
+"""The paper's synthetic experiments (Xie et al. 2026, §5) at a budget a laptop can afford.
+
+    python -m deepstock_lite.deepstock.paper --settings 1 2 3 4 --trials 6 --budget small
+
+For each setting, each method (DS, DDPG, PPO, distributional SAC) and each decoding (None,
+Base): an Optuna study of ``trials`` trials (half random start-up, then TPE) on the validation
+loss, the best-so-far curve, and the best configuration re-run with ``seeds`` seeds; every test
+loss is reported relative to the setting's benchmark:
+
+* Setting 1: the exact DP on the empirical per-day demand laws of the training trajectories;
+* Settings 2–3: DS trained *on the test trajectories themselves* (an in-sample bound);
+* Setting 4: the critical-fractile base stock ``μ + 1.282σ`` per SKU (and its empirical version).
+
+``python -m deepstock_lite.deepstock.paper --overfit`` runs the DS-overfitting study of Setting
+4 (test gap against the number of training trajectories N and the horizon H). Results are JSON
+files in ``deepstock_lite/data/results/``; studies live in ``studies/paper.db`` so an
+interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from scipy import stats
+
+from ..core.policies import BaseStock, FunctionPolicy
+from ..core.validation import check_int
+from .ds import DSConfig, train_ds
+from .experiments import _write_json, results_path
+from .regularization import Regularization
+from .settings import setting1, setting2, setting3, setting4
+from .tuning import best_so_far, evaluate_config, run_study
+
+__all__ = ["benchmark", "run_setting", "ds_overfit"]
+
+SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
+METHODS = ("ds", "ddpg", "ppo", "dsac")
+REGS = ("none", "base")
+
+
+def _ds_policy_loss(S, res, split="test"):
+    obs = S.observation_fn(split)
+    return S.evaluate(FunctionPolicy(lambda s: res.policy.act_numpy(obs(s))), split)
+
+
+def benchmark(key):
+    """The setting's benchmark test loss (see the module docstring) and how it was obtained."""
+    S = SETTINGS[key]()
+    if key == "1":
+        from ..classical.setting1_dp import solve_setting1_dp
+        dp = solve_setting1_dp(S.data.train)
+        return {"benchmark": float(dp.loss(S.data.test)), "kind": "empirical DP"}
+    if key in ("2", "3"):
+        best = np.inf
+        for kind in REGS:   # in-sample: train and select on the test trajectories
+            res = train_ds(S.system, Regularization(kind, L=S.system.L, scale=S.q_max),
+                           S.data.test, S.data.test, n_history=S.n_history,
+                           cost_start=S.cost_start,
+                           config=DSConfig(epochs=400, batch_size=20, lr=1e-2, patience=100,
+                                           lr_patience=20, initial_bias=0.3))
+            best = min(best, _ds_policy_loss(S, res))
+        return {"benchmark": float(best), "kind": "DS trained on the test trajectories"}
+    z = stats.norm.ppf(0.9)
+    sig = S.data.info["test_sigma"]
+    true = S.evaluate(BaseStock(100 + z * sig))
+    # empirical: each SKU's 90th percentile of its training demands
+    sku_tr, sku_te = S.data.info["train_sku"], S.data.info["test_sku"]
+    levels = np.array([np.quantile(S.data.train[sku_tr == k], 0.9, method="inverted_cdf")
+                       for k in range(sku_te.max() + 1)])
+    emp = S.evaluate(BaseStock(levels[sku_te]))
+    return {"benchmark": float(true), "kind": "critical-fractile base stock mu + 1.282 sigma",
+            "empirical_quantile": float(emp)}
+
+
+def run_setting(key, *, trials=6, seeds=(0, 1), budget="small", methods=METHODS, regs=REGS,
+                storage="sqlite:///studies/paper.db", out=None):
+    """Studies and re-runs for one setting; writes ``paper_setting<key>.json``."""
+    trials = check_int("trials", trials, low=2)
+    bench = benchmark(key)
+    rows = []
+    for method in methods:
+        for reg in regs:
+            t0 = time.perf_counter()
+            study = run_study(method, reg, key, trials, storage=storage,
+                              study_name=f"paper-{method}-{reg}-s{key}-{budget}",
+                              n_startup_trials=max(trials // 2, 1), budget=budget)
+            curve = best_so_far(study)[:trials]
+            best = min((t for t in study.trials if t.value is not None), key=lambda t: t.value)
+            reruns = [evaluate_config(method, reg, key, best.params, seed, budget)
+                      for seed in seeds]
+            test = float(np.mean([r["test"] for r in reruns]))
+            rows.append({"method": method, "reg": reg, "params": best.params,
+                         "best_so_far_val": curve[:, 0].tolist(),
+                         "best_so_far_test": curve[:, 1].tolist(),
+                         "rerun_test": [r["test"] for r in reruns], "test": test,
+                         "gap": test / bench["benchmark"] - 1,
+                         "seconds": time.perf_counter() - t0})
+            print(f"setting {key} {method:>4} + {reg:<4}: test {test:.4f} "
+                  f"({rows[-1]['gap']:+.1%} vs {bench['kind']}) in {rows[-1]['seconds']:.0f} s",
+                  flush=True)
+    data = {"setting": key, "name": SETTINGS[key]().name, "budget": budget, "trials": trials,
+            "seeds": list(seeds), **bench, "rows": rows,
+            "command": f"python -m deepstock_lite.deepstock.paper --settings {key} "
+                       f"--trials {trials} --budget {budget}"}
+    if out is not False:
+        _write_json(results_path(out or f"paper_setting{key}"), data)
+    return data
+
+
+def ds_overfit(ns=(5, 10, 20), horizons=(2, 4, 8, 16, 32, 64), seeds=(0, 1), epochs=300,
+               out="paper_ds_overfit"):
+    """Setting 4: DS (Base) test and validation gaps against N and H."""
+    rows = []
+    z = stats.norm.ppf(0.9)
+    for N in ns:
+        for H in horizons:
+            for seed in seeds:
+                S = setting4(n_train=N, horizon=H, seed=seed)
+                sig = S.data.info["test_sigma"]
+                bench = S.evaluate(BaseStock(100 + z * sig))
+                res = train_ds(S.system, Regularization("base", L=0, scale=S.q_max),
+                               S.data.train, S.data.val,
+                               features={k: S.features[k] for k in ("train", "val")},
+                               config=DSConfig(epochs=epochs, batch_size=max(N, 5), lr=1e-2,
+                                               patience=max(epochs // 4, 1), lr_patience=20,
+                                               initial_bias=0.5, seed=seed))
+                test = _ds_policy_loss(S, res)
+                val_bench = S.evaluate(BaseStock(100 + z * S.data.info["val_sigma"]), "val")
+                rows.append({"N": N, "H": H, "seed": seed, "test": test, "benchmark": bench,
+                             "gap": test / bench - 1, "val_gap": res.best_val / val_bench - 1})
+                print(f"N={N:2d} H={H:2d} seed {seed}: test gap {rows[-1]['gap']:+.1%}, "
+                      f"validation gap {rows[-1]['val_gap']:+.1%}", flush=True)
+    data = {"experiment": "DS overfitting on Setting 4", "rows": rows,
+            "command": "python -m deepstock_lite.deepstock.paper --overfit"}
+    if out:
+        _write_json(results_path(out), data)
+    return data
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper")
+    p.add_argument("--settings", nargs="*", default=["1", "2", "3", "4"], choices=list(SETTINGS))
+    p.add_argument("--trials", type=int, default=6)
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--budget", choices=("tiny", "small", "full"), default="small")
+    p.add_argument("--overfit", action="store_true")
+    a = p.parse_args(argv)
+    import torch
+    torch.set_num_threads(1)
+    if a.overfit:
+        ds_overfit()
+        return
+    for key in a.settings:
+        run_setting(key, trials=a.trials, seeds=tuple(range(a.seeds)), budget=a.budget)
+
+
+if __name__ == "__main__":
+    main()
