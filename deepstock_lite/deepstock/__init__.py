@@ -2,7 +2,10 @@
 from .regularization import KINDS, Regularization, initial_bias_logit
 from .ds import DSConfig, DSPolicy, ds_rollout, train_ds
 from .settings import PaperSetting, setting1, setting2, setting3, setting4
+from .catalogue import Catalogue, CatalogueConfig, censor, make_catalogue, observed_sales
+from .normalization import SkuScaler
 
 __all__ = ["KINDS", "Regularization", "initial_bias_logit", "DSConfig", "DSPolicy",
            "ds_rollout", "train_ds", "PaperSetting", "setting1", "setting2", "setting3",
-           "setting4"]
+           "setting4", "Catalogue", "CatalogueConfig", "make_catalogue", "censor",
+           "observed_sales", "SkuScaler"]
