@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from .networks import ACTIVATIONS, mlp, polyak_update
-from .training import (OffPolicyAgent, check_env, field_bool, field_hidden, field_int,
-                       field_real)
+from .training import (OffPolicyAgent, field_bool, field_hidden, field_int, field_real,
+                       train_agent)
 
 __all__ = ["DDPGConfig", "DDPG", "train"]
 
@@ -176,11 +176,5 @@ def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore
     evaluated every ``config.eval_every`` transitions; with ``restore_best`` the returned agent
     holds the best evaluated policy.
     """
-    config = DDPGConfig() if config is None else config
-    check_env(env)
-    a_max = config.a_max if config.a_max is not None else float(env.single_action_space.high[0])
-    agent = DDPG(config, env.single_observation_space.shape[0], a_max, decoder)
-    agent.learn(env, eval_env=eval_env, quiet=quiet)
-    if restore_best and agent.best is not None:
-        agent.load_best()
-    return agent, agent.history
+    return train_agent(DDPG, env, config, eval_env=eval_env, decoder=decoder, quiet=quiet,
+                       restore_best=restore_best)

@@ -40,8 +40,8 @@ from torch.nn import functional as F
 
 from ..core.validation import check_real
 from .networks import ACTIVATIONS, mlp, polyak_update
-from .training import (OffPolicyAgent, check_env, field_bool, field_hidden, field_int,
-                       field_real)
+from .training import (OffPolicyAgent, field_bool, field_hidden, field_int, field_real,
+                       train_agent)
 
 __all__ = ["DSACConfig", "DSAC", "train", "quantile_huber_loss", "squashed_log_prob",
            "quantile_levels"]
@@ -293,11 +293,5 @@ def cvar(quantiles, level):
 
 def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore_best=True):
     """Train distributional SAC on a vector env; returns ``(agent, history)``."""
-    config = DSACConfig() if config is None else config
-    check_env(env)
-    a_max = config.a_max if config.a_max is not None else float(env.single_action_space.high[0])
-    agent = DSAC(config, env.single_observation_space.shape[0], a_max, decoder)
-    agent.learn(env, eval_env=eval_env, quiet=quiet)
-    if restore_best and agent.best is not None:
-        agent.load_best()
-    return agent, agent.history
+    return train_agent(DSAC, env, config, eval_env=eval_env, decoder=decoder, quiet=quiet,
+                       restore_best=restore_best)

@@ -34,7 +34,8 @@ from ..core.validation import check_int
 from .buffers import compute_gae
 from .networks import ACTIVATIONS, mlp
 from .normalization import RewardScaler
-from .training import Agent, check_env, field_bool, field_hidden, field_int, field_real
+from .training import (Agent, field_bool, field_hidden, field_int, field_real,
+                       train_agent)
 
 __all__ = ["PPOConfig", "PPO", "train", "clipped_surrogate"]
 
@@ -253,12 +254,7 @@ class PPO(Agent):
     def learn(self, env, until=None, *, eval_env=None, quiet=False):
         """Train until ``global_step >= until`` (default ``config.total_steps``), one whole
         rollout (an episode of every env) at a time; returns the history."""
-        c = self.config
-        check_env(env)
-        if env.single_observation_space.shape[0] != self.obs_dim:
-            raise ValueError(f"env observations have {env.single_observation_space.shape[0]} "
-                             f"features, the agent expects {self.obs_dim}")
-        until = c.total_steps if until is None else check_int("until", until, low=0)
+        until = self._check_learn_args(env, until)
         t_start = time.perf_counter()
         costs = []
         bar = tqdm(total=until, initial=min(self.global_step, until), disable=quiet,
@@ -272,15 +268,10 @@ class PPO(Agent):
                 n = batch["obs"].shape[0] * batch["obs"].shape[1]
                 self.global_step += n
                 bar.update(n)
-                if self.global_step >= self._next_log:
-                    self._next_log += c.eval_every * (
-                        1 + (self.global_step - self._next_log) // c.eval_every)
-                    row = self._log(eval_env, t_start,
-                                    {"train_cost_per_step": float(np.mean(costs)),
-                                     "log_std": float(self.actor.log_std.item())})
+                if self._maybe_log(eval_env, t_start, bar,
+                                   lambda: {"train_cost_per_step": float(np.mean(costs)),
+                                            "log_std": float(self.actor.log_std.item())}):
                     costs = []
-                    if not quiet and "eval_cost" in row:
-                        bar.set_postfix(eval_cost=f"{row['eval_cost']:.3f}")
         finally:
             bar.close()
             self.wall_time += time.perf_counter() - t_start
@@ -289,11 +280,5 @@ class PPO(Agent):
 
 def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore_best=True):
     """Train PPO on a vector env; returns ``(agent, history)`` (see :func:`ddpg.train`)."""
-    config = PPOConfig() if config is None else config
-    check_env(env)
-    a_max = config.a_max if config.a_max is not None else float(env.single_action_space.high[0])
-    agent = PPO(config, env.single_observation_space.shape[0], a_max, decoder)
-    agent.learn(env, eval_env=eval_env, quiet=quiet)
-    if restore_best and agent.best is not None:
-        agent.load_best()
-    return agent, agent.history
+    return train_agent(PPO, env, config, eval_env=eval_env, decoder=decoder, quiet=quiet,
+                       restore_best=restore_best)

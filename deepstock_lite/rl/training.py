@@ -230,6 +230,27 @@ class Agent:
         self.history.append(row)
         return row
 
+    def _check_learn_args(self, env, until):
+        """Validate the env against the agent; return the step to train until."""
+        check_env(env)
+        if env.single_observation_space.shape[0] != self.obs_dim:
+            raise ValueError(f"env observations have {env.single_observation_space.shape[0]} "
+                             f"features, the agent expects {self.obs_dim}")
+        return self.config.total_steps if until is None else check_int("until", until, low=0)
+
+    def _maybe_log(self, eval_env, t_start, bar, extra):
+        """Log (and evaluate) once ``eval_every`` more transitions have passed; ``extra()``
+        returns the loop's own statistics for the row (called only when logging). Returns
+        whether a row was written, so the caller can reset what it accumulated for it."""
+        if self.global_step < self._next_log:
+            return False
+        every = self.config.eval_every
+        self._next_log += every * (1 + (self.global_step - self._next_log) // every)
+        row = self._log(eval_env, t_start, extra())
+        if not bar.disable and "eval_cost" in row:
+            bar.set_postfix(eval_cost=f"{row['eval_cost']:.3f}")
+        return True
+
     def _set_lr(self):
         c = self.config
         if not c.lr_decay:
@@ -359,11 +380,7 @@ class OffPolicyAgent(Agent):
         """Train until ``global_step >= until`` (default ``config.total_steps``), finishing the
         current episode; returns the history (list of dicts)."""
         c = self.config
-        check_env(env)
-        if env.single_observation_space.shape[0] != self.obs_dim:
-            raise ValueError(f"env observations have {env.single_observation_space.shape[0]} "
-                             f"features, the agent expects {self.obs_dim}")
-        until = c.total_steps if until is None else check_int("until", until, low=0)
+        until = self._check_learn_args(env, until)
         n = env.num_envs
         t_start = time.perf_counter()
         ep_cost = []
@@ -402,15 +419,28 @@ class OffPolicyAgent(Agent):
                     for _ in range(c.gradient_steps):
                         self._guard(self.update(self.buffer.sample(c.batch_size, self.gen)))
                         self.n_updates += 1
-                if self.global_step >= self._next_log:
-                    self._next_log += c.eval_every * (
-                        1 + (self.global_step - self._next_log) // c.eval_every)
-                    row = self._log(eval_env, t_start,
-                                    {"train_cost_per_step": float(np.mean(ep_cost))})
+                if self._maybe_log(eval_env, t_start, bar,
+                                   lambda: {"train_cost_per_step": float(np.mean(ep_cost))}):
                     ep_cost = []
-                    if not quiet and "eval_cost" in row:
-                        bar.set_postfix(eval_cost=f"{row['eval_cost']:.3f}")
         finally:
             bar.close()
             self.wall_time += time.perf_counter() - t_start
         return self.history
+
+
+def train_agent(agent_cls, env, config=None, *, eval_env=None, decoder=None, quiet=False,
+                restore_best=True):
+    """Build an ``agent_cls`` for ``env`` and train it; returns ``(agent, history)``.
+
+    ``eval_env`` (a :class:`~deepstock_lite.envs.BatchInventoryEnv` on held-out demand) is
+    evaluated every ``config.eval_every`` transitions; with ``restore_best`` the returned agent
+    holds the best evaluated policy. ``config.a_max`` defaults to the env's largest action.
+    """
+    config = agent_cls.Config() if config is None else config
+    check_env(env)
+    a_max = config.a_max if config.a_max is not None else float(env.single_action_space.high[0])
+    agent = agent_cls(config, env.single_observation_space.shape[0], a_max, decoder)
+    agent.learn(env, eval_env=eval_env, quiet=quiet)
+    if restore_best and agent.best is not None:
+        agent.load_best()
+    return agent, agent.history
