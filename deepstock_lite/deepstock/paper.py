@@ -24,7 +24,7 @@ import time
 import numpy as np
 from scipy import stats
 
-from ..core.policies import BaseStock, FunctionPolicy
+from ..core.policies import BaseStock
 from ..core.validation import check_int
 from .ds import DSConfig, train_ds
 from .experiments import _write_json, results_path
@@ -40,8 +40,7 @@ REGS = ("none", "base")
 
 
 def _ds_policy_loss(S, res, split="test"):
-    obs = S.observation_fn(split)
-    return S.evaluate(FunctionPolicy(lambda s: res.policy.act_numpy(obs(s))), split)
+    return S.evaluate_on_observations(res.policy.act_numpy, split)
 
 
 def benchmark(key):

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.paper_data import DemandSplits, make_ar1, make_iid, make_indep
+from ..core.policies import FunctionPolicy
 from ..core.simulator import InventorySystem, simulate
 from ..core.validation import check_choice, check_int
+from ..envs.inventory_env import BatchInventoryEnv, observation
 
 __all__ = ["PaperSetting", "setting1", "setting2", "setting3", "setting4"]
 
@@ -46,6 +48,12 @@ class PaperSetting:
         r = simulate(self.system, policy, self.demand(split), on_hand=self.on_hand)
         return self.loss_of_costs(r.cost)
 
+    def evaluate_on_observations(self, act, split="test"):
+        """Loss of a policy given as ``act(observation) -> orders`` (a network's view, the
+        layout of :meth:`observation_fn`) on a split."""
+        obs = self.observation_fn(split)
+        return self.evaluate(FunctionPolicy(lambda state: act(obs(state))), split)
+
     def make_env(self, split, *, reward="attributed", n_envs=None):
         """A :class:`~deepstock_lite.envs.BatchInventoryEnv` over a split's trajectories.
 
@@ -53,7 +61,6 @@ class PaperSetting:
         of an episode add up to minus the cost of exactly the costed days (for Setting 1,
         days 3…30, as in the authors' code). ``n_envs=None`` replays every row in order.
         """
-        from ..envs import BatchInventoryEnv
         warmup = self.system.first_review
         horizon = self.T - warmup - self.system.L
         horizon -= horizon % self.system.P
@@ -66,21 +73,7 @@ class PaperSetting:
         """Maps a simulator state to the environments' observation layout
         ``[on_hand, pipeline, last n_history demands, features]`` for this split's rows."""
         D, F = self.demand(split), self.features.get(split) if self.features else None
-        k = self.n_history
-
-        def obs(state):
-            parts = [state.on_hand[:, None], state.pipeline]
-            t = state.t
-            if k:
-                hist = np.zeros((state.n, k))
-                m = min(k, t)
-                if m:
-                    hist[:, k - m:] = D[:, t - m:t]
-                parts.append(hist)
-            if F is not None:
-                parts.append(F[:, t])
-            return np.concatenate(parts, 1)
-        return obs
+        return lambda state: observation(state, D, self.n_history, F)
 
 
 def _day_feature(D):

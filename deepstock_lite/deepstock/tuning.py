@@ -41,7 +41,6 @@ def _ds_space(trial, budget):
 
 
 def _ds_run(params, S, reg_kind, seed, budget):
-    from ..core.policies import FunctionPolicy
     from .ds import DSConfig, train_ds
     # the budget counts gradient steps (an epoch has n_train / batch_size of them)
     n_train = S.data.train.shape[0]
@@ -55,8 +54,7 @@ def _ds_run(params, S, reg_kind, seed, budget):
     feats = None if S.features is None else {k: S.features[k] for k in ("train", "val")}
     res = train_ds(S.system, reg, S.data.train, S.data.val, config=cfg, features=feats,
                    n_history=S.n_history, on_hand=S.on_hand, cost_start=S.cost_start)
-    obs = S.observation_fn("test")
-    test = S.evaluate(FunctionPolicy(lambda s: res.policy.act_numpy(obs(s))), "test")
+    test = S.evaluate_on_observations(res.policy.act_numpy, "test")
     return {"val": res.best_val, "test": test}
 
 
@@ -77,18 +75,13 @@ _STEPS = {"tiny": 300, "small": 10_000, "full": 30_000}
 def _rl_fit(module, make_config, S, reg_kind):
     """Train an RL agent on a setting's train split (model selection on val); return its
     paper loss on the validation and test splits."""
-    from ..core.policies import FunctionPolicy
     from ..rl import BaseStockDecoder, IdentityDecoder
     env, ev = S.make_env("train"), S.make_env("val")
     per_episode = env.num_envs * env.core.horizon // S.system.P
     decoder = BaseStockDecoder(S.system.L) if reg_kind == "base" else IdentityDecoder()
     agent, _ = module.train(env, make_config(per_episode, env.num_envs), eval_env=ev,
                             decoder=decoder, quiet=True)
-    out = {}
-    for split in ("val", "test"):
-        obs = S.observation_fn(split)
-        out[split] = S.evaluate(FunctionPolicy(lambda s, o=obs: agent.act(o(s))), split)
-    return out
+    return {split: S.evaluate_on_observations(agent.act, split) for split in ("val", "test")}
 
 
 def _ddpg_run(params, S, reg_kind, seed, budget):

@@ -27,13 +27,33 @@ from gymnasium.vector import VectorEnv
 from ..core.simulator import InventorySystem
 from ..core.validation import check_bool, check_choice, check_demand, check_int, check_real
 
-__all__ = ["InventoryEnv", "BatchInventoryEnv"]
+__all__ = ["InventoryEnv", "BatchInventoryEnv", "observation"]
 
 try:
     from gymnasium.vector import AutoresetMode
     _NO_AUTORESET = AutoresetMode.DISABLED
 except ImportError:  # pragma: no cover - gymnasium < 1.1
     _NO_AUTORESET = "Disabled"
+
+
+def observation(state, demand, n_history=0, features=None):
+    """The observation of every policy in the book, for a batch of simulator states:
+    ``[on_hand, pipeline (L−1), last n_history demands (zeros before period 0), features]``.
+
+    ``demand`` (n, T) and ``features`` (n, T, F) are the rows of the states' trajectories; a
+    state past the last feature period sees the last one. Returns a float64 array (n, d).
+    """
+    t = state.t
+    parts = [state.on_hand[:, None], state.pipeline]
+    if n_history:
+        hist = np.zeros((state.n, n_history))
+        k = min(n_history, t)
+        if k:
+            hist[:, n_history - k:] = demand[:, t - k:t]
+        parts.append(hist)
+    if features is not None:
+        parts.append(features[:, min(t, features.shape[1] - 1)])
+    return np.concatenate(parts, axis=1)
 
 
 class _InventoryCore:
@@ -102,17 +122,8 @@ class _InventoryCore:
         return self.observe()
 
     def observe(self):
-        s, t = self.state, self.state.t
-        parts = [s.on_hand[:, None], s.pipeline]
-        if self.n_history:
-            hist = np.zeros((s.n, self.n_history))
-            k = min(self.n_history, t)
-            if k:
-                hist[:, self.n_history - k:] = self.D[:, t - k:t]
-            parts.append(hist)
-        if self.features is not None:
-            parts.append(self.F[:, min(t, self.T - 1)])
-        return np.concatenate(parts, axis=1).astype(np.float32)
+        F = None if self.features is None else self.F
+        return observation(self.state, self.D, self.n_history, F).astype(np.float32)
 
     def decode(self, action, n):
         a = np.asarray(action, dtype=float).reshape(n, -1)
