@@ -22,17 +22,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.validation import check_choice, check_int, check_real
-from ..rl.decoders import inventory_position  # one definition of the observation layout
+# one definition of the observation layout and of the order-up-to decoding
+from ..rl.decoders import inventory_position, order_up_to, register_decoder
 
 __all__ = ["KINDS", "Regularization", "inventory_position", "initial_bias_logit"]
 
 KINDS = ("none", "base", "coeff", "both")
-
-
-def _relu(x):
-    if hasattr(x, "clamp"):
-        return x.clamp(min=0.0)
-    return np.maximum(x, 0.0)
 
 
 def initial_bias_logit(fraction):
@@ -76,6 +71,9 @@ class Regularization:
             raise ValueError(f"feature_index must point past the inventory columns "
                              f"(>= {first_free}), got {self.feature_index}")
 
+    # the RL agents hand a Regularization u in [0, 1]^k (see rl.decoders)
+    unit_actions = True
+
     @property
     def n_outputs(self):
         """Width of the network's output :math:`u`."""
@@ -92,11 +90,11 @@ class Regularization:
         r"""Order :math:`q \ge 0` for outputs ``u`` (shape ``(..., n_outputs)``) and raw ``obs``."""
         y = self.target(u, obs)
         if self.kind in ("base", "both"):
-            return _relu(y - inventory_position(obs, self.L))
+            return order_up_to(y, inventory_position(obs, self.L))
         return y
 
     def to_dict(self):
-        return {"kind": self.kind, "L": self.L, "scale": self.scale,
+        return {"name": "regularization", "kind": self.kind, "L": self.L, "scale": self.scale,
                 "feature_index": list(self.feature_index), "days": self.days,
                 "bias_scale": self.bias_scale}
 
@@ -107,3 +105,6 @@ class Regularization:
     def __repr__(self):
         extra = f"scale={self.scale:g}" if self.scale else f"features={self.feature_index}"
         return f"Regularization({self.kind!r}, L={self.L}, {extra})"
+
+
+register_decoder("regularization", Regularization.from_dict)

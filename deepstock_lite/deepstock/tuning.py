@@ -75,12 +75,11 @@ _STEPS = {"tiny": 300, "small": 10_000, "full": 30_000}
 def _rl_fit(module, make_config, S, reg_kind):
     """Train an RL agent on a setting's train split (model selection on val); return its
     paper loss on the validation and test splits."""
-    from ..rl import BaseStockDecoder, IdentityDecoder
     env, ev = S.make_env("train"), S.make_env("val")
     per_episode = env.num_envs * env.core.horizon // S.system.P
-    decoder = BaseStockDecoder(S.system.L) if reg_kind == "base" else IdentityDecoder()
+    # the same decoding DS uses: a Regularization is an RL decoder (unit actions)
     agent, _ = module.train(env, make_config(per_episode, env.num_envs), eval_env=ev,
-                            decoder=decoder, quiet=True)
+                            decoder=_regularization(reg_kind, S), quiet=True)
     return {split: S.evaluate_on_observations(agent.act, split) for split in ("val", "test")}
 
 

@@ -86,9 +86,9 @@ class DDPGConfig:
 class Actor(nn.Module):
     r""":math:`\mu_\phi(s) = \tanh(f_\phi(s)) \in [-1, 1]`."""
 
-    def __init__(self, obs_dim, hidden, activation):
+    def __init__(self, obs_dim, hidden, activation, act_dim=1):
         super().__init__()
-        self.net = mlp(obs_dim, 1, hidden, activation, out_gain=0.01)
+        self.net = mlp(obs_dim, act_dim, hidden, activation, out_gain=0.01)
 
     def forward(self, s):
         return torch.tanh(self.net(s))
@@ -97,9 +97,9 @@ class Actor(nn.Module):
 class Critic(nn.Module):
     r""":math:`Q_\theta(s, u)`."""
 
-    def __init__(self, obs_dim, hidden, activation):
+    def __init__(self, obs_dim, hidden, activation, act_dim=1):
         super().__init__()
-        self.net = mlp(obs_dim + 1, 1, hidden, activation)
+        self.net = mlp(obs_dim + act_dim, 1, hidden, activation)
 
     def forward(self, s, u):
         return self.net(torch.cat([s, u], dim=-1)).squeeze(-1)
@@ -114,8 +114,8 @@ class DDPG(OffPolicyAgent):
 
     def _build(self):
         c = self.config
-        self.actor = Actor(self.obs_dim, c.hidden, c.activation)
-        self.critic = Critic(self.obs_dim, c.hidden, c.activation)
+        self.actor = Actor(self.obs_dim, c.hidden, c.activation, self.act_dim)
+        self.critic = Critic(self.obs_dim, c.hidden, c.activation, self.act_dim)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.actor_lr)
@@ -161,11 +161,8 @@ class DDPG(OffPolicyAgent):
     def q_value(self, obs, a):
         """Critic's value of raw action(s) ``a`` at raw observation(s) ``obs``, in reward
         units (minus the discounted cost); broadcasts ``obs (n, d)`` against ``a (n,)``."""
-        obs = torch.as_tensor(np.atleast_2d(np.asarray(obs, np.float32)))
-        a = torch.as_tensor(np.atleast_1d(np.asarray(a, np.float32)))
-        n = max(obs.shape[0], a.shape[0])
-        obs, a = obs.expand(n, -1), a.expand(n)
-        u = (2.0 * a / self.a_max - 1.0)[:, None]
+        u = self.normalized_action(obs, a)
+        obs = torch.as_tensor(np.atleast_2d(np.asarray(obs, np.float32))).expand(len(u), -1)
         return self.unscale_value(self.critic(self.obs_norm(obs), u)).numpy().astype(np.float64)
 
 

@@ -12,6 +12,11 @@ decoders, so they plug in without touching an algorithm.
 
 A decoder is any callable with that signature; to be saved in a checkpoint it also needs
 ``to_dict()`` returning plain types, understood by :func:`decoder_from_dict`.
+
+A decoder may instead declare ``unit_actions = True`` and ``n_outputs = k``: the agent then
+gives it :math:`u \in [0, 1]^k` of shape ``(n, k)`` (its actor has ``k`` outputs). That is how
+DeepStock's :class:`~deepstock_lite.deepstock.Regularization` (None, Base, Coeff, Both) plugs
+into DDPG, PPO and distributional SAC unchanged.
 """
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ import torch
 
 from ..core.validation import check_int
 
-__all__ = ["IdentityDecoder", "BaseStockDecoder", "decoder_from_dict", "inventory_position"]
+__all__ = ["IdentityDecoder", "BaseStockDecoder", "decoder_from_dict", "inventory_position",
+           "order_up_to"]
 
 
 def inventory_position(obs, L):
@@ -30,6 +36,13 @@ def inventory_position(obs, L):
         return obs[..., 0] + obs[..., 1:1 + m].sum(-1)
     obs = np.asarray(obs, np.float64)
     return obs[..., 0] + obs[..., 1:1 + m].sum(-1)
+
+
+def order_up_to(target, position):
+    r"""The base-stock decoding :math:`q = (y - \mathrm{tot}(I))^+` (numpy or torch)."""
+    if torch.is_tensor(target) or torch.is_tensor(position):
+        return torch.clamp(target - position, min=0.0)
+    return np.maximum(np.asarray(target, np.float64) - position, 0.0)
 
 
 class IdentityDecoder:
@@ -56,10 +69,7 @@ class BaseStockDecoder:
         self.L = check_int("L", L, low=0)
 
     def __call__(self, a, obs):
-        pos = inventory_position(obs, self.L)
-        if torch.is_tensor(a):
-            return torch.clamp(a - pos, min=0.0)
-        return np.maximum(np.asarray(a, np.float64) - pos, 0.0)
+        return order_up_to(a, inventory_position(obs, self.L))
 
     def to_dict(self):
         return {"name": self.name, "L": self.L}
@@ -71,8 +81,16 @@ class BaseStockDecoder:
 _REGISTRY = {"identity": lambda d: IdentityDecoder(), "base": lambda d: BaseStockDecoder(d["L"])}
 
 
+def register_decoder(name, factory):
+    """Let :func:`decoder_from_dict` rebuild decoders saved under ``name``."""
+    _REGISTRY[name] = factory
+
+
 def decoder_from_dict(d):
     """Rebuild a decoder saved with ``to_dict()``."""
+    if isinstance(d, dict) and d.get("name") == "regularization" and "regularization" \
+            not in _REGISTRY:
+        from ..deepstock import regularization  # noqa: F401  (registers itself)
     if not isinstance(d, dict) or d.get("name") not in _REGISTRY:
         raise ValueError(f"unknown decoder description {d!r}; known: {sorted(_REGISTRY)} "
                          "(pass decoder= when loading a checkpoint with a custom decoder)")

@@ -145,9 +145,9 @@ def squashed_log_prob(x, mean, log_std):
 
 
 class SquashedGaussianActor(nn.Module):
-    def __init__(self, obs_dim, hidden, activation):
+    def __init__(self, obs_dim, hidden, activation, act_dim=1):
         super().__init__()
-        self.net = mlp(obs_dim, 2, hidden, activation, out_gain=0.01)
+        self.net = mlp(obs_dim, 2 * act_dim, hidden, activation, out_gain=0.01)
 
     def forward(self, s):
         mean, log_std = self.net(s).chunk(2, dim=-1)
@@ -163,9 +163,9 @@ class SquashedGaussianActor(nn.Module):
 class QuantileCritic(nn.Module):
     r""":math:`Z_\theta(s, u)`: N return quantiles."""
 
-    def __init__(self, obs_dim, hidden, activation, n_quantiles):
+    def __init__(self, obs_dim, hidden, activation, n_quantiles, act_dim=1):
         super().__init__()
-        self.net = mlp(obs_dim + 1, n_quantiles, hidden, activation)
+        self.net = mlp(obs_dim + act_dim, n_quantiles, hidden, activation)
 
     def forward(self, s, u):
         return self.net(torch.cat([s, u], dim=-1))
@@ -187,9 +187,10 @@ class DSAC(OffPolicyAgent):
     def _build(self):
         c = self.config
         N = c.n_quantiles
-        self.actor = SquashedGaussianActor(self.obs_dim, c.hidden, c.activation)
-        self.z1 = QuantileCritic(self.obs_dim, c.hidden, c.activation, N)
-        self.z2 = QuantileCritic(self.obs_dim, c.hidden, c.activation, N)
+        k = self.act_dim
+        self.actor = SquashedGaussianActor(self.obs_dim, c.hidden, c.activation, k)
+        self.z1 = QuantileCritic(self.obs_dim, c.hidden, c.activation, N, k)
+        self.z2 = QuantileCritic(self.obs_dim, c.hidden, c.activation, N, k)
         self.z1_target = copy.deepcopy(self.z1).requires_grad_(False)
         self.z2_target = copy.deepcopy(self.z2).requires_grad_(False)
         self.temperature = Temperature(c.init_alpha)
@@ -271,11 +272,8 @@ class DSAC(OffPolicyAgent):
         twin critics, reward normalization undone). The soft values include the entropy
         bonus of the policy followed afterwards (small once α has decayed).
         """
-        obs = torch.as_tensor(np.atleast_2d(np.asarray(obs, np.float32)))
-        a = torch.as_tensor(np.atleast_1d(np.asarray(a, np.float32)))
-        n = max(obs.shape[0], a.shape[0])
-        obs, a = obs.expand(n, -1), a.expand(n)
-        u = (2.0 * a / self.a_max - 1.0)[:, None]
+        u = self.normalized_action(obs, a)
+        obs = torch.as_tensor(np.atleast_2d(np.asarray(obs, np.float32))).expand(len(u), -1)
         s = self.obs_norm(obs)
         z = 0.5 * (torch.sort(self.z1(s, u), -1).values + torch.sort(self.z2(s, u), -1).values)
         returns = self.unscale_value(z.numpy().astype(np.float64))

@@ -106,13 +106,13 @@ def clipped_surrogate(ratio, A, clip_coef):
 class GaussianActor(nn.Module):
     r""":math:`\mu_\theta(s)` and a state-independent :math:`\log\sigma`."""
 
-    def __init__(self, obs_dim, hidden, activation, log_std_init):
+    def __init__(self, obs_dim, hidden, activation, log_std_init, act_dim=1):
         super().__init__()
-        self.mu = mlp(obs_dim, 1, hidden, activation, out_gain=0.01)
-        self.log_std = nn.Parameter(torch.full((1,), float(log_std_init)))
+        self.mu = mlp(obs_dim, act_dim, hidden, activation, out_gain=0.01)
+        self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
 
     def forward(self, s):
-        return self.mu(s), self.log_std.expand(s.shape[0], 1)
+        return self.mu(s), self.log_std.expand(s.shape[0], -1)
 
     def log_prob_entropy(self, s, u):
         mu, log_std = self(s)
@@ -130,7 +130,8 @@ class PPO(Agent):
 
     def _build(self):
         c = self.config
-        self.actor = GaussianActor(self.obs_dim, c.hidden, c.activation, c.log_std_init)
+        self.actor = GaussianActor(self.obs_dim, c.hidden, c.activation, c.log_std_init,
+                                   self.act_dim)
         self.critic = mlp(self.obs_dim, 1, c.hidden, c.activation, out_gain=1.0)
         self.opt = torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()],
                                     lr=c.lr, eps=1e-5)
@@ -175,8 +176,7 @@ class PPO(Agent):
             mu, log_std = self.actor(s)
             u = mu + log_std.exp() * torch.randn(mu.shape, generator=self.gen)
             logp, _ = self.actor.log_prob_entropy(s, u)
-            q = self.decoder(self.to_raw(u).numpy()[:, 0].astype(np.float64),
-                             np.asarray(obs, np.float64))
+            q = self.decoder(self.decoder_input(u), np.asarray(obs, np.float64))
             next_obs, r, term, trunc, _ = env.step(q)
             S.append(s), U.append(u), LOGP.append(logp), V.append(self.critic(s)[:, 0])
             R.append(self.reward_scaler(r)), TERM.append(term), TRUNC.append(trunc)
@@ -204,7 +204,7 @@ class PPO(Agent):
         """``n_epochs`` epochs of clipped-surrogate minibatch updates on one rollout."""
         c = self.config
         obs = batch["obs"].reshape(-1, self.obs_dim)
-        u = batch["u"].reshape(-1, 1)
+        u = batch["u"].reshape(-1, self.act_dim)
         logp_old, adv, ret = (batch[k].reshape(-1) for k in ("logp", "adv", "ret"))
         N = obs.shape[0]
         mb = min(c.minibatch_size, N)
@@ -270,7 +270,7 @@ class PPO(Agent):
                 bar.update(n)
                 if self._maybe_log(eval_env, t_start, bar,
                                    lambda: {"train_cost_per_step": float(np.mean(costs)),
-                                            "log_std": float(self.actor.log_std.item())}):
+                                            "log_std": float(self.actor.log_std.mean().item())}):
                     costs = []
         finally:
             bar.close()

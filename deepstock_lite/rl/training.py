@@ -102,6 +102,14 @@ class Agent:
         self.decoder = IdentityDecoder() if decoder is None else decoder
         if not callable(self.decoder):
             raise TypeError("decoder must be callable as decoder(raw_action, obs) -> order")
+        # width of the actor's output: 1 for the raw-action decoders of Part II, k for a
+        # DeepStock Regularization (Coeff/Both read k = features + 1 coefficients)
+        self.act_dim = check_int("decoder.n_outputs", getattr(self.decoder, "n_outputs", 1),
+                                 low=1, high=64)
+        self.unit_actions = bool(getattr(self.decoder, "unit_actions", False))
+        if self.act_dim > 1 and not self.unit_actions:
+            raise ValueError("a decoder with n_outputs > 1 must take unit actions "
+                             "(set unit_actions = True and accept u in [0, 1]^k)")
         self.rng = np.random.default_rng(config.seed)
         self.gen = torch.Generator().manual_seed(config.seed)
         self.obs_norm = ObsNormalizer(self.obs_dim, enabled=config.normalize_obs)
@@ -145,22 +153,45 @@ class Agent:
             return self.a_max * (u.clamp(-1.0, 1.0) + 1.0) / 2.0
         return self.a_max * (np.clip(u, -1.0, 1.0) + 1.0) / 2.0
 
+    def decoder_input(self, u):
+        r"""What the decoder receives for normalized actions ``u`` (n, k) in [-1, 1]:
+        the raw action :math:`a = a_{\max}(u+1)/2` of shape (n,) for a one-output decoder, or
+        :math:`(u+1)/2 \in [0, 1]^k` of shape (n, k) for a decoder with ``unit_actions``
+        (a DeepStock :class:`~deepstock_lite.deepstock.Regularization`)."""
+        if torch.is_tensor(u):
+            u = u.numpy()
+        if self.unit_actions:
+            return (np.clip(np.asarray(u, np.float64), -1.0, 1.0) + 1.0) / 2.0
+        return np.asarray(self.to_raw(u)[:, 0], np.float64)
+
+    def normalized_action(self, obs, a):
+        """Inverse of :meth:`decoder_input` for a one-output actor: decoder input(s) ``a``
+        (broadcast against ``obs (n, d)``) → normalized actions ``u`` (n, 1) as a tensor."""
+        if self.act_dim != 1:
+            raise ValueError(f"this needs a one-output actor; this agent has {self.act_dim}")
+        obs = np.atleast_2d(np.asarray(obs, np.float32))
+        a = torch.as_tensor(np.atleast_1d(np.asarray(a, np.float32)))
+        a = a.reshape(-1).expand(max(obs.shape[0], a.numel()))
+        top = 1.0 if self.unit_actions else self.a_max
+        return (2.0 * a / top - 1.0)[:, None]
+
     @torch.no_grad()
     def raw_action(self, obs, deterministic=True):
-        """The actor's output ``a`` in ``[0, a_max]`` for raw observations ``(n, d)``."""
+        """The decoder's input for raw observations ``(n, d)``: ``a`` in ``[0, a_max]``
+        (shape (n,)) or unit actions (n, k) (see :meth:`decoder_input`)."""
         obs = np.asarray(obs, np.float32)
         single = obs.ndim == 1
         obs = np.atleast_2d(obs)
         if obs.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have {self.obs_dim} features, got shape {obs.shape}")
         u = self._policy(self.obs_norm(torch.from_numpy(obs)), deterministic)
-        a = self.to_raw(u).numpy()[:, 0].astype(np.float64)
+        a = self.decoder_input(u)
         return a[0] if single else a
 
     def act(self, obs, deterministic=True):
         """Orders for raw observations: ``decoder(raw_action(obs), obs)``."""
         a = self.raw_action(obs, deterministic)
-        return self.decoder(a, np.asarray(obs, np.float64))
+        return np.asarray(self.decoder(a, np.asarray(obs, np.float64)), np.float64)
 
     def evaluate(self, env):
         """Average cost per period of the deterministic policy on ``env`` (``env.rollout``)."""
@@ -342,7 +373,7 @@ class OffPolicyAgent(Agent):
 
     def _build_buffer(self):
         c = self.config
-        self.buffer = ReplayBuffer(c.buffer_size, self.obs_dim, 1)
+        self.buffer = ReplayBuffer(c.buffer_size, self.obs_dim, self.act_dim)
         self.r_shift, self.r_scale = 0.0, 1.0
         self.reward_stats_fixed = False
         self._obs = None
@@ -394,10 +425,10 @@ class OffPolicyAgent(Agent):
                     self._obs, _ = env.reset(seed=int(self.rng.integers(2**31 - 1)))
                 obs = self._obs
                 if self.global_step < c.learning_starts:
-                    u = self.rng.uniform(-1.0, 1.0, size=(n, 1))
+                    u = self.rng.uniform(-1.0, 1.0, size=(n, self.act_dim))
                 else:
                     u = self._explore(obs)
-                q = self.decoder(self.to_raw(u)[:, 0], np.asarray(obs, np.float64))
+                q = self.decoder(self.decoder_input(u), np.asarray(obs, np.float64))
                 next_obs, r, term, trunc, _ = env.step(q)
                 self.buffer.add(obs, u, r, next_obs, term)
                 self.obs_norm.update(obs)
