@@ -23,3 +23,15 @@ def test_agents_benchmark_small_budget(tmp_path, capsys):
     assert {r["algo"] for r in rows} == {"ddpg", "ppo", "dsac"}
     assert all(r["test_cost"] > 7.0 for r in rows)       # nothing beats the optimum 7.123
     assert "mean gap to optimum" in capsys.readouterr().out
+
+
+def test_retail_benchmark_small_budget(tmp_path, capsys):
+    retail = load("retail")
+    out = tmp_path / "retail.json"
+    retail.main(["--train", "200", "--val", "50", "--test", "200", "--epochs", "1",
+                 "--scale", "300", "--json", str(out)])
+    data = json.loads(out.read_text())
+    assert data["train_eval"]["n_test"] == 200
+    assert data["speed"][0]["n_skus"] == 300 and data["speed"][0]["sku_days_per_s"] > 0
+    assert set(data["train_eval"]["rows"]) == {"ds_both", "base_stock", "s_S"}
+    assert "lower J" in capsys.readouterr().out

@@ -457,3 +457,27 @@ def test_evaluation_speed():
     t0 = time.perf_counter()
     env.rollout(pol)
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_attributed_rewards_add_up_to_the_dense_rewards():
+    """With deterministic lead times the days [t+l, t+l+P) of successive orders tile every
+    counted day, and no later order changes them, so the two reward schemes have equal sums."""
+    from deepstock_lite.deepstock import make_catalogue, RetailEnv, forecast_base_stock
+    cat = make_catalogue(n_skus=300, horizon=40, seed=3)
+    sums = {}
+    for mode in ("dense", "attributed"):
+        env = RetailEnv(cat, np.arange(300), reward=mode)
+        policy = forecast_base_stock(env, k=1.0)
+        obs, _ = env.reset()
+        total = np.zeros(300)
+        nonzero_off_review = 0
+        for _ in range(env.T):
+            review = obs[:, env.obs_names.index("review_today")] == 1
+            obs, r, _, _, _ = env.step(policy(obs))
+            total += r
+            nonzero_off_review += int(np.count_nonzero(r[~review]))
+        sums[mode] = total
+        if mode == "attributed":
+            assert nonzero_off_review == 0
+    assert sums["dense"].min() < 0
+    np.testing.assert_allclose(sums["attributed"], sums["dense"], rtol=1e-9, atol=1e-12)

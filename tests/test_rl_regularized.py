@@ -100,3 +100,17 @@ def test_one_output_helpers_refuse_multi_output_agents(envs):
     obs, _ = ev.reset()
     with pytest.raises(ValueError, match="one-output"):
         agent.q_value(obs, 10.0)
+
+
+@pytest.mark.parametrize("cls", [DDPG, PPO, DSAC])
+def test_initial_action_bias_sets_where_an_untrained_policy_starts(envs, cls):
+    train, ev, _ = envs
+    obs, _ = ev.reset()
+    d = train.single_observation_space.shape[0]
+    start = cls(cls.Config(initial_action=0.3), d, 60.0, both()).raw_action(obs)
+    default = cls(cls.Config(), d, 60.0, both()).raw_action(obs)
+    # the last layer's weights start near zero, so the output sits near the bias
+    np.testing.assert_allclose(start, 0.3, atol=0.03)
+    np.testing.assert_allclose(default, 0.5, atol=0.03)
+    with pytest.raises(ValueError, match="initial_action"):
+        cls.Config(initial_action=1.0)

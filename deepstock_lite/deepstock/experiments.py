@@ -103,11 +103,22 @@ def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,)
                 print(f"L={L} b={b:>2} {reg:>4} seed {seed}: gap {row['gap']:+.2%} "
                       f"({row['train_seconds']:.0f} s)", flush=True)
     data = {"experiment": "DS on Zipkin's lost-sales cells", "budget": budget,
-            "command": f"python -m deepstock_lite.deepstock.experiments zipkin-ds --budget {budget}",
+            "command": _command(cells, regs, budget, seeds, out),
             "machine": platform.processor() or platform.machine(), "rows": rows}
     if out:
         _write_json(results_path(out), data)
     return data
+
+
+def _command(cells, regs, budget, seeds, out):
+    cmd = f"python -m deepstock_lite.deepstock.experiments zipkin-ds --budget {budget}"
+    if cells is not None and list(cells) != ZIPKIN_CELLS:
+        cmd += " --cells " + " ".join(f"{L},{b}" for L, b in cells)
+    if tuple(regs) != ("base", "none"):
+        cmd += " --regs " + " ".join(regs)
+    if tuple(seeds) != (0,):
+        cmd += f" --seeds {len(seeds)}"
+    return cmd + ("" if out == "zipkin_ds" else f" --out {out}")
 
 
 def main(argv=None):
@@ -115,10 +126,21 @@ def main(argv=None):
     p.add_argument("experiment", choices=["zipkin-ds"])
     p.add_argument("--budget", choices=sorted(_BUDGETS), default="full")
     p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--cells", nargs="+", default=None, metavar="L,b",
+                   help="only these cells, e.g. 4,19 (default: all 16)")
+    p.add_argument("--regs", nargs="+", default=["base", "none"], choices=["base", "none"])
+    p.add_argument("--out", default="zipkin_ds")
     a = p.parse_args(argv)
+    cells = None
+    if a.cells:
+        cells = [tuple(int(v) for v in c.split(",")) for c in a.cells]
+        bad = [c for c in cells if c not in ZIPKIN_CELLS]
+        if bad:
+            p.error(f"--cells must be among Zipkin's (L, b) cells {ZIPKIN_CELLS}, got {bad}")
     import torch
     torch.set_num_threads(1)
-    zipkin_ds_sweep(budget=a.budget, seeds=tuple(range(a.seeds)))
+    zipkin_ds_sweep(cells=cells, regs=tuple(a.regs), budget=a.budget,
+                    seeds=tuple(range(a.seeds)), out=a.out)
 
 
 if __name__ == "__main__":

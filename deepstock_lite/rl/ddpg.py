@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .networks import ACTIVATIONS, mlp, polyak_update
+from .networks import ACTIVATIONS, mlp, polyak_update, set_initial_action
 from .training import (OffPolicyAgent, field_bool, field_hidden, field_int, field_real,
                        train_agent)
 
@@ -50,6 +50,7 @@ class DDPGConfig:
     policy_delay: int = 1            # actor/target update every this many critic updates
     max_grad_norm: float | None = None
     a_max: float | None = None       # top of the raw action range (None: env's q_max)
+    initial_action: float | None = None  # initial action bias: start at this share of the range
     normalize_obs: bool = True
     reward_norm: bool = True         # centre/scale rewards by warm-up statistics
     eval_every: int = 2_500          # transitions between evaluations / history rows
@@ -76,6 +77,8 @@ class DDPGConfig:
         field_int(self, "policy_delay", low=1)
         field_real(self, "max_grad_norm", low=0.0, low_open=True, optional=True)
         field_real(self, "a_max", low=0.0, low_open=True, optional=True)
+        field_real(self, "initial_action", low=0.0, high=1.0, low_open=True, high_open=True,
+                   optional=True)
         field_bool(self, "normalize_obs")
         field_bool(self, "reward_norm")
         field_int(self, "eval_every", low=1)
@@ -115,6 +118,7 @@ class DDPG(OffPolicyAgent):
     def _build(self):
         c = self.config
         self.actor = Actor(self.obs_dim, c.hidden, c.activation, self.act_dim)
+        set_initial_action(self.actor.net[-1], c.initial_action, squash=True)
         self.critic = Critic(self.obs_dim, c.hidden, c.activation, self.act_dim)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)

@@ -39,7 +39,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..core.validation import check_real
-from .networks import ACTIVATIONS, mlp, polyak_update
+from .networks import ACTIVATIONS, mlp, polyak_update, set_initial_action
 from .training import (OffPolicyAgent, field_bool, field_hidden, field_int, field_real,
                        train_agent)
 
@@ -75,6 +75,7 @@ class DSACConfig:
     cvar_level: float = 0.2          # β: CVaR over the worst β share of outcomes
     gradient_steps: int = 1
     a_max: float | None = None
+    initial_action: float | None = None  # initial action bias: start at this share of the range
     normalize_obs: bool = True
     reward_norm: bool = True
     eval_every: int = 2_500
@@ -107,6 +108,8 @@ class DSACConfig:
         field_real(self, "cvar_level", low=0.0, high=1.0, low_open=True)
         field_int(self, "gradient_steps", low=1)
         field_real(self, "a_max", low=0.0, low_open=True, optional=True)
+        field_real(self, "initial_action", low=0.0, high=1.0, low_open=True, high_open=True,
+                   optional=True)
         field_bool(self, "normalize_obs")
         field_bool(self, "reward_norm")
         field_int(self, "eval_every", low=1)
@@ -189,6 +192,7 @@ class DSAC(OffPolicyAgent):
         N = c.n_quantiles
         k = self.act_dim
         self.actor = SquashedGaussianActor(self.obs_dim, c.hidden, c.activation, k)
+        set_initial_action(self.actor.net[-1], c.initial_action, squash=True, n=k)
         self.z1 = QuantileCritic(self.obs_dim, c.hidden, c.activation, N, k)
         self.z2 = QuantileCritic(self.obs_dim, c.hidden, c.activation, N, k)
         self.z1_target = copy.deepcopy(self.z1).requires_grad_(False)

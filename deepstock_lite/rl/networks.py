@@ -1,10 +1,12 @@
 """Small multilayer perceptrons, the only network shape the book's agents need."""
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "mlp", "polyak_update", "all_finite"]
+__all__ = ["ACTIVATIONS", "mlp", "polyak_update", "all_finite", "set_initial_action"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
 
@@ -30,6 +32,20 @@ def mlp(in_dim, out_dim, hidden=(64, 64), activation="relu", out_gain=None):
             last.weight.mul_(out_gain)
             last.bias.zero_()
     return net
+
+
+@torch.no_grad()
+def set_initial_action(linear, fraction, *, squash, n=None):
+    r"""The paper's *initial action bias*: set the output bias of a policy head so that an
+    untrained policy (near-zero last-layer weights) starts at ``fraction`` of its action range,
+    :math:`u = 2f - 1`, i.e. bias :math:`\operatorname{atanh}(2f-1)` behind a tanh
+    (``squash``) or :math:`2f - 1` for a Gaussian mean. ``n``: only the first ``n`` outputs
+    (a head that also outputs log-σ). ``fraction=None`` leaves the layer alone."""
+    if fraction is None:
+        return
+    u = 2.0 * float(fraction) - 1.0
+    value = math.atanh(u) if squash else u
+    linear.bias[:n].fill_(value)
 
 
 @torch.no_grad()

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from ..core.validation import check_int
 from .buffers import compute_gae
-from .networks import ACTIVATIONS, mlp
+from .networks import ACTIVATIONS, mlp, set_initial_action
 from .normalization import RewardScaler
 from .training import (Agent, field_bool, field_hidden, field_int, field_real,
                        train_agent)
@@ -65,6 +65,7 @@ class PPOConfig:
     normalize_obs: bool = True
     normalize_reward: bool = True
     a_max: float | None = None
+    initial_action: float | None = None  # initial action bias: start at this share of the range
     eval_every: int = 10_000
     patience: int = 0
     seed: int = 0
@@ -91,6 +92,8 @@ class PPOConfig:
         for name in ("norm_adv", "normalize_obs", "normalize_reward"):
             field_bool(self, name)
         field_real(self, "a_max", low=0.0, low_open=True, optional=True)
+        field_real(self, "initial_action", low=0.0, high=1.0, low_open=True, high_open=True,
+                   optional=True)
         field_int(self, "eval_every", low=1)
         field_int(self, "patience", low=0)
         field_int(self, "seed", low=0, high=2**32 - 1)
@@ -132,6 +135,7 @@ class PPO(Agent):
         c = self.config
         self.actor = GaussianActor(self.obs_dim, c.hidden, c.activation, c.log_std_init,
                                    self.act_dim)
+        set_initial_action(self.actor.mu[-1], c.initial_action, squash=False)
         self.critic = mlp(self.obs_dim, 1, c.hidden, c.activation, out_gain=1.0)
         self.opt = torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()],
                                     lr=c.lr, eps=1e-5)

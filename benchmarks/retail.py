@@ -1,0 +1,108 @@
+"""One policy for thousands of SKUs: training and evaluation time, and the margin over the best
+tuned forecast heuristic on held-out SKUs (issue 6 targets).
+
+1. **Train + evaluate.** A catalogue of ``train + val + test`` SKUs (default 5 000 / 500 /
+   5 000, 90 days); DS + Both trained on the training SKUs (validation SKUs for keep-best), the
+   forecast base stock and forecast (s, S) grid-tuned on the training SKUs; all scored on the
+   held-out test SKUs. Target: the whole pipeline in ≤ 3 minutes on one core, and the learned
+   policy below the best heuristic on the objective J = 100·SR + w·TT.
+2. **Evaluation scaling.** The trained policy (network forward pass included) on catalogues of
+   1 000 … 100 000 SKUs: SKU-days per second.
+
+    python benchmarks/retail.py                       # full run (about 3 minutes)
+    python benchmarks/retail.py --train 500 --test 500 --epochs 1 --scale 1000   # smoke test
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from deepstock_lite.deepstock.catalogue import CatalogueConfig, make_catalogue
+from deepstock_lite.deepstock.retail import (RetailEnv, forecast_base_stock, forecast_s_S,
+                                             train_ds_retail, tune_heuristic)
+from deepstock_lite.deepstock.retail_study import (HEURISTIC_GRID, INITIAL_ACTION, S_S_GRID,
+                                                   make_regularization)
+
+
+def train_and_evaluate(n_train, n_val, n_test, epochs, horizon=90, weight=0.1, seed=0):
+    t0 = time.perf_counter()
+    n = n_train + n_val + n_test
+    cat = make_catalogue(CatalogueConfig(n_skus=n, horizon=horizon, seed=seed))
+    tr, va, te = cat.split(by="sku", fractions=(n_train / n, n_val / n, n_test / n))
+    envs = {k: RetailEnv(cat, v, weight=weight) for k, v in
+            (("train", tr), ("val", va), ("test", te))}
+    t_data = time.perf_counter() - t0
+    policy, hist = train_ds_retail(envs["train"], envs["val"],
+                                   make_regularization("both", envs["train"]), epochs=epochs,
+                                   seed=seed, initial_bias=INITIAL_ACTION["both"])
+    t_train = time.perf_counter() - t0 - t_data
+    t1 = time.perf_counter()
+    learned = envs["test"].rollout_metrics(policy.act_numpy)
+    t_eval = time.perf_counter() - t1
+    total = time.perf_counter() - t0
+    rows = {"ds_both": learned}
+    for name, grid, make in (("base_stock", HEURISTIC_GRID, forecast_base_stock),
+                             ("s_S", S_S_GRID, forecast_s_S)):
+        params, _, _ = tune_heuristic(name, envs["train"], grid)
+        rows[name] = envs["test"].rollout_metrics(make(envs["test"], **params))
+        rows[name]["params"] = {k: float(v) for k, v in params.items()}
+    return policy, {"n_train": len(tr), "n_test": len(te), "epochs": len(hist) - 1,
+                    "seconds_data": t_data, "seconds_train": t_train, "seconds_eval": t_eval,
+                    "seconds_total": total, "rows": rows}
+
+
+def evaluation_speed(policy, sizes, horizon=90, seed=1):
+    out = []
+    for n in sizes:
+        cat = make_catalogue(CatalogueConfig(n_skus=n, horizon=horizon, seed=seed))
+        env = RetailEnv(cat, np.arange(n))
+        t0 = time.perf_counter()
+        env.rollout(policy.act_numpy)
+        dt = time.perf_counter() - t0
+        out.append({"n_skus": n, "seconds": dt, "sku_days_per_s": n * horizon / dt})
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--train", type=int, default=5000)
+    p.add_argument("--val", type=int, default=500)
+    p.add_argument("--test", type=int, default=5000)
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--scale", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    p.add_argument("--json", default=None)
+    a = p.parse_args(argv)
+    torch.set_num_threads(1)
+    policy, res = train_and_evaluate(a.train, a.val, a.test, a.epochs)
+    print(f"DS + Both on {res['n_train']} training SKUs ({res['epochs']} epochs), evaluated on "
+          f"{res['n_test']} held-out SKUs, one thread:")
+    print(f"  data {res['seconds_data']:.1f} s, training {res['seconds_train']:.1f} s, "
+          f"test evaluation {res['seconds_eval']:.2f} s, total {res['seconds_total']:.1f} s "
+          f"(target 180 s)")
+    for name, m in res["rows"].items():
+        print(f"  {name:<10} J {m['objective']:.3f}  stockout {m['stockout_rate']:.2f}%  "
+              f"turnover {m['turnover_days']:.1f} d")
+    best_h = min(res["rows"]["base_stock"]["objective"], res["rows"]["s_S"]["objective"])
+    margin = 1 - res["rows"]["ds_both"]["objective"] / best_h
+    print(f"  learned policy vs best tuned heuristic: {100 * margin:+.1f}% lower J")
+    speed = evaluation_speed(policy, a.scale)
+    for r in speed:
+        print(f"evaluation of the trained policy on {r['n_skus']:>7} SKUs x 90 days: "
+              f"{r['seconds']:.2f} s, {r['sku_days_per_s'] / 1e6:.2f} M SKU-days/s")
+    if a.json:
+        clean = {k: v for k, v in res.items() if k != "rows"}
+        clean["rows"] = {k: {m: (float(x) if np.ndim(x) == 0 and not isinstance(x, dict) else
+                                 x if isinstance(x, dict) else None)
+                             for m, x in v.items() if np.ndim(x) == 0 or isinstance(x, dict)}
+                         for k, v in res["rows"].items()}
+        with open(a.json, "w") as f:
+            json.dump({"train_eval": clean, "speed": speed, "margin": margin}, f, indent=1)
+    return res, speed
+
+
+if __name__ == "__main__":
+    main()

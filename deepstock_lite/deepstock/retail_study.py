@@ -1,0 +1,270 @@
+"""The e-commerce experiments of Chapter 11: one policy for all SKUs of a synthetic catalogue.
+
+    python -m deepstock_lite.deepstock.retail_study table1 --budget full --jobs 2
+    python -m deepstock_lite.deepstock.retail_study pareto --budget full --jobs 2
+
+``table1`` trains {DDPG, PPO, distributional SAC, DS} × {None, Base, Coeff, Both} on the
+training SKUs of a catalogue (model selection on validation SKUs) and evaluates every policy on
+held-out test SKUs, reporting — as the paper's Table 1 does — the change in stockout rate
+(percentage points) and in turnover time (days) relative to DDPG + Both, beside the tuned
+forecast base stock and forecast (s, S). ``pareto`` sweeps the weight ``w`` of the objective
+:math:`J = 100\\,SR + w\\,TT` for DS and the heuristics and records the stockout–turnover
+trade-off. Results are JSON files in ``deepstock_lite/data/results/`` that the chapter loads;
+runs are independent, so ``--jobs`` runs them in parallel processes.
+
+Budgets are fixed, not tuned per method (the paper tunes each pair with 50 Optuna trials): read
+the table as "what each pair reaches with the same small budget and hand-set defaults".
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import multiprocessing as mp
+import platform
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..core.validation import check_choice, check_int, check_real
+from .catalogue import CatalogueConfig, make_catalogue
+from .experiments import _write_json, results_path
+from .regularization import KINDS, Regularization
+from .retail import RetailEnv, forecast_base_stock, forecast_s_S, train_ds_retail, tune_heuristic
+
+__all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "fit_method",
+           "fit_heuristics", "table1", "pareto", "relative_to"]
+
+METHODS = ("ddpg", "ppo", "dsac", "ds")
+# initial action bias (share of the output range an untrained policy starts at), chosen so
+# that every decoding starts near a sensible order: None 1.5 days per review, Base a 12-day
+# target, Coeff ≈ 6 days of the demand signals, Both ≈ 12-day target (the paper tunes it)
+INITIAL_ACTION = {"none": 0.05, "base": 0.2, "coeff": 0.05, "both": 0.1}
+HEURISTIC_GRID = {"k": [float(k) for k in np.arange(0.0, 6.01, 0.5)], "window": [7, 28],
+                  "cv": [0.0, 0.2, 0.4]}
+S_S_GRID = {**HEURISTIC_GRID, "m": [0.0, 1.0, 2.0, 4.0, 7.0]}
+
+_BUDGETS = {
+    "tiny": {"n_skus": 300, "horizon": 30, "episodes": 2, "ppo_episodes": 2, "grad_steps": 1,
+             "ds_epochs": 1, "ds_seconds": 30.0},
+    "full": {"n_skus": 5000, "horizon": 90, "episodes": 10, "ppo_episodes": 100,
+             "grad_steps": 32, "ds_epochs": 40, "ds_seconds": None},
+}
+
+
+@dataclass
+class RetailStudy:
+    """The catalogue, its SKU split and the objective weight shared by every run."""
+    n_skus: int = 5000
+    horizon: int = 90
+    seed: int = 0
+    weight: float = 0.1
+    n_envs: int = 256           # SKUs per training episode of the RL agents
+
+    def __post_init__(self):
+        self.n_skus = check_int("n_skus", self.n_skus, low=20)
+        self.horizon = check_int("horizon", self.horizon, low=20)
+        self.seed = check_int("seed", self.seed, low=0)
+        self.weight = check_real("weight", self.weight, low=0.0)
+        self.n_envs = check_int("n_envs", self.n_envs, low=1)
+
+    def build(self):
+        """``(catalogue, splits, envs)``: ``envs`` holds ``train`` (all training SKUs, for
+        DS and the heuristics), ``val`` and ``test`` (held-out SKUs)."""
+        cat = make_catalogue(CatalogueConfig(n_skus=self.n_skus, horizon=self.horizon,
+                                             seed=self.seed))
+        splits = dict(zip(("train", "val", "test"), cat.split(by="sku", fractions=(0.6, 0.2,
+                                                                                   0.2))))
+        envs = {k: RetailEnv(cat, v, weight=self.weight) for k, v in splits.items()}
+        return cat, splits, envs
+
+
+def make_regularization(kind, env):
+    """The decoding ``kind`` for a :class:`RetailEnv`, in days of cover: None orders up to 30
+    days, Base targets up to 60 days, Coeff/Both weight the four demand signals by up to 28
+    days each plus a bias of up to 14 days."""
+    check_choice("kind", kind, set(KINDS))
+    if kind == "none":
+        return Regularization("none", L=env.position_L, scale=30.0)
+    if kind == "base":
+        return Regularization("base", L=env.position_L, scale=60.0)
+    return Regularization(kind, L=env.position_L, feature_index=env.demand_feature_index,
+                          days=28.0, bias_scale=14.0)
+
+
+def _rl_config(method, kind, B, n_envs, horizon, seed):
+    from ..rl import ddpg, dsac, ppo
+    episode = n_envs * horizon
+    common = dict(gamma=0.9, initial_action=INITIAL_ACTION[kind], seed=seed)
+    if method == "ppo":
+        steps = B["ppo_episodes"] * episode
+        return ppo, ppo.PPOConfig(total_steps=steps, eval_every=max(steps // 10, 1),
+                                  log_std_init=-1.6, **common)
+    steps = B["episodes"] * episode
+    kw = dict(total_steps=steps, learning_starts=episode, eval_every=episode,
+              gradient_steps=B["grad_steps"], **common)
+    if method == "ddpg":
+        return ddpg, ddpg.DDPGConfig(exploration_noise=0.1, **kw)
+    return dsac, dsac.DSACConfig(**kw)
+
+
+def fit_method(method, kind, study, budget="full", seed=0, envs=None):
+    """Train ``method`` with decoding ``kind``; returns ``(row, act)``: the row holds the test
+    metrics, the validation objective and the training time; ``act`` is the policy."""
+    check_choice("method", method, set(METHODS))
+    check_choice("budget", budget, set(_BUDGETS))
+    B = _BUDGETS[budget]
+    if envs is None:
+        cat, splits, envs = study.build()
+    cat = envs["train"].catalogue
+    reg = make_regularization(kind, envs["train"])
+    t0 = time.perf_counter()
+    if method == "ds":
+        policy, hist = train_ds_retail(envs["train"], envs["val"], reg, epochs=B["ds_epochs"],
+                                       time_limit=B["ds_seconds"], seed=seed,
+                                       initial_bias=INITIAL_ACTION[kind])
+        act = policy.act_numpy
+    else:
+        import torch
+        torch.set_num_threads(1)
+        module, config = _rl_config(method, kind, B, study.n_envs, envs["train"].T, seed)
+        train_env = RetailEnv(cat, envs["train"].skus, n_envs=min(study.n_envs,
+                                                                  envs["train"].skus.size),
+                              weight=study.weight, reward="attributed", seed=seed)
+        agent, _ = module.train(train_env, config, eval_env=envs["val"], decoder=reg,
+                                quiet=True)
+        act = agent.act
+    seconds = time.perf_counter() - t0
+    test = envs["test"].rollout_metrics(act)
+    row = {"method": method, "kind": kind, "seed": seed, "seconds": seconds,
+           "val_objective": envs["val"].rollout(act), **_summary(test)}
+    return row, act
+
+
+def _summary(m):
+    return {k: float(m[k]) for k in ("objective", "stockout_rate", "turnover_days",
+                                     "fill_rate")}
+
+
+def fit_heuristics(envs):
+    """Forecast base stock and forecast (s, S), grid-tuned on the training SKUs; their test
+    metrics (one row each)."""
+    rows = []
+    for name, grid, make in (("base_stock", HEURISTIC_GRID, forecast_base_stock),
+                             ("s_S", S_S_GRID, forecast_s_S)):
+        params, train_obj, _ = tune_heuristic(name, envs["train"], grid)
+        params = {k: float(v) if k != "window" else int(v) for k, v in params.items()}
+        test = envs["test"].rollout_metrics(make(envs["test"], **params))
+        rows.append({"method": name, "params": params, "train_objective": float(train_obj),
+                     **_summary(test)})
+    return rows
+
+
+def _run(args):
+    method, kind, study, budget, seed = args
+    row, _ = fit_method(method, kind, study, budget, seed)
+    print(f"{method:>4} + {kind:<5} seed {seed}: test J {row['objective']:.3f} "
+          f"(SR {row['stockout_rate']:.2f}%, TT {row['turnover_days']:.1f} d) "
+          f"in {row['seconds']:.0f} s", flush=True)
+    return row
+
+
+def _map(jobs, tasks):
+    if jobs == 1:
+        return [_run(t) for t in tasks]
+    with mp.get_context("spawn").Pool(jobs) as pool:
+        return pool.map(_run, tasks, chunksize=1)
+
+
+def relative_to(rows, method="ddpg", kind="both"):
+    """Per (method, kind), the mean over seeds of the change in stockout rate (percentage
+    points) and turnover (days) relative to ``method + kind`` of the same seed."""
+    ref = {r["seed"]: r for r in rows if r["method"] == method and r["kind"] == kind}
+    out = {}
+    for r in rows:
+        base = ref.get(r["seed"])
+        if base is None:
+            continue
+        d = out.setdefault((r["method"], r["kind"]), {"d_stockout_pp": [], "d_turnover_days": [],
+                                                      "objective": []})
+        d["d_stockout_pp"].append(r["stockout_rate"] - base["stockout_rate"])
+        d["d_turnover_days"].append(r["turnover_days"] - base["turnover_days"])
+        d["objective"].append(r["objective"])
+    return {k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in out.items()}
+
+
+def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,), jobs=1,
+           out="retail_table1"):
+    """Every method × decoding × seed plus the tuned heuristics; writes ``<out>.json``."""
+    study = RetailStudy() if study is None else study
+    if budget == "tiny":
+        study = RetailStudy(**{**asdict(study), "n_skus": _BUDGETS["tiny"]["n_skus"],
+                               "horizon": _BUDGETS["tiny"]["horizon"], "n_envs": 32})
+    check_int("jobs", jobs, low=1)
+    tasks = [(m, k, study, budget, s) for s, m, k in itertools.product(seeds, methods, kinds)]
+    t0 = time.perf_counter()
+    rows = _map(jobs, tasks)
+    _, _, envs = study.build()
+    data = {"experiment": "one policy for all SKUs: method x regularization on held-out SKUs",
+            "study": asdict(study), "budget": budget, "budget_detail": _BUDGETS[budget],
+            "initial_action": INITIAL_ACTION, "seeds": list(seeds), "rows": rows,
+            "heuristics": fit_heuristics(envs), "wall_seconds": time.perf_counter() - t0,
+            "command": f"python -m deepstock_lite.deepstock.retail_study table1 --budget "
+                       f"{budget} --jobs {jobs}",
+            "machine": platform.processor() or platform.machine()}
+    if out:
+        _write_json(results_path(out), data)
+    return data
+
+
+def pareto(study=None, *, weights=(0.03, 0.1, 0.3, 1.0), policies=(("ds", "both"),),
+           budget="full", seed=0, jobs=1, out="retail_pareto"):
+    """Stockout rate and turnover of each learned policy and each tuned heuristic trained
+    for every weight ``w``; writes ``<out>.json``."""
+    study = RetailStudy() if study is None else study
+    if budget == "tiny":
+        study = RetailStudy(**{**asdict(study), "n_skus": _BUDGETS["tiny"]["n_skus"],
+                               "horizon": _BUDGETS["tiny"]["horizon"], "n_envs": 32})
+    weights = [check_real("weights", w, low=0.0) for w in weights]
+    t0 = time.perf_counter()
+    tasks = [(m, k, RetailStudy(**{**asdict(study), "weight": w}), budget, seed)
+             for w in weights for m, k in policies]
+    rows = _map(jobs, tasks)
+    for row, (_, _, st, _, _) in zip(rows, tasks):
+        row["weight"] = st.weight
+    heur = []
+    for w in weights:
+        _, _, envs = RetailStudy(**{**asdict(study), "weight": w}).build()
+        for r in fit_heuristics(envs):
+            heur.append({**r, "weight": w})
+    data = {"experiment": "stockout-turnover trade-off: policies trained for each weight",
+            "study": asdict(study), "budget": budget, "weights": weights, "rows": rows,
+            "heuristics": heur, "wall_seconds": time.perf_counter() - t0,
+            "command": f"python -m deepstock_lite.deepstock.retail_study pareto --budget "
+                       f"{budget} --jobs {jobs}",
+            "machine": platform.processor() or platform.machine()}
+    if out:
+        _write_json(results_path(out), data)
+    return data
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.retail_study")
+    p.add_argument("experiment", choices=["table1", "pareto"])
+    p.add_argument("--budget", choices=sorted(_BUDGETS), default="full")
+    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--out", default=None)
+    a = p.parse_args(argv)
+    import torch
+    torch.set_num_threads(1)
+    if a.experiment == "table1":
+        table1(methods=a.methods, budget=a.budget, seeds=tuple(range(a.seeds)), jobs=a.jobs,
+               out=a.out or "retail_table1")
+    else:
+        pareto(budget=a.budget, jobs=a.jobs, out=a.out or "retail_pareto")
+
+
+if __name__ == "__main__":
+    main()
