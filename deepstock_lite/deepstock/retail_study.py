@@ -240,8 +240,10 @@ def pareto(study=None, *, weights=(0.03, 0.1, 0.3, 1.0), policies=(("ds", "both"
     data = {"experiment": "stockout-turnover trade-off: policies trained for each weight",
             "study": asdict(study), "budget": budget, "weights": weights, "rows": rows,
             "heuristics": heur, "wall_seconds": time.perf_counter() - t0,
+            "policies": [list(x) for x in policies],
             "command": f"python -m deepstock_lite.deepstock.retail_study pareto --budget "
-                       f"{budget} --jobs {jobs}",
+                       f"{budget} --jobs {jobs} --policies "
+                       + " ".join(f"{m}:{k}" for m, k in policies),
             "machine": platform.processor() or platform.machine()}
     if out:
         _write_json(results_path(out), data)
@@ -255,6 +257,8 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--policies", nargs="+", default=["ds:both"], metavar="METHOD:KIND",
+                   help="pareto: the learned policies to sweep (default ds:both)")
     p.add_argument("--out", default=None)
     a = p.parse_args(argv)
     import torch
@@ -263,7 +267,13 @@ def main(argv=None):
         table1(methods=a.methods, budget=a.budget, seeds=tuple(range(a.seeds)), jobs=a.jobs,
                out=a.out or "retail_table1")
     else:
-        pareto(budget=a.budget, jobs=a.jobs, out=a.out or "retail_pareto")
+        policies = [tuple(x.split(":")) for x in a.policies]
+        for m, k in policies:
+            if m not in METHODS or k not in KINDS:
+                p.error(f"--policies entries are METHOD:KIND with METHOD in {METHODS} and KIND "
+                        f"in {KINDS}, got {m}:{k}")
+        pareto(policies=tuple(policies), budget=a.budget, jobs=a.jobs,
+               out=a.out or "retail_pareto")
 
 
 if __name__ == "__main__":
