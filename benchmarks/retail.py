@@ -8,9 +8,11 @@ tuned forecast heuristic on held-out SKUs (issue 6 targets).
    policy below the best heuristic on the objective J = 100·SR + w·TT.
 2. **Evaluation scaling.** The trained policy (network forward pass included) on catalogues of
    1 000 … 100 000 SKUs: SKU-days per second.
+3. **Training scaling.** Seconds per DS epoch (one pass over the training SKUs in batches of
+   256, plus the validation rollout) for 1 000 … 5 000 training SKUs.
 
     python benchmarks/retail.py                       # full run (about 3 minutes)
-    python benchmarks/retail.py --train 500 --test 500 --epochs 1 --scale 1000   # smoke test
+    python benchmarks/retail.py --train 500 --test 500 --epochs 1 --scale 1000 --train-scale 500
 """
 from __future__ import annotations
 
@@ -67,6 +69,21 @@ def evaluation_speed(policy, sizes, horizon=90, seed=1):
     return out
 
 
+def training_speed(sizes, epochs=2, horizon=90, seed=2):
+    out = []
+    for n in sizes:
+        cat = make_catalogue(CatalogueConfig(n_skus=n + 200, horizon=horizon, seed=seed))
+        tr, va = np.arange(n), np.arange(n, n + 200)
+        env_tr, env_va = RetailEnv(cat, tr), RetailEnv(cat, va)
+        t0 = time.perf_counter()
+        train_ds_retail(env_tr, env_va, make_regularization("both", env_tr), epochs=epochs,
+                        seed=seed)
+        dt = (time.perf_counter() - t0) / epochs
+        out.append({"n_train": n, "seconds_per_epoch": dt,
+                    "sku_days_per_s": n * horizon / dt})
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--train", type=int, default=5000)
@@ -74,6 +91,7 @@ def main(argv=None):
     p.add_argument("--test", type=int, default=5000)
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--scale", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    p.add_argument("--train-scale", type=int, nargs="+", default=[1000, 2000, 5000])
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -93,6 +111,11 @@ def main(argv=None):
     for r in speed:
         print(f"evaluation of the trained policy on {r['n_skus']:>7} SKUs x 90 days: "
               f"{r['seconds']:.2f} s, {r['sku_days_per_s'] / 1e6:.2f} M SKU-days/s")
+    train_speed = training_speed(a.train_scale)
+    for r in train_speed:
+        print(f"DS + Both training on {r['n_train']:>5} SKUs x 90 days: "
+              f"{r['seconds_per_epoch']:.2f} s per epoch "
+              f"({r['sku_days_per_s'] / 1e3:.0f} k SKU-days/s forward + backward)")
     if a.json:
         clean = {k: v for k, v in res.items() if k != "rows"}
         clean["rows"] = {k: {m: (float(x) if np.ndim(x) == 0 and not isinstance(x, dict) else
@@ -100,7 +123,8 @@ def main(argv=None):
                              for m, x in v.items() if np.ndim(x) == 0 or isinstance(x, dict)}
                          for k, v in res["rows"].items()}
         with open(a.json, "w") as f:
-            json.dump({"train_eval": clean, "speed": speed, "margin": margin}, f, indent=1)
+            json.dump({"train_eval": clean, "speed": speed, "margin": margin,
+                       "train_speed": train_speed}, f, indent=1)
     return res, speed
 
 

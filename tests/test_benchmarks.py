@@ -29,9 +29,11 @@ def test_retail_benchmark_small_budget(tmp_path, capsys):
     retail = load("retail")
     out = tmp_path / "retail.json"
     retail.main(["--train", "200", "--val", "50", "--test", "200", "--epochs", "1",
-                 "--scale", "300", "--json", str(out)])
+                 "--scale", "300", "--train-scale", "100", "--json", str(out)])
     data = json.loads(out.read_text())
     assert data["train_eval"]["n_test"] == 200
     assert data["speed"][0]["n_skus"] == 300 and data["speed"][0]["sku_days_per_s"] > 0
     assert set(data["train_eval"]["rows"]) == {"ds_both", "base_stock", "s_S"}
+    assert data["train_speed"][0]["n_train"] == 100
+    assert data["train_speed"][0]["seconds_per_epoch"] > 0
     assert "lower J" in capsys.readouterr().out

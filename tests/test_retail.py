@@ -481,3 +481,55 @@ def test_attributed_rewards_add_up_to_the_dense_rewards():
             assert nonzero_off_review == 0
     assert sums["dense"].min() < 0
     np.testing.assert_allclose(sums["attributed"], sums["dense"], rtol=1e-9, atol=1e-12)
+
+
+def test_cost_objective_hand_computed_and_rewards_follow_it():
+    """objective="cost": C_i = mean over counted days of (h·end + b·lost)/ŝ_i; the dense,
+    attributed and sparse rewards all add up to −C_i (deterministic lead times)."""
+    end = np.array([[2.0, 0.0], [1.0, 3.0]])
+    sales = np.array([[1.0, 2.0], [4.0, 0.0]])
+    demand = np.array([[1.0, 5.0], [4.0, 0.0]])
+    stock = (end == 0).astype(float)
+    m = retail_metrics(stock, end, sales, demand, 1 / 28, objective="cost", h=0.1, b=0.9,
+                       scale=np.array([2.0, 0.5]))
+    c0 = (0.1 * 2 + 0.9 * 3 + 0.1 * 0) / 2.0 / 2       # lost 3 on day 2, ŝ = 2
+    c1 = (0.1 * 1 + 0.1 * 3) / 0.5 / 2
+    np.testing.assert_allclose(m["c_i"], [c0, c1])
+    assert m["objective"] == pytest.approx((c0 + c1) / 2) == pytest.approx(m["cost"])
+    service = retail_metrics(stock, end, sales, demand, 1 / 28, scale=np.array([2.0, 0.5]))
+    assert service["cost"] == pytest.approx(m["cost"])
+    assert service["objective"] == pytest.approx(service["stockout_rate"]
+                                                 + 0.1 * service["turnover_days"])
+    with pytest.raises(ValueError, match="objective"):
+        retail_metrics(stock, end, sales, demand, 1 / 28, objective="profit")
+
+    from deepstock_lite.deepstock import make_catalogue, RetailEnv, forecast_base_stock
+    cat = make_catalogue(n_skus=200, horizon=40, seed=4)
+    totals = {}
+    for mode in ("dense", "attributed", "sparse"):
+        env = RetailEnv(cat, np.arange(200), reward=mode, objective="cost", b=2.0)
+        policy = forecast_base_stock(env, k=0.0)
+        obs, _ = env.reset()
+        total = np.zeros(200)
+        for _ in range(env.T):
+            obs, r, _, _, _ = env.step(policy(obs))
+            total += r
+        totals[mode] = total
+        metrics = env._metrics()
+    np.testing.assert_allclose(totals["dense"], -metrics["c_i"], rtol=1e-9)
+    np.testing.assert_allclose(totals["attributed"], totals["dense"], rtol=1e-9)
+    np.testing.assert_allclose(totals["sparse"], -metrics["c_i"], rtol=1e-12)
+    assert metrics["objective"] == pytest.approx(metrics["cost"]) and metrics["cost"] > 0
+    with pytest.raises(ValueError, match="objective"):
+        RetailEnv(cat, np.arange(200), objective="profit")
+
+
+def test_torch_rollout_follows_the_cost_objective():
+    cat = make_catalogue(n_skus=120, horizon=40, seed=6)
+    env = RetailEnv(cat, np.arange(120), integer_orders=False, objective="cost", b=2.0)
+    pol = _torch_policy(env.n_slots, torch.tensor(1.0, dtype=torch.float64))
+    run = _run(env, lambda o: pol(torch.as_tensor(o)).numpy())
+    J = retail_rollout_torch(pol, env, relaxed=True, dtype=torch.float64)
+    # the cost objective needs no relaxation: relaxed or not, it is minus the dense rewards
+    np.testing.assert_allclose(J.numpy(), -run["reward"].sum(1), rtol=1e-5, atol=1e-6)
+    assert run["reward"].sum() < 0

@@ -73,3 +73,13 @@ def test_bad_inputs_raise_clear_errors():
         rs.fit_method("ds", "both", rs.RetailStudy(n_skus=40, horizon=30), budget="huge")
     with pytest.raises(ValueError, match="kind"):
         rs.make_regularization("ridge", None)
+
+
+def test_the_study_can_use_the_cost_objective():
+    study = rs.RetailStudy(n_skus=40, horizon=30, objective="cost")
+    _, _, envs = study.build()
+    assert all(e.objective == "cost" for e in envs.values())
+    row, _ = rs.fit_method("ddpg", "both", study, budget="tiny", envs=envs)
+    assert row["objective"] > 0 and np.isfinite(row["val_objective"])
+    with pytest.raises(ValueError, match="objective"):
+        rs.RetailStudy(objective="profit")

@@ -77,14 +77,18 @@ from gymnasium import spaces
 from gymnasium.vector import VectorEnv
 from torch import nn
 
-from ..core.validation import check_bool, check_choice, check_int, check_real
+from ..core.validation import check_array, check_bool, check_choice, check_int, check_real
 from .catalogue import Catalogue, TRAILING_WINDOWS
 from .ds import DSPolicy
 from .normalization import SkuScaler
 from .regularization import Regularization
 
 __all__ = ["RetailEnv", "retail_metrics", "forecast_base_stock", "forecast_s_S",
-           "tune_heuristic", "retail_rollout_torch", "train_ds_retail"]
+           "tune_heuristic", "retail_rollout_torch", "train_ds_retail", "OBJECTIVES"]
+
+# "service": J = 100 SR + w TT (the paper's business metrics); "cost": the per-period cost
+# h·(end stock) + b·(lost sales), in days of sales
+OBJECTIVES = ("service", "cost")
 
 try:
     from gymnasium.vector import AutoresetMode
@@ -99,7 +103,8 @@ _EXO = ("forecast_7", "forecast_28", "promo_today", "promo_next_7", "dow_sin", "
 
 
 # -- metrics -------------------------------------------------------------------------------
-def retail_metrics(stockout, end, sales, demand, floor, *, weight=0.1):
+def retail_metrics(stockout, end, sales, demand, floor, *, weight=0.1, objective="service",
+                   h=0.1, b=0.9, scale=None):
     r"""Stockout rate, turnover and objective from daily arrays of shape ``(n_skus, days)``.
 
     ``stockout`` (0/1), ``end`` (end-of-day stock), ``sales`` and ``demand``; ``floor`` is the
@@ -108,6 +113,12 @@ def retail_metrics(stockout, end, sales, demand, floor, *, weight=0.1):
     ``objective`` :math:`100\,\overline{SR} + w\,\overline{TT}`, ``fill_rate`` (total sales /
     total demand, 1 without demand), ``lost_sales_share`` (1 − fill rate) and the per-SKU arrays
     ``sr_i`` (fraction), ``tt_i`` (days) and ``j_i``.
+
+    Also the per-period cost in days of sales, ``cost`` (mean over SKUs of
+    :math:`C_i = \frac{1}{|\mathcal T|}\sum_t (h\,e_{it} + b\,(D_{it} - y_{it}))/\hat s_i`,
+    per-SKU ``c_i``), with ``scale`` the SKUs' :math:`\hat s_i` (default 1). With
+    ``objective="cost"`` the ``objective`` and ``j_i`` are :math:`\bar C` and :math:`C_i`
+    instead of the service objective.
     """
     arrs = []
     for name, a in (("stockout", stockout), ("end", end), ("sales", sales),
@@ -124,21 +135,41 @@ def retail_metrics(stockout, end, sales, demand, floor, *, weight=0.1):
                          f"{[a.shape for a in arrs]}")
     floor = check_real("floor", floor, low=0.0, low_open=True)
     weight = check_real("weight", weight, low=0.0)
-    days = arrs[0].shape[1]
-    return _metrics_from_sums(days, *(a.sum(axis=1) for a in arrs), floor, weight)
+    objective = check_choice("objective", objective, set(OBJECTIVES))
+    h = check_real("h", h, low=0.0)
+    b = check_real("b", b, low=0.0)
+    n, days = arrs[0].shape
+    scale = np.ones(n) if scale is None else check_array("scale", scale, ndim=1,
+                                                          nonnegative=True)
+    if scale.shape != (n,) or (scale <= 0).any():
+        raise ValueError(f"scale must hold {n} positive per-SKU scales, got shape {scale.shape}")
+    return _metrics_from_sums(days, *(a.sum(axis=1) for a in arrs), floor, weight,
+                              objective, h, b, 1.0 / scale)
 
 
-def _metrics_from_sums(days, so_sum, end_sum, sales_sum, demand_sum, floor, weight):
+def _metrics_from_sums(days, so_sum, end_sum, sales_sum, demand_sum, floor, weight,
+                       objective, h, b, inv_s):
     """The single definition of the metrics, from per-SKU sums over ``days`` counted days."""
     sr = so_sum / days
     tt = (end_sum / days) / np.maximum(sales_sum / days, floor)
-    j = 100.0 * sr + weight * tt
+    c = (h * end_sum + b * (demand_sum - sales_sum)) * inv_s / days
+    j = 100.0 * sr + weight * tt if objective == "service" else c
     tot_d, tot_s = float(demand_sum.sum()), float(sales_sum.sum())
     fill = tot_s / tot_d if tot_d > 0 else 1.0
     return {"stockout_rate": 100.0 * float(sr.mean()), "turnover_days": float(tt.mean()),
-            "objective": 100.0 * float(sr.mean()) + weight * float(tt.mean()),
+            "objective": (100.0 * float(sr.mean()) + weight * float(tt.mean())
+                          if objective == "service" else float(c.mean())),
+            "cost": float(c.mean()),
             "fill_rate": fill, "lost_sales_share": 1.0 - fill,
-            "sr_i": sr, "tt_i": tt, "j_i": j}
+            "sr_i": sr, "tt_i": tt, "c_i": c, "j_i": j}
+
+
+def _daily_cost(env, stockout, end, lost, inv_s):
+    """One counted day's share of the SKU objective: the dense reward is minus this (numpy or
+    torch; ``stockout`` may be relaxed)."""
+    if env.objective == "service":
+        return (100.0 * stockout + env.weight * end * inv_s) / env.n_counted
+    return (env.h * end + env.b * lost) * inv_s / env.n_counted
 
 
 # -- the environment -----------------------------------------------------------------------
@@ -166,7 +197,12 @@ class RetailEnv(VectorEnv):
         ``options={"skus": idx}`` (catalogue indices of pool SKUs).
     days : ``slice`` of catalogue days of the episode (default all).
     weight : :math:`w \\ge 0`, days of turnover traded against percentage points of stockout.
-    reward : ``"dense"`` or ``"sparse"``.
+    reward : ``"dense"``, ``"attributed"`` or ``"sparse"`` (see the module docstring).
+    objective : ``"service"`` (:math:`J = 100\,\overline{SR} + w\,\overline{TT}`, default) or
+        ``"cost"``: the per-period cost :math:`h\,e_{it} + b\,(D_{it} - y_{it})` per unit of
+        the SKU's scale, averaged over counted days and SKUs (the objective of Chapters 1–10,
+        lost-sales penalty ``b`` and holding cost ``h``, default 0.9 and 0.1 as in the paper).
+        Rewards and :meth:`rollout` follow the objective; the metrics report both.
     scaler : a fitted :class:`SkuScaler` over all catalogue SKUs (default: fitted on
         ``catalogue.history_demand``, the days before day 0).
     q_max : largest order in days of cover.
@@ -182,7 +218,8 @@ class RetailEnv(VectorEnv):
     metadata = {"autoreset_mode": _NO_AUTORESET, "render_modes": []}
 
     def __init__(self, catalogue, skus, *, n_envs=None, days=None, weight=0.1, reward="dense",
-                 scaler=None, q_max=60.0, integer_orders=True, burn_in=None, seed=None):
+                 scaler=None, q_max=60.0, integer_orders=True, burn_in=None, seed=None,
+                 objective="service", h=0.1, b=0.9):
         if not isinstance(catalogue, Catalogue):
             raise TypeError(f"catalogue must be a Catalogue, got {type(catalogue).__name__}")
         cat = self.catalogue = catalogue
@@ -198,6 +235,9 @@ class RetailEnv(VectorEnv):
                              f"{cat.T} catalogue days, got {days}")
         self.d0, self.d1, self.T = d0, d1, d1 - d0
         self.weight = check_real("weight", weight, low=0.0)
+        self.objective = check_choice("objective", objective, set(OBJECTIVES))
+        self.h = check_real("h", h, low=0.0)
+        self.b = check_real("b", b, low=0.0)
         self.reward_mode = check_choice("reward", reward, {"dense", "sparse", "attributed"})
         if scaler is None:
             scaler = SkuScaler().fit(cat.history_demand)
@@ -378,7 +418,7 @@ class RetailEnv(VectorEnv):
             self._sales_sum += sales
             self._dem_sum += D
             if self.reward_mode == "dense":
-                reward = -(100.0 * stockout + self.weight * x * self._inv_s) / self.n_counted
+                reward = -_daily_cost(self, stockout, x, D - sales, self._inv_s)
         self._t = t + 1
         last = self._t >= self.T
         if last and self.reward_mode == "sparse":
@@ -408,15 +448,17 @@ class RetailEnv(VectorEnv):
                 break
             if 0 < k <= self.n_slots:
                 x += self._pipe[k]
-            x -= np.minimum(self._D[d], x)
+            sales = np.minimum(self._D[d], x)
+            x -= sales
             if d >= self.burn_in:
-                cost = (100.0 * (x <= 0.0) + self.weight * x * self._inv_s) / self.n_counted
+                cost = _daily_cost(self, x <= 0.0, x, self._D[d] - sales, self._inv_s)
                 total += cost * (review & (k >= lead) & (k < lead + self._Pc))
         return total
 
     def _metrics(self):
         return _metrics_from_sums(self.n_counted, self._so, self._end_sum, self._sales_sum,
-                                  self._dem_sum, self.scaler.floor, self.weight)
+                                  self._dem_sum, self.scaler.floor, self.weight,
+                                  self.objective, self.h, self.b, self._inv_s)
 
     def rollout_metrics(self, policy_fn, *, seed=None, options=None):
         """Run one episode with ``policy_fn(obs) -> actions``; the :func:`retail_metrics` dict
@@ -586,7 +628,6 @@ def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, 
     zero_col = torch.zeros(n, 1, **kw)
     total = torch.zeros(n, **kw)
     traj = {k: [] for k in ("on_hand", "sales", "end", "order")}
-    w, nc = env.weight, env.n_counted
     for t in range(T):
         obs = torch.cat([(x * inv_s)[:, None], pipe * inv_s[:, None],
                          (sum7 * inv_s / _W7)[:, None], (sum28 * inv_s / _W28)[:, None],
@@ -603,7 +644,7 @@ def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, 
         if t >= env.burn_in:
             so = (torch.sigmoid((D - x + 0.5) / tau) if relaxed
                   else (D >= x).to(dtype))
-            total = total + (100.0 * so + w * end * inv_s) / nc
+            total = total + _daily_cost(env, so, end, D - sales, inv_s)
         if return_trajectory:
             for key, v in (("on_hand", x), ("sales", sales), ("end", end), ("order", q)):
                 traj[key].append(v)

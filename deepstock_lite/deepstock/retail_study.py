@@ -30,7 +30,8 @@ from ..core.validation import check_choice, check_int, check_real
 from .catalogue import CatalogueConfig, make_catalogue
 from .experiments import _write_json, results_path
 from .regularization import KINDS, Regularization
-from .retail import RetailEnv, forecast_base_stock, forecast_s_S, train_ds_retail, tune_heuristic
+from .retail import (OBJECTIVES, RetailEnv, forecast_base_stock, forecast_s_S, train_ds_retail,
+                     tune_heuristic)
 
 __all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "fit_method",
            "fit_heuristics", "table1", "pareto", "relative_to"]
@@ -60,6 +61,7 @@ class RetailStudy:
     seed: int = 0
     weight: float = 0.1
     n_envs: int = 256           # SKUs per training episode of the RL agents
+    objective: str = "service"  # or "cost" (see RetailEnv)
 
     def __post_init__(self):
         self.n_skus = check_int("n_skus", self.n_skus, low=20)
@@ -67,6 +69,7 @@ class RetailStudy:
         self.seed = check_int("seed", self.seed, low=0)
         self.weight = check_real("weight", self.weight, low=0.0)
         self.n_envs = check_int("n_envs", self.n_envs, low=1)
+        self.objective = check_choice("objective", self.objective, set(OBJECTIVES))
 
     def build(self):
         """``(catalogue, splits, envs)``: ``envs`` holds ``train`` (all training SKUs, for
@@ -75,7 +78,8 @@ class RetailStudy:
                                              seed=self.seed))
         splits = dict(zip(("train", "val", "test"), cat.split(by="sku", fractions=(0.6, 0.2,
                                                                                    0.2))))
-        envs = {k: RetailEnv(cat, v, weight=self.weight) for k, v in splits.items()}
+        envs = {k: RetailEnv(cat, v, weight=self.weight, objective=self.objective)
+                for k, v in splits.items()}
         return cat, splits, envs
 
 
@@ -130,7 +134,8 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None):
         module, config = _rl_config(method, kind, B, study.n_envs, envs["train"].T, seed)
         train_env = RetailEnv(cat, envs["train"].skus, n_envs=min(study.n_envs,
                                                                   envs["train"].skus.size),
-                              weight=study.weight, reward="attributed", seed=seed)
+                              weight=study.weight, objective=study.objective,
+                              reward="attributed", seed=seed)
         agent, _ = module.train(train_env, config, eval_env=envs["val"], decoder=reg,
                                 quiet=True)
         act = agent.act
