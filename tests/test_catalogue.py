@@ -448,3 +448,18 @@ def test_scaler_errors():
         sc.transform_inventory(np.ones(1), sku=np.array([0.0]))
     with pytest.raises(ValueError, match="d must be finite"):
         sc.inverse_inventory([1.0, np.nan])
+
+
+def test_features_of_a_subset_of_skus_equal_the_rows_of_all_features():
+    cat = make_catalogue(n_skus=60, horizon=40, seed=9)
+    idx = np.array([41, 3, 17])
+    np.testing.assert_array_equal(cat.features(skus=idx), cat.features()[idx])
+    sales = np.floor(cat.demand * 0.5)
+    np.testing.assert_array_equal(cat.features(sales=sales[idx], skus=idx),
+                                  cat.features(sales=sales)[idx])
+    with pytest.raises(ValueError, match="skus"):
+        cat.features(skus=np.array([60]))
+    with pytest.raises(TypeError, match="skus"):
+        cat.features(skus=np.array([0.5]))
+    with pytest.raises(ValueError, match="sales"):
+        cat.features(sales=sales, skus=idx)          # one row per selected SKU

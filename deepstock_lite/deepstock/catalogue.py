@@ -238,7 +238,7 @@ class Catalogue:
         return (1.0 - z) * (lam + lam ** 2 * (1.0 + self.config.noise_cv ** 2)) - self.mean ** 2
 
     # -- features ----------------------------------------------------------------------
-    def features(self, sales=None, history_sales=None, dtype=np.float32):
+    def features(self, sales=None, history_sales=None, dtype=np.float32, skus=None):
         r"""Features known at the *start* of each day, shape ``(n, T, 8)``; names in
         :data:`FEATURE_NAMES`.
 
@@ -255,11 +255,27 @@ class Catalogue:
         no stockouts); ``history_sales`` (n, H) those of the history days (default: the history
         demand, i.e. stock sufficed during the warm-up). Only days before t enter day t's
         trailing means, so sales after day t cannot change features up to day t.
+
+        ``skus`` (an index array) restricts the rows to those SKUs, in that order (``sales``
+        and ``history_sales`` then have one row per selected SKU): the same numbers as
+        ``features()[skus]`` without computing the others.
         """
-        n, T, H = self.n_skus, self.T, self.history
-        sales = self.demand if sales is None else _check_shape(
+        T, H = self.T, self.history
+        rows = slice(None)
+        if skus is not None:
+            rows = np.asarray(skus)
+            if rows.ndim != 1 or rows.size == 0 or not np.issubdtype(rows.dtype, np.integer):
+                raise TypeError("skus must be a non-empty 1-D integer index array")
+            if rows.min() < 0 or rows.max() >= self.n_skus:
+                raise ValueError(f"skus must index the {self.n_skus} SKUs, got range "
+                                 f"[{rows.min()}, {rows.max()}]")
+        demand, history_demand = self.demand[rows], self.history_demand[rows]
+        mean_ext, promo_ext = self._mean_ext[rows], self._promo_ext[rows]
+        forecast_noise = self._forecast_noise[rows]
+        n = demand.shape[0]
+        sales = demand if sales is None else _check_shape(
             "sales", check_array("sales", sales, ndim=2, nonnegative=True), (n, T))
-        hist = self.history_demand if history_sales is None else _check_shape(
+        hist = history_demand if history_sales is None else _check_shape(
             "history_sales", check_array("history_sales", history_sales, ndim=2,
                                          nonnegative=True), (n, H))
         dtype = np.dtype(dtype)
@@ -276,13 +292,13 @@ class Catalogue:
             return a[:, H + s:H + T + s]
         for k, w in enumerate(TRAILING_WINDOWS):
             X[:, :, k] = (lag(c, 0) - lag(c, -w)) / w
-        cm = np.zeros((n, self._mean_ext.shape[1] + 1))
-        np.cumsum(self._mean_ext, axis=1, out=cm[:, 1:])
+        cm = np.zeros((n, mean_ext.shape[1] + 1))
+        np.cumsum(mean_ext, axis=1, out=cm[:, 1:])
         for k, w in enumerate(FORECAST_WINDOWS):
-            X[:, :, 2 + k] = (lag(cm, w) - lag(cm, 0)) / w * self._forecast_noise[:, :, k]
-        X[:, :, 4] = lag(self._promo_ext, 0)
-        cp = np.zeros((n, self._promo_ext.shape[1] + 1), dtype=np.int32)
-        np.cumsum(self._promo_ext, axis=1, out=cp[:, 1:])
+            X[:, :, 2 + k] = (lag(cm, w) - lag(cm, 0)) / w * forecast_noise[:, :, k]
+        X[:, :, 4] = lag(promo_ext, 0)
+        cp = np.zeros((n, promo_ext.shape[1] + 1), dtype=np.int32)
+        np.cumsum(promo_ext, axis=1, out=cp[:, 1:])
         X[:, :, 5] = lag(cp, 1 + PROMO_LOOKAHEAD) - lag(cp, 1)
         angle = 2 * np.pi * self.weekday / 7
         X[:, :, 6] = np.sin(angle)

@@ -186,7 +186,7 @@ def _check_skus(name, skus, n_all):
 
 
 class RetailEnv(VectorEnv):
-    """A pool of catalogue SKUs under one policy, one day per step (see the module docstring).
+    r"""A pool of catalogue SKUs under one policy, one day per step (see the module docstring).
 
     Parameters
     ----------
@@ -196,7 +196,7 @@ class RetailEnv(VectorEnv):
         :meth:`reset` draws ``k`` pool SKUs without replacement (training), or takes
         ``options={"skus": idx}`` (catalogue indices of pool SKUs).
     days : ``slice`` of catalogue days of the episode (default all).
-    weight : :math:`w \\ge 0`, days of turnover traded against percentage points of stockout.
+    weight : :math:`w \ge 0`, days of turnover traded against percentage points of stockout.
     reward : ``"dense"``, ``"attributed"`` or ``"sparse"`` (see the module docstring).
     objective : ``"service"`` (:math:`J = 100\,\overline{SR} + w\,\overline{TT}`, default) or
         ``"cost"``: the per-period cost :math:`h\,e_{it} + b\,(D_{it} - y_{it})` per unit of
@@ -212,7 +212,7 @@ class RetailEnv(VectorEnv):
     seed : seed of the SKU draws.
 
     Attributes: ``n_slots``, ``position_L``, ``demand_feature_index``, ``obs_names``,
-    ``current_skus`` and ``current_scale`` (the SKUs of the episode and their :math:`\\hat s`).
+    ``current_skus`` and ``current_scale`` (the SKUs of the episode and their :math:`\hat s`).
     """
 
     metadata = {"autoreset_mode": _NO_AUTORESET, "render_modes": []}
@@ -274,10 +274,10 @@ class RetailEnv(VectorEnv):
         self._demand = np.ascontiguousarray(cat.demand[self.skus, d0:d1].T)
         self._lead = (np.ascontiguousarray(cat.lead_times[self.skus, d0:d1].T)
                       if self.random_lead else None)
-        X = cat.features()
+        X = cat.features(skus=self.skus)                  # pool rows only
         names = list(cat.feature_names)
         cols = [names.index(c) for c in _EXO]
-        exo = np.ascontiguousarray(X[self.skus, d0:d1][:, :, cols[:4]].transpose(1, 0, 2))
+        exo = np.ascontiguousarray(X[:, d0:d1][:, :, cols[:4]].transpose(1, 0, 2))
         exo[:, :, :2] /= s[None, :, None].astype(np.float32)
         self._exo = exo                                   # (T, n_pool, 4), rates normalized
         self._dow = X[0, d0:d1][:, cols[4:]].astype(np.float32)   # (T, 2), same for all SKUs
