@@ -23,14 +23,12 @@ those numbers:
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import torch
 
 from ..core.validation import check_array
 from .ds import DSPolicy
-from .retail import RetailEnv, _check_heuristic, _heuristic_target
+from .retail import RetailEnv, forecast_target
 
 __all__ = ["network_outputs", "coefficients", "target_terms", "record_rollout",
            "heuristic_target", "difference_in_differences"]
@@ -134,21 +132,9 @@ def heuristic_target(env, obs, k, window=7, cv=0.2, scale=None):
     """The forecast base-stock target (days of cover) of
     :func:`~deepstock_lite.deepstock.retail.forecast_base_stock` for observation rows ``obs``
     of the SKUs with scales ``scale`` (default: ``env.current_scale``, the SKUs of the current
-    episode). ``obs`` may have a leading day axis ``(T, n, obs_dim)``."""
-    k, window, cv = _check_heuristic(env, k, window, cv)
-    obs = np.asarray(obs)
-    if obs.shape[-1] != env.obs_dim:
-        raise ValueError(f"obs must have {env.obs_dim} columns, got {obs.shape[-1]}")
-    s = env.current_scale if scale is None else np.asarray(scale, dtype=float)
-    if s.shape != obs.shape[-2:-1]:
-        raise ValueError(f"scale must have one entry per SKU row ({obs.shape[-2]}), got "
-                         f"shape {s.shape}")
-    flat = obs.reshape(-1, obs.shape[-1])
-    # the heuristic reads only the pipeline width and the SKU scales of the environment
-    view = SimpleNamespace(n_slots=env.n_slots,
-                           current_scale=np.broadcast_to(s, obs.shape[:-1]).reshape(-1))
-    y, _ = _heuristic_target(view, flat, k, window, cv)
-    return y.reshape(obs.shape[:-1])
+    episode). ``obs`` may have a leading day axis ``(T, n, obs_dim)``
+    (:func:`~deepstock_lite.deepstock.retail.forecast_target`)."""
+    return forecast_target(env, obs, k, window, cv, scale)[0]
 
 
 def difference_in_differences(pre, post, treated):

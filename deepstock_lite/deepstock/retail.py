@@ -84,7 +84,8 @@ from .normalization import SkuScaler
 from .regularization import Regularization
 
 __all__ = ["RetailEnv", "retail_metrics", "forecast_base_stock", "forecast_s_S",
-           "tune_heuristic", "retail_rollout_torch", "train_ds_retail", "OBJECTIVES"]
+           "tune_heuristic", "retail_rollout_torch", "train_ds_retail", "OBJECTIVES",
+           "forecast_target"]
 
 # "service": J = 100 SR + w TT (the paper's business metrics); "cost": the per-period cost
 # h·(end stock) + b·(lost sales), in days of sales
@@ -477,12 +478,27 @@ class RetailEnv(VectorEnv):
 
 
 # -- classical practice as policies of the observation -------------------------------------
-def _heuristic_target(env, obs, k, window, cv):
-    """Target in days of cover: :math:`\\mu + k\\sqrt{\\mu + (c\\mu)^2}` in units, /ŝ."""
-    S = env.n_slots
-    f = obs[:, S + 3] if window == 7 else obs[:, S + 4]          # forecast / ŝ
-    cover = obs[:, S + 9] + obs[:, S + 10]                       # L + P days
-    s = env.current_scale
+def forecast_target(env, obs, k, window=7, cv=0.2, scale=None):
+    r"""The forecast base-stock target in days of cover for observation rows ``obs`` (any
+    leading shape): :math:`\mu + k\sqrt{\mu/\hat s + (c\mu)^2}` with
+    :math:`\mu = F (L+P)` the normalized forecast over the protection interval (the safety
+    stock of :math:`\mu_u + k\sqrt{\mu_u + (c\mu_u)^2}` units, divided by :math:`\hat s`).
+    ``scale``: the rows' :math:`\hat s` (default ``env.current_scale``, the episode's SKUs).
+    Returns ``(target, forecast)``."""
+    k, window, cv = _check_heuristic(env, k, window, cv)
+    obs = np.asarray(obs)
+    if obs.ndim < 2 or obs.shape[-1] != env.obs_dim:
+        raise ValueError(f"obs must have rows of {env.obs_dim} columns, got shape {obs.shape}")
+    s = env.current_scale if scale is None else np.asarray(scale, dtype=float)
+    if s.shape != obs.shape[-2:-1]:
+        raise ValueError(f"scale must have one entry per SKU row ({obs.shape[-2]}), got "
+                         f"shape {s.shape}")
+    return _forecast_target(env.n_slots, s, obs, k, window, cv)
+
+
+def _forecast_target(S, s, obs, k, window, cv):
+    f = obs[..., S + 3] if window == 7 else obs[..., S + 4]      # forecast / ŝ
+    cover = obs[..., S + 9] + obs[..., S + 10]                   # L + P days
     mu = f * cover                                               # days of cover
     sigma = np.sqrt(np.maximum(mu / s + (cv * mu) ** 2, 0.0))    # std in days of cover
     return mu + k * sigma, f
@@ -507,7 +523,7 @@ def forecast_base_stock(env, k, window=7, cv=0.2):
     L = env.position_L
 
     def policy(obs):
-        y, _ = _heuristic_target(env, obs, k, window, cv)
+        y, _ = _forecast_target(env.n_slots, env.current_scale, obs, k, window, cv)
         return np.maximum(y - _position(obs, L), 0.0)
     return policy
 
@@ -521,7 +537,7 @@ def forecast_s_S(env, k, m, window=7, cv=0.2):
     L = env.position_L
 
     def policy(obs):
-        s, f = _heuristic_target(env, obs, k, window, cv)
+        s, f = _forecast_target(env.n_slots, env.current_scale, obs, k, window, cv)
         pos = _position(obs, L)
         return np.where(pos <= s, np.maximum(s + m * f - pos, 0.0), 0.0)
     return policy
