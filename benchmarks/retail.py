@@ -24,10 +24,9 @@ import numpy as np
 import torch
 
 from deepstock_lite.deepstock.catalogue import CatalogueConfig, make_catalogue
-from deepstock_lite.deepstock.retail import (RetailEnv, forecast_base_stock, forecast_s_S,
-                                             train_ds_retail, tune_heuristic)
-from deepstock_lite.deepstock.retail_study import (HEURISTIC_GRID, INITIAL_ACTION, S_S_GRID,
-                                                   make_regularization)
+from deepstock_lite.deepstock.retail import RetailEnv, train_ds_retail
+from deepstock_lite.deepstock.retail_study import (INITIAL_ACTION, fit_heuristics,
+                                                   make_regularization, summarize)
 
 
 def train_and_evaluate(n_train, n_val, n_test, epochs, horizon=90, weight=0.1, seed=0):
@@ -46,12 +45,7 @@ def train_and_evaluate(n_train, n_val, n_test, epochs, horizon=90, weight=0.1, s
     learned = envs["test"].rollout_metrics(policy.act_numpy)
     t_eval = time.perf_counter() - t1
     total = time.perf_counter() - t0
-    rows = {"ds_both": learned}
-    for name, grid, make in (("base_stock", HEURISTIC_GRID, forecast_base_stock),
-                             ("s_S", S_S_GRID, forecast_s_S)):
-        params, _, _ = tune_heuristic(name, envs["train"], grid)
-        rows[name] = envs["test"].rollout_metrics(make(envs["test"], **params))
-        rows[name]["params"] = {k: float(v) for k, v in params.items()}
+    rows = {"ds_both": summarize(learned), **{h["method"]: h for h in fit_heuristics(envs)}}
     return policy, {"n_train": len(tr), "n_test": len(te), "epochs": len(hist) - 1,
                     "seconds_data": t_data, "seconds_train": t_train, "seconds_eval": t_eval,
                     "seconds_total": total, "rows": rows}
@@ -117,13 +111,8 @@ def main(argv=None):
               f"{r['seconds_per_epoch']:.2f} s per epoch "
               f"({r['sku_days_per_s'] / 1e3:.0f} k SKU-days/s forward + backward)")
     if a.json:
-        clean = {k: v for k, v in res.items() if k != "rows"}
-        clean["rows"] = {k: {m: (float(x) if np.ndim(x) == 0 and not isinstance(x, dict) else
-                                 x if isinstance(x, dict) else None)
-                             for m, x in v.items() if np.ndim(x) == 0 or isinstance(x, dict)}
-                         for k, v in res["rows"].items()}
         with open(a.json, "w") as f:
-            json.dump({"train_eval": clean, "speed": speed, "margin": margin,
+            json.dump({"train_eval": res, "speed": speed, "margin": margin,
                        "train_speed": train_speed}, f, indent=1)
     return res, speed
 

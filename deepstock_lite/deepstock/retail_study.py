@@ -34,7 +34,7 @@ from .retail import (OBJECTIVES, RetailEnv, forecast_base_stock, forecast_s_S, t
                      tune_heuristic)
 
 __all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "fit_method",
-           "fit_heuristics", "table1", "pareto", "relative_to"]
+           "fit_heuristics", "summarize", "table1", "pareto", "relative_to"]
 
 METHODS = ("ddpg", "ppo", "dsac", "ds")
 # initial action bias (share of the output range an untrained policy starts at), chosen so
@@ -119,7 +119,7 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None):
     check_choice("budget", budget, set(_BUDGETS))
     B = _BUDGETS[budget]
     if envs is None:
-        cat, splits, envs = study.build()
+        _, _, envs = study.build()
     cat = envs["train"].catalogue
     reg = make_regularization(kind, envs["train"])
     t0 = time.perf_counter()
@@ -142,11 +142,12 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None):
     seconds = time.perf_counter() - t0
     test = envs["test"].rollout_metrics(act)
     row = {"method": method, "kind": kind, "seed": seed, "seconds": seconds,
-           "val_objective": envs["val"].rollout(act), **_summary(test)}
+           "val_objective": envs["val"].rollout(act), **summarize(test)}
     return row, act
 
 
-def _summary(m):
+def summarize(m):
+    """The four numbers of a :meth:`RetailEnv.rollout_metrics` dict that results files keep."""
     return {k: float(m[k]) for k in ("objective", "stockout_rate", "turnover_days",
                                      "fill_rate")}
 
@@ -161,7 +162,7 @@ def fit_heuristics(envs):
         params = {k: float(v) if k != "window" else int(v) for k, v in params.items()}
         test = envs["test"].rollout_metrics(make(envs["test"], **params))
         rows.append({"method": name, "params": params, "train_objective": float(train_obj),
-                     **_summary(test)})
+                     **summarize(test)})
     return rows
 
 
@@ -198,13 +199,20 @@ def relative_to(rows, method="ddpg", kind="both"):
     return {k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in out.items()}
 
 
+def _study_for(study, budget):
+    """The study to run (default :class:`RetailStudy`), shrunk to the catalogue of the tiny
+    budget when ``budget == "tiny"``."""
+    study = RetailStudy() if study is None else study
+    if budget != "tiny":
+        return study
+    return RetailStudy(**{**asdict(study), "n_skus": _BUDGETS["tiny"]["n_skus"],
+                          "horizon": _BUDGETS["tiny"]["horizon"], "n_envs": 32})
+
+
 def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,), jobs=1,
            out="retail_table1"):
     """Every method × decoding × seed plus the tuned heuristics; writes ``<out>.json``."""
-    study = RetailStudy() if study is None else study
-    if budget == "tiny":
-        study = RetailStudy(**{**asdict(study), "n_skus": _BUDGETS["tiny"]["n_skus"],
-                               "horizon": _BUDGETS["tiny"]["horizon"], "n_envs": 32})
+    study = _study_for(study, budget)
     check_int("jobs", jobs, low=1)
     tasks = [(m, k, study, budget, s) for s, m, k in itertools.product(seeds, methods, kinds)]
     t0 = time.perf_counter()
@@ -226,10 +234,7 @@ def pareto(study=None, *, weights=(0.03, 0.1, 0.3, 1.0), policies=(("ds", "both"
            budget="full", seed=0, jobs=1, out="retail_pareto"):
     """Stockout rate and turnover of each learned policy and each tuned heuristic trained
     for every weight ``w``; writes ``<out>.json``."""
-    study = RetailStudy() if study is None else study
-    if budget == "tiny":
-        study = RetailStudy(**{**asdict(study), "n_skus": _BUDGETS["tiny"]["n_skus"],
-                               "horizon": _BUDGETS["tiny"]["horizon"], "n_envs": 32})
+    study = _study_for(study, budget)
     weights = [check_real("weights", w, low=0.0) for w in weights]
     t0 = time.perf_counter()
     tasks = [(m, k, RetailStudy(**{**asdict(study), "weight": w}), budget, seed)
