@@ -7,7 +7,9 @@ score it on a separate long test set (500 paths x 2000 periods, common random nu
 every policy). Prints the gap to the optimum (7.123 for (a), 4.395 for (b)), the gap to the
 best base-stock policy on the same test paths, the cost at the start (untrained actor), and
 the training wall time to come within 3% of the optimum on the validation set ("start" is
-the untrained agent's validation cost).
+the untrained agent's validation cost), and the CPU milliseconds per environment step of
+training (updates, acting and held-out evaluations included; one torch thread), the figure
+to compare with Stable-Baselines3's agents on the same machine.
 
     python benchmarks/agents.py                      # all algorithms, both instances, 3 seeds
     python benchmarks/agents.py --algos ddpg --instances a --seeds 0 1
@@ -67,10 +69,10 @@ def run(algo, name, seed, test, steps=None):
     cls = {"ddpg": ddpg.DDPG, "ppo": ppo.PPO, "dsac": dsac.DSAC}[algo]
     untrained = cls(cfg, env.single_observation_space.shape[0], A_MAX,
                     BaseStockDecoder(inst.L)).evaluate(ev)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     agent, hist = MODULES[algo].train(env, cfg, eval_env=ev, decoder=BaseStockDecoder(inst.L),
                                       quiet=True)
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     within = [h["wall_time"] for h in hist if h["eval_cost"] <= 1.03 * inst.optimum]
     cost = agent.evaluate(test)
     S = inst.base_stock_level
@@ -78,7 +80,8 @@ def run(algo, name, seed, test, steps=None):
     return {"algo": algo, "instance": name, "seed": seed, "test_cost": cost,
             "gap": cost / inst.optimum - 1, "gap_vs_base_stock": cost / bs - 1,
             "base_stock_test_cost": bs, "initial_eval_cost": untrained,
-            "best_step": agent.best["step"], "wall_s": wall,
+            "best_step": agent.best["step"], "wall_s": wall, "cpu_s": cpu,
+            "cpu_ms_per_step": 1000.0 * cpu / max(agent.global_step, 1),
             "time_to_3pct_s": within[0] if within else None}
 
 
@@ -95,7 +98,7 @@ def main(argv=None):
     tests = {n: test_env(get_instance(n), paths=args.test_paths) for n in args.instances}
     rows = []
     print(f"{'algo':5} {'inst':4} {'seed':4} {'start':>7} {'test':>7} {'gap':>7} "
-          f"{'vs BS':>7} {'to 3%':>7} {'wall':>6}")
+          f"{'vs BS':>7} {'to 3%':>7} {'wall':>6} {'ms/step':>7}")
     for algo in args.algos:
         for name in args.instances:
             for seed in args.seeds:
@@ -104,7 +107,7 @@ def main(argv=None):
                 t3 = "never" if r["time_to_3pct_s"] is None else f"{r['time_to_3pct_s']:.0f}s"
                 print(f"{algo:5} {name:4} {seed:4d} {r['initial_eval_cost']:7.3f} "
                       f"{r['test_cost']:7.3f} {r['gap']:7.1%} {r['gap_vs_base_stock']:7.1%} "
-                      f"{t3:>7} {r['wall_s']:5.0f}s", flush=True)
+                      f"{t3:>7} {r['wall_s']:5.0f}s {r['cpu_ms_per_step']:7.2f}", flush=True)
     print("\nmean gap to optimum (test set):")
     for algo in args.algos:
         for name in args.instances:

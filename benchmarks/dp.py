@@ -2,11 +2,13 @@
 
 Poisson(5) demand, h = 1, b in {4, 9, 19, 39}, lead time L = 1..4. For each cell: the optimal
 cost by relative value iteration and the four heuristics (best base stock, best capped base
-stock, myopic-1, best constant order), each evaluated exactly. Writes the results to
-``deepstock_lite/data/zipkin_table.json`` (``--out`` to change, ``--no-write`` to skip).
+stock, myopic-1, best constant order), each evaluated exactly. Prints the table; with
+``--write`` it also writes the results to ``deepstock_lite/data/zipkin_table.json`` (the
+committed data file; ``--out`` to write elsewhere).
 
-    python benchmarks/dp.py              # all 16 cells
-    python benchmarks/dp.py --L 1 2      # some lead times only
+    python benchmarks/dp.py                  # all 16 cells, print only
+    python benchmarks/dp.py --L 1 2          # some lead times only
+    python benchmarks/dp.py --write          # regenerate the committed data file
 """
 from __future__ import annotations
 
@@ -49,8 +51,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--L", type=int, nargs="+", default=[1, 2, 3, 4])
     ap.add_argument("--b", type=float, nargs="+", default=[4, 9, 19, 39])
+    ap.add_argument("--write", action="store_true",
+                    help=f"write the results to --out (default {OUT.name})")
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     rows = []
     print(f"{'L':>2} {'b':>4} {'S_bo':>4} {'states':>7} {'optimal':>8} {'publ.':>6} "
@@ -73,7 +76,7 @@ def main(argv=None):
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"total {total:.1f} s (optimal only {sum(r['seconds_optimal'] for r in rows):.1f} s); "
           f"process peak RSS {rss:.0f} MB")
-    if not args.no_write:
+    if args.write:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         payload = {"source": "benchmarks/dp.py", "demand": "Poisson(5)", "h": 1.0,
                    "cells": rows}

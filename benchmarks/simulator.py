@@ -1,18 +1,34 @@
-"""Simulator throughput: SKU-periods per second for batches of SKUs, and for a plain
-per-SKU Python loop of the same dynamics (backlog, L = 2, base stock, Poisson demand).
+"""Simulator throughput, one core, in one run:
 
-Run:  python benchmarks/simulator.py     (one thread; prints a table)
-Target (issue 2): >= 20 million SKU-periods/s at 8 192 SKUs and >= 20x the plain loop.
+1. the batched simulator: SKU-periods per second for batches of SKUs, against a plain per-SKU
+   Python loop of the same dynamics (backlog, L = 2, base stock, Poisson demand);
+2. the single gymnasium environment ``InventoryEnv.step`` (period and attributed rewards)
+   against a minimal pure-Python reference lost-sales environment written below, on the
+   same instance (b): lost sales, L = 2, Poisson(5), h = 1, b = 4, episodes of 1 000 periods
+   (resets included);
+3. vector environments: the batched ``BatchInventoryEnv``, its Stable-Baselines3 adapter
+   ``BatchVecEnv``, and SB3's ``DummyVecEnv`` over single ``InventoryEnv``s (SB3 part skipped
+   when stable-baselines3 is not installed), in SKU-steps per second.
+
+Run:  python benchmarks/simulator.py            (prints a table; --out FILE also writes it)
+Targets: >= 20 million SKU-periods/s at 8 192 SKUs and >= 20x the plain loop;
+``InventoryEnv.step`` >= 150 k steps/s (period reward) and >= 100 k (attributed reward).
 """
+import argparse
+import io
 import os
+import platform
 import time
+from contextlib import redirect_stdout
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
 from deepstock_lite import InventorySystem, simulate  # noqa: E402
+from deepstock_lite.core.demand import Poisson  # noqa: E402
 from deepstock_lite.core.policies import BaseStock  # noqa: E402
+from deepstock_lite.envs import BatchInventoryEnv, InventoryEnv  # noqa: E402
 
 
 def plain_loop(demand, S, L, h, b):
@@ -31,6 +47,39 @@ def plain_loop(demand, S, L, h, b):
     return total
 
 
+class ReferenceLostSalesEnv:
+    """A minimal pure-Python lost-sales environment (the yardstick of the single env).
+
+    Lead time ``L >= 1``, Poisson demand drawn for the whole episode at reset, observation
+    ``[on_hand, pipeline (L-1)]`` as a float32 array, reward minus the period's cost. The
+    gymnasium step signature, no argument checks, no features, no attributed reward.
+    """
+
+    def __init__(self, L=2, h=1.0, b=4.0, mean=5.0, horizon=1000, q_max=60.0, on_hand=0.0):
+        self.L, self.h, self.b, self.mean = L, h, b, mean
+        self.horizon, self.q_max, self.on_hand0 = horizon, q_max, on_hand
+        self.rng = np.random.default_rng()
+
+    def reset(self, seed=None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        self.demand = self.rng.poisson(self.mean, self.horizon).astype(float).tolist()
+        self.t, self.x, self.pipe = 0, self.on_hand0, [0.0] * (self.L - 1)
+        return np.array([self.x, *self.pipe], dtype=np.float32), {}
+
+    def step(self, action):
+        q = min(max(float(action[0]), 0.0), self.q_max)
+        self.pipe.append(q)
+        d = self.demand[self.t]
+        sales = min(d, max(self.x, 0.0))
+        end = self.x - sales
+        cost = self.h * end + self.b * (d - sales)
+        self.x = end + self.pipe.pop(0)
+        self.t += 1
+        obs = np.array([self.x, *self.pipe], dtype=np.float32)
+        return obs, -cost, False, self.t >= self.horizon, {"cost": cost}
+
+
 def best_of(fn, repeats=3):
     times = []
     for _ in range(repeats):
@@ -40,7 +89,20 @@ def best_of(fn, repeats=3):
     return min(times)
 
 
-def main():
+def steps_per_second(env, n_steps=200_000, repeats=3):
+    """Single-env steps per second, a constant order of 5, resets included."""
+    action = np.array([5.0], dtype=np.float32)
+
+    def loop():
+        env.reset(seed=0)
+        step = env.step
+        for _ in range(n_steps):
+            if step(action)[3]:
+                env.reset()
+    return n_steps / best_of(loop, repeats)
+
+
+def batched_simulator():
     rng = np.random.default_rng(0)
     system = InventorySystem(L=2, h=1.0, b=9.0)
     policy = BaseStock(20)
@@ -62,6 +124,107 @@ def main():
     ref = plain_loop(D[:4], 20.0, 2, 1.0, 9.0)
     vec = simulate(system, policy, D[:4]).cost.sum()
     assert abs(ref - vec) < 1e-6 * abs(ref), (ref, vec)
+
+
+def single_env():
+    system = InventorySystem(L=2, h=1.0, b=4.0, backlog=False)
+    rates = {}
+    rates["reference env (pure Python)"] = steps_per_second(ReferenceLostSalesEnv())
+    for reward in ("period", "attributed"):
+        env = InventoryEnv(system, Poisson(5.0), 1000, 60.0, reward=reward)
+        rates[f"InventoryEnv, {reward} reward"] = steps_per_second(env)
+    print(f"\n{'single environment (instance b, 1 000-period episodes)':56} {'steps/s':>10}")
+    for name, r in rates.items():
+        print(f"{name:56} {r:>10,.0f}")
+    ref = rates["reference env (pure Python)"]
+    print(f"InventoryEnv / reference: period {rates['InventoryEnv, period reward'] / ref:.2f}x,"
+          f" attributed {rates['InventoryEnv, attributed reward'] / ref:.2f}x "
+          "(targets: 150 k and 100 k steps/s)")
+    # both give the same rewards on the same demand
+    ref_env = ReferenceLostSalesEnv(horizon=200)
+    ref_env.reset(seed=3)
+    env = InventoryEnv(system, np.array([ref_env.demand]), 200, 60.0)
+    env.reset(options={"path": 0})
+    for q in np.random.default_rng(4).uniform(0, 12, 200):
+        a = np.array([q], dtype=np.float32)
+        assert env.step(a)[1] == ref_env.step(a)[1]
+    return rates
+
+
+def vector_envs(sizes=(16, 256, 4096), steps=None):
+    system = InventorySystem(L=2, h=1.0, b=4.0, backlog=False)
+    rng = np.random.default_rng(0)
+    print(f"\n{'vector environments (SKU-steps/s)':40}" + "".join(f"{n:>12,}" for n in sizes))
+
+    def rate(make, n):
+        venv = make(n)
+        k = steps or max(200, 400_000 // n)
+        acts = rng.uniform(0, 12, size=(k, n, 1)).astype(np.float32)
+        venv.reset()
+        t0 = time.perf_counter()
+        for a in acts:
+            venv.step(a)
+        return n * k / (time.perf_counter() - t0)
+
+    rows = {"BatchInventoryEnv (gymnasium VectorEnv)": lambda n: _GymAsVec(
+        BatchInventoryEnv(system, Poisson(5.0), 1000, 60.0, n_envs=n, seed=0))}
+    try:
+        from stable_baselines3.common.vec_env import DummyVecEnv
+        from deepstock_lite.integrations.sb3 import BatchVecEnv
+        rows["BatchVecEnv (SB3 VecEnv adapter)"] = lambda n: BatchVecEnv(
+            BatchInventoryEnv(system, Poisson(5.0), 1000, 60.0, n_envs=n), seed=0)
+        rows["DummyVecEnv of InventoryEnv (SB3)"] = lambda n: DummyVecEnv(
+            [lambda: InventoryEnv(system, Poisson(5.0), 1000, 60.0)] * n)
+    except ImportError:
+        print("(stable-baselines3 not installed: SB3 rows skipped)")
+    out = {}
+    for name, make in rows.items():
+        out[name] = [rate(make, n) for n in sizes]
+        print(f"{name:40}" + "".join(f"{r:>12,.0f}" for r in out[name]))
+    if "DummyVecEnv of InventoryEnv (SB3)" in out:
+        ratio = np.array(out["BatchVecEnv (SB3 VecEnv adapter)"]) / np.array(
+            out["DummyVecEnv of InventoryEnv (SB3)"])
+        print(f"{'BatchVecEnv / DummyVecEnv':40}" + "".join(f"{r:>11.1f}x" for r in ratio))
+    return out
+
+
+class _GymAsVec:
+    """Step a gymnasium VectorEnv with SB3's reset()/step() call pattern (autoreset)."""
+
+    def __init__(self, env):
+        self.env = env
+
+    def reset(self):
+        return self.env.reset()[0]
+
+    def step(self, a):
+        out = self.env.step(a)
+        if out[3][0]:
+            self.env.reset()
+        return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=None, help="also write the printed table to this file")
+    args = p.parse_args(argv)
+    buf = io.StringIO()
+
+    class Tee(io.TextIOBase):
+        def write(self, s):
+            buf.write(s)
+            return os.sys.__stdout__.write(s)
+
+    with redirect_stdout(Tee()):
+        print(f"# python benchmarks/simulator.py  ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+              f", Python {platform.python_version()}, one thread, load average "
+              f"{os.getloadavg()[0]:.1f})")
+        batched_simulator()
+        single_env()
+        vector_envs()
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(buf.getvalue())
 
 
 if __name__ == "__main__":

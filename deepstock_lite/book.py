@@ -4,8 +4,10 @@
         re-execute chapters in place, top to bottom, saving outputs and widget state
         (all chapters of _toc.yml when no path is given);
     python -m deepstock_lite.book check
-        check every chapter: listed in _toc.yml, kernel python3, one title, committed outputs,
-        and a Colab install cell that uses the repository URL of _config.yml.
+        check every chapter: a readable notebook, listed in _toc.yml, kernel python3, one
+        title, committed outputs, a Colab install cell that uses the repository URL of
+        _config.yml, every glued name defined, and no hand-typed result in the prose (a
+        decimal or percentage neither glued nor listed in book/_literals.yml).
 
 Run from the repository root. Needs nbclient and PyYAML (installed with jupyter-book).
 """
@@ -17,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["find_root", "chapters", "repository_url", "execute", "check"]
+__all__ = ["find_root", "chapters", "repository_url", "execute", "check", "prose_numbers",
+           "glued_names"]
 
 
 def find_root(start=None):
@@ -72,23 +75,92 @@ def execute(paths=None, timeout=600):
                                f"{bad[0].evalue}")
 
 
-def check(root=None):
-    """Return a list of problems (empty when every chapter is in order)."""
+# What is not prose: fenced code, display and inline math, inline code and roles, links' targets,
+# html tags, MyST directive options and label/target lines.
+_NOT_PROSE = [
+    re.compile(r"^(```|~~~)[^\n]*\n.*?^\1[ \t]*$", re.S | re.M),     # fenced blocks
+    re.compile(r"\$\$.*?\$\$", re.S),                                # display math
+    re.compile(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.S),          # LaTeX environments
+    re.compile(r"(?<![\\\w])\$[^$\n]+?\$"),                             # inline math
+    re.compile(r"\{[\w:-]+\}`[^`]*`"),                                 # MyST roles ({glue:text}`x`)
+    re.compile(r"`[^`\n]*`"),                                          # inline code
+    re.compile(r"\]\([^)]*\)"),                                         # link targets
+    re.compile(r"<[^>\n]+>"),                                          # html tags, autolinks
+    re.compile(r"^:[\w-]+:.*$", re.M),                                 # directive options
+    re.compile(r"^\(\S+\)=\s*$", re.M),                                # (label)= targets
+    re.compile(r"https?://\S+"),
+]
+# A result a cell could have printed: a decimal (0.867, 4.40) or a percentage (12%, +2.5 %).
+_NUMBER = re.compile(r"(?<![\w.])[+\-\u2212]?(\d+\.\d+ ?%?|\d+ ?%)(?![\w.]*\d)")
+_GLUE_USE = re.compile(r"\{glue(?::\w+)?\}`([\w-]+)")
+_GLUE_MIME = "application/papermill.record/"
+
+
+def prose_numbers(markdown):
+    """Decimals and percentages in ``markdown`` outside code, math, roles and links, as written
+    (``'28.1%'``, ``'0.867'``), in order. A number a cell computed belongs in a glue role."""
+    text = markdown
+    for pattern in _NOT_PROSE:
+        text = pattern.sub(" ", text)
+    return [m.group(0).lstrip("+-\u2212").replace(" ", "") for m in _NUMBER.finditer(text)]
+
+
+def glued_names(nb):
+    """Names a notebook's outputs store with myst-nb's glue."""
+    names = set()
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            meta = out.get("metadata", {}) if hasattr(out, "get") else {}
+            for key in (meta.get("scrapbook", {}) or {},):
+                if key.get("name"):
+                    names.add(key["name"])
+            if any(k.startswith(_GLUE_MIME) for k in out.get("data", {})):
+                names.update(k[len(_GLUE_MIME):] for k in out.get("data", {})
+                             if k.startswith(_GLUE_MIME))
+    return names
+
+
+def _literals(root):
+    path = Path(root) / "book" / "_literals.yml"
+    if not path.exists():
+        return {}
+    data = _yaml(path) or {}
+    return {chapter: {str(k) for k in (tokens or {})} for chapter, tokens in data.items()}
+
+
+def _read_notebook(path):
+    """(notebook, None) or (None, a one-line reason it cannot be read)."""
     import nbformat
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        return nb, None
+    except Exception as exc:  # any failure to parse or validate is the notebook's problem
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return None, f"{type(exc).__name__}: {reason}"[:160]
+
+
+def check(root=None):
+    """Return a list of problems (empty when every chapter is in order), one line each."""
 
     root = find_root(root)
     url = repository_url(root)
     problems = []
+    literals = _literals(root)
     listed = {p.resolve() for p in chapters(root)}
     for path in sorted((root / "book").glob("*.ipynb")):
         name = path.relative_to(root)
         if path.resolve() not in listed:
             problems.append(f"{name}: not listed in _toc.yml")
-        nb = nbformat.read(path, as_version=4)
+        nb, reason = _read_notebook(path)
+        if nb is None:
+            problems.append(f"{name}: not a readable notebook ({reason})")
+            continue
         if nb.metadata.get("kernelspec", {}).get("name") != "python3":
             problems.append(f"{name}: kernelspec must be python3")
-        titles = [ln for c in nb.cells if c.cell_type == "markdown"
-                  for ln in c.source.splitlines() if re.match(r"^# \S", ln)]
+        markdown = [_NOT_PROSE[0].sub("", c.source) for c in nb.cells
+                    if c.cell_type == "markdown"]
+        titles = [ln for md in markdown for ln in md.splitlines() if re.match(r"^# \S", ln)]
         if len(titles) != 1:
             problems.append(f"{name}: needs exactly one '# ' title, found {len(titles)}")
         code = [c for c in nb.cells if c.cell_type == "code"]
@@ -102,6 +174,17 @@ def check(root=None):
         errors = [o for c in code for o in c.get("outputs", []) if o.output_type == "error"]
         if errors:
             problems.append(f"{name}: committed with an error output")
+        glued = glued_names(nb)
+        used = {m for c in nb.cells if c.cell_type == "markdown"
+                for m in _GLUE_USE.findall(c.source)}
+        for missing in sorted(used - glued):
+            problems.append(f"{name}: glue name '{missing}' is used in the prose but no output "
+                            "stores it (re-execute the chapter)")
+        allowed = literals.get(path.stem, set())
+        typed = [t for md in markdown for t in prose_numbers(md) if t not in allowed]
+        if typed:
+            problems.append(f"{name}: hand-typed number(s) in the prose, neither glued nor in "
+                            f"book/_literals.yml: {', '.join(dict.fromkeys(typed))}")
     return problems
 
 

@@ -22,6 +22,7 @@ def test_agents_benchmark_small_budget(tmp_path, capsys):
     rows = json.loads(out.read_text())
     assert {r["algo"] for r in rows} == {"ddpg", "ppo", "dsac"}
     assert all(r["test_cost"] > 7.0 for r in rows)       # nothing beats the optimum 7.123
+    assert all(r["cpu_ms_per_step"] > 0 for r in rows)
     assert "mean gap to optimum" in capsys.readouterr().out
 
 

@@ -69,3 +69,91 @@ def test_initial_bias():
 def test_bad_arguments(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         Regularization(*args, **kwargs)
+
+
+def test_bad_argument_types_name_the_argument():
+    with pytest.raises(TypeError, match="kind must be a string"):
+        Regularization(kind=["base"], L=0, scale=1)
+    with pytest.raises(TypeError, match="feature_index"):
+        Regularization("coeff", L=1, feature_index=3)
+    with pytest.raises(TypeError, match="L must be an integer"):
+        Regularization("base", L=1.5, scale=1)
+    reg = Regularization("base", L=3, scale=10)
+    with pytest.raises(ValueError, match="u must have 1 value"):
+        reg(np.ones((2, 3)), OBS)
+    with pytest.raises(ValueError, match="obs must have at least"):
+        reg(np.ones((2, 1)), OBS[:, :2])
+    with pytest.raises(TypeError, match="u must be a numpy array"):
+        reg([[0.5]], OBS)
+
+
+def test_inventory_position_validates():
+    from deepstock_lite.deepstock.regularization import inventory_position
+    with pytest.raises(ValueError, match="obs must have at least 1 columns"):
+        inventory_position([], 1)
+    with pytest.raises(TypeError, match="L must be an integer"):
+        inventory_position(OBS, "3")
+    np.testing.assert_allclose(inventory_position(OBS, 3), [20, -5])
+
+
+def test_one_home_for_the_decodings_and_the_re_export():
+    import deepstock_lite.deepstock as ds_pkg
+    from deepstock_lite.deepstock import regularization
+    from deepstock_lite.rl import decoders
+    assert ds_pkg.Regularization is regularization.Regularization is decoders.Regularization
+    assert regularization.initial_bias_logit is decoders.initial_bias_logit
+
+
+def test_rl_decoders_import_nothing_from_deepstock():
+    """The decoding layer is self-contained: no import cycle rl <-> deepstock."""
+    import subprocess
+    import sys
+    code = ("import sys; import deepstock_lite.rl.decoders as d; "
+            "r = d.decoder_from_dict({'name': 'regularization', 'kind': 'both', 'L': 2, "
+            "'scale': None, 'feature_index': [2], 'days': 28.0, 'bias_scale': 5.0}); "
+            "assert type(r).__name__ == 'Regularization'; "
+            "assert not any(m.startswith('deepstock_lite.deepstock') for m in sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("kind, extra", [("none", {"scale": 80}), ("base", {"scale": 80}),
+                                         ("both", {"feature_index": (3, 4), "days": 7,
+                                                   "bias_scale": 5})])
+def test_checkpoint_round_trip(kind, extra):
+    from deepstock_lite.rl.decoders import decoder_from_dict
+    reg = Regularization(kind, L=3, **extra)
+    back = decoder_from_dict(reg.to_dict())
+    assert back.to_dict() == reg.to_dict()
+    u = np.random.default_rng(1).random((2, reg.n_outputs))
+    np.testing.assert_allclose(back(u, OBS), reg(u, OBS))
+    with pytest.raises(ValueError, match="unknown decoder"):
+        decoder_from_dict({"name": ["x"]})
+
+
+@pytest.mark.parametrize("surrogate, slope", [("exact", 0.0), ("leaky", 0.1),
+                                              ("straight-through", 1.0)])
+def test_surrogate_clamp_exact_forward_chosen_backward(surrogate, slope):
+    from deepstock_lite.rl.decoders import relu_surrogate
+    x = torch.tensor([-2.0, -0.5, 0.5, 3.0], dtype=torch.float64, requires_grad=True)
+    y = relu_surrogate(x, surrogate, leak=0.1)
+    assert torch.equal(y.detach(), torch.clamp(x.detach(), min=0))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [slope, slope, 1.0, 1.0])
+    # the decoding: below the position the order is 0 with every surrogate
+    base = Regularization("base", L=3, scale=10)
+    u = torch.tensor([[0.1], [0.9]], requires_grad=True)
+    q = base(u, torch.tensor(OBS, dtype=torch.float32), surrogate, 0.1)
+    assert torch.allclose(q, torch.tensor([0.0, 14.0]))
+    q.sum().backward()
+    assert u.grad[0, 0].item() == pytest.approx(10 * slope)
+
+
+def test_bad_surrogate():
+    from deepstock_lite.rl.decoders import relu_surrogate  # noqa: F401
+    from deepstock_lite.deepstock import DSConfig
+    with pytest.raises(ValueError, match="surrogate must be one of"):
+        DSConfig(surrogate="soft")
+    with pytest.raises(TypeError, match="surrogate must be a string"):
+        DSConfig(surrogate=1)
+    with pytest.raises(ValueError, match="leak must be in"):
+        DSConfig(surrogate="leaky", leak=0)

@@ -31,8 +31,17 @@ def test_observation_fn_layout():
 
 
 def test_ar1_settings_sizes():
-    assert setting2().data.train.shape == (20, 31)
-    assert setting3().data.train.shape == (10, 31)
+    # default reading: the paper's 20 / 10 sample trajectories are train + validation
+    assert setting2().data.train.shape == setting2().data.val.shape == (10, 31)
+    assert setting3().data.train.shape == setting3().data.val.shape == (5, 31)
+    # the sizes of the first results files; both readings share the test set
+    each = setting2(reading="each")
+    assert each.data.train.shape == (20, 31)
+    assert setting3(reading="each").data.train.shape == (10, 31)
+    np.testing.assert_array_equal(each.data.test, setting2().data.test)
+    np.testing.assert_array_equal(each.data.train[:10], setting2().data.train)
+    with pytest.raises(ValueError, match="reading"):
+        setting2(reading="both")
 
 
 def test_setting4_feature_is_sigma():

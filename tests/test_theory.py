@@ -105,3 +105,100 @@ def test_wrong_types():
         newsvendor_normal(50, 8, h="1", b=1)
     with pytest.raises(TypeError, match="L must be an integer"):
         base_stock_poisson(5, 1, 9, L=2.0)
+
+
+# -- the keyword API with any demand law ----------------------------------------------------
+def test_one_discrete_type_exact_poisson_and_geometric():
+    from fractions import Fraction
+
+    from deepstock_lite.classical import DiscreteDemand
+    assert DiscreteDistribution is DiscreteDemand
+    pois = DiscreteDemand.poisson(6)
+    # E(y - D)^+ without truncation against a long direct sum
+    k = np.arange(400)
+    from scipy import stats
+    p = stats.poisson.pmf(k, 6)
+    for y in (0, 3, 8.5, 40):
+        assert pois.expected_excess(y) == pytest.approx(np.maximum(y - k, 0) @ p, abs=1e-12)
+        assert pois.expected_shortfall(y) == pytest.approx(np.maximum(k - y, 0) @ p,
+                                                           abs=1e-12)
+    # geometric: E(y - D)^+ = y - q(1 - q^y)/(1 - q) exactly; checked with fractions
+    geo = DiscreteDemand.geometric(4)
+    q = Fraction(4, 5)
+    for y in (1, 5, 20):
+        exact = y - q * (1 - q ** y) / (1 - q)
+        assert geo.expected_excess(y) == pytest.approx(float(exact), rel=1e-12)
+    assert geo.var == pytest.approx(20) and geo.quantile(0.5) == 3
+    # sums of periods: Poisson stays Poisson, a pmf is convolved exactly
+    assert pois.sum_of(3).mean == pytest.approx(18)
+    two = DiscreteDemand([0.5, 0.5]).sum_of(2)
+    np.testing.assert_allclose(two.pmf, [0.25, 0.5, 0.25])
+
+
+def test_newsvendor_any_law_keyword_api():
+    from scipy import stats
+
+    from deepstock_lite.classical import (DiscreteDemand, newsvendor_cost,
+                                          newsvendor_cost_poisson, optimal_newsvendor)
+    # the wrappers agree with the keyword API
+    assert optimal_newsvendor(demand=DiscreteDemand.poisson(6), h=1, b=4) == \
+        newsvendor_poisson(6, 1, 4)
+    norm = optimal_newsvendor(demand=stats.norm(50, 8), h=0.18, b=0.70)
+    assert norm.S == pytest.approx(56.6040, abs=1e-4)
+    # a scipy discrete law is the same as the DiscreteDemand
+    assert optimal_newsvendor(demand=stats.poisson(6), h=1, b=4).cost == \
+        pytest.approx(3.57011, abs=1e-5)
+    assert newsvendor_cost_poisson(8, 6, h=1, b=4) == pytest.approx(3.57011, abs=1e-5)
+    # lognormal: closed form of the loss function, E(D - S)^+ for D = exp(N(m, s^2))
+    s, m = 0.4, np.log(50)
+    law = stats.lognorm(s, scale=50)
+    sol = optimal_newsvendor(demand=law, h=0.18, b=0.70)
+    assert law.cdf(sol.S) == pytest.approx(0.70 / 0.88, rel=1e-9)
+    d2 = (m - np.log(sol.S)) / s
+    under = law.mean() * stats.norm.cdf(d2 + s) - sol.S * stats.norm.cdf(d2)
+    over = sol.S - law.mean() + under
+    assert sol.cost == pytest.approx(0.18 * over + 0.70 * under, rel=1e-8)
+    grid = sol.S + np.array([-1.0, 1.0])
+    assert np.all(newsvendor_cost(grid, demand=law, h=0.18, b=0.70) > sol.cost)
+    # geometric demand: brute force over the integers
+    geo = DiscreteDemand.geometric(5)
+    best = optimal_newsvendor(demand=geo, h=1, b=4)
+    costs = newsvendor_cost(np.arange(60), demand=geo, h=1, b=4)
+    assert best.S == np.argmin(costs) and best.cost == pytest.approx(costs.min())
+
+
+def test_base_stock_any_law_keyword_api():
+    from scipy import stats
+
+    from deepstock_lite.classical import (DiscreteDemand, base_stock_cost,
+                                          base_stock_cost_poisson, optimal_base_stock)
+    assert optimal_base_stock(demand=DiscreteDemand.poisson(5), h=1, b=9, L=2) == \
+        base_stock_poisson(5, 1, 9, 2)
+    assert optimal_base_stock(demand=Poisson(5), h=1, b=9, L=2, P=2) == \
+        base_stock_poisson(5, 1, 9, L=2, P=2)
+    levels = np.arange(10, 30)
+    np.testing.assert_allclose(base_stock_cost_poisson(levels, 5, h=1, b=9, L=2),
+                               base_stock_cost_discrete(levels, poisson_pmf(5), 1, 9, 2),
+                               atol=1e-9)
+    # geometric demand: a scipy law and the DiscreteDemand agree, and S is the argmin
+    geo = optimal_base_stock(demand=DiscreteDemand.geometric(5), h=1, b=9, L=1)
+    via_scipy = optimal_base_stock(demand=stats.geom(1 / 6, loc=-1), h=1, b=9, L=1)
+    assert geo.S == via_scipy.S and geo.cost == pytest.approx(via_scipy.cost, rel=1e-12)
+    c = base_stock_cost(np.arange(80), demand=DiscreteDemand.geometric(5), h=1, b=9, L=1)
+    assert geo.S == np.argmin(c)
+    # gamma is exact (closed under sums); the grid method agrees within its stated error
+    g = stats.gamma(4, scale=5)
+    exact = optimal_base_stock(demand=g, h=1, b=9, L=2, P=3)
+    assert exact.error == 0
+    from deepstock_lite.core.distributions import ContinuousDemand
+    assert base_stock_cost(exact.S, demand=g, h=1, b=9, L=2, P=3) == \
+        pytest.approx(exact.cost)
+    ln = stats.lognorm(0.4, scale=5)
+    coarse = optimal_base_stock(demand=ln, h=1, b=9, L=2, P=3, step=ln.std() / 200)
+    fine = optimal_base_stock(demand=ln, h=1, b=9, L=2, P=3)
+    assert 0 < fine.error < coarse.error
+    assert abs(coarse.cost - fine.cost) <= coarse.error + fine.error
+    assert isinstance(ContinuousDemand(ln), ContinuousDemand)
+    # normal: the same as the closed form
+    assert optimal_base_stock(demand=stats.norm(50, 8), h=0.18, b=0.70, L=4) == \
+        base_stock_normal(50, 8, h=0.18, b=0.70, L=4)

@@ -14,6 +14,21 @@ With :math:`P = 1` this is the newsvendor on lead-time demand: :math:`S^*` is th
 (Snyder & Shen 2019, §4.3.3, eqs. (4.30)–(4.31)). With :math:`P > 1`, :math:`C` is convex and
 :math:`S^*` solves :math:`\frac1P\sum_j F_{L+1+j}(S) = b/(b+h)` (the order-up-to level of the
 (R, S) policy, e.g. Axsäter 2015 §6.3 / Zipkin 2000 §7.2).
+
+The documented entry points are :func:`optimal_base_stock` and :func:`base_stock_cost`,
+with keyword arguments ``demand=``, ``h=``, ``b=``, ``L=``, ``P=`` and any demand law:
+
+* a :class:`~deepstock_lite.core.distributions.DiscreteDemand` or a ``scipy.stats``
+  discrete law: exact (the lead-time laws are exact convolutions, no truncation);
+* a normal or gamma ``scipy.stats`` law: exact (closed under sums; the cost is integrated
+  to about 1e-10 relative);
+* any other continuous ``scipy.stats`` law (lognormal, Weibull, ...): with ``L = 0`` and
+  ``P = 1`` it is the newsvendor (integrated, 1e-10); otherwise the demand is rounded to a
+  grid of ``step`` units and the lead-time laws are convolved. The solution's ``error``
+  bounds the absolute cost error:
+  :math:`\max(h, b)\,\bar n\,E|D_\delta - D|`, :math:`\bar n = L + (P+1)/2`.
+
+``base_stock_normal`` / ``_discrete`` / ``_poisson`` are thin wrappers kept for older code.
 """
 from __future__ import annotations
 
@@ -22,31 +37,139 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from ..core.distributions import DiscreteDistribution, poisson_pmf
+from ..core.distributions import (ContinuousDemand, DiscreteDemand, as_demand_law,
+                                   as_discrete_demand)
 from ..core.validation import check_int, check_real
-from .newsvendor import critical_ratio
+from .newsvendor import _levels, _out, critical_ratio
 
-__all__ = ["BaseStockSolution", "base_stock_normal", "base_stock_cost_normal",
+__all__ = ["BaseStockSolution", "optimal_base_stock", "base_stock_cost",
+           "base_stock_cost_poisson", "base_stock_normal", "base_stock_cost_normal",
            "base_stock_discrete", "base_stock_cost_discrete", "base_stock_poisson"]
+
+_MAX_L, _MAX_P = 1000, 1000
 
 
 @dataclass(frozen=True)
 class BaseStockSolution:
     S: float     #: optimal order-up-to level for the inventory position
     cost: float  #: expected holding + shortage cost per period
+    error: float = 0.0  #: bound on the absolute error of ``cost`` (0: exact up to rounding)
 
 
 def _LP(L, P):
-    return check_int("L", L, low=0), check_int("P", P, low=1)
+    return check_int("L", L, low=0, high=_MAX_L), check_int("P", P, low=1, high=_MAX_P)
+
+
+def _check_hb(h, b):
+    critical_ratio(h, b)  # validates h, b
+    return float(h), float(b)
+
+
+# -- the lead-time laws D_{L+1+j}, j = 0..P-1 -----------------------------------------------
+class _Leads:
+    """The P lead-time laws as (offset, scale, law): D_n = offset + scale * X_n."""
+
+    def __init__(self, law, L, P, step):
+        self.n = list(range(L + 1, L + P + 1))
+        self.error = 0.0
+        if isinstance(law, DiscreteDemand):
+            self.kind = "discrete"
+            self.parts = [(0.0, 1.0, law.sum_of(n)) for n in self.n]
+        elif law.is_normal or law.law.dist.name == "gamma" or len(self.n) == 1 and L == 0:
+            self.kind = "continuous"
+            self.parts = [(0.0, 1.0, _sum_continuous(law, n)) for n in self.n]
+        else:
+            self.kind = "grid"
+            step = law.std / 1000 if step is None else check_real(
+                "step", step, low=0.0, low_open=True)
+            offset, one, err = law.discretize(step)
+            self.step, self.unit_error = step, err
+            self.parts = [(n * offset, step, one.sum_of(n)) for n in self.n]
+
+    def cost(self, S, h, b):
+        total = 0.0
+        for off, scale, d in self.parts:
+            y = (S - off) / scale
+            total = total + scale * (h * d.expected_excess(y) + b * d.expected_shortfall(y))
+        return total / len(self.parts)
+
+    def mean_cdf(self, S):
+        return np.mean([d.cdf((S - off) / scale) for off, scale, d in self.parts], axis=0)
+
+
+def _sum_continuous(law, n):
+    if n == 1:
+        return law
+    f = law.law
+    if law.is_normal:
+        return ContinuousDemand(stats.norm(n * f.mean(), np.sqrt(n) * f.std()))
+    shapes, loc, scale = f.dist._parse_args(*f.args, **f.kwds)
+    return ContinuousDemand(stats.gamma(n * shapes[0], loc=n * loc, scale=scale))
+
+
+def base_stock_cost(S, *, demand, h, b, L=0, P=1, step=None):
+    """Long-run cost per period ``C(S)`` of the base-stock level ``S`` (vectorized in ``S``)
+    for i.i.d. demand with law ``demand`` (see the module note for the precision)."""
+    L, P = _LP(L, P)
+    h, b = _check_hb(h, b)
+    leads = _Leads(as_demand_law(demand), L, P, step)
+    return _out(leads.cost(_levels(S), h, b))
+
+
+def optimal_base_stock(*, demand, h, b, L=0, P=1, step=None):
+    r"""Optimal base-stock level and its cost per period, for i.i.d. demand with any law:
+    the smallest ``S`` with :math:`\frac1P\sum_j F_{L+1+j}(S) \ge b/(b+h)` (an integer for
+    discrete demand). ``demand``: a :class:`~deepstock_lite.core.distributions.DiscreteDemand`
+    or a frozen ``scipy.stats`` law. ``step``: grid step for continuous laws other than the
+    normal and gamma when ``L + P > 1`` (default ``std / 1000``); ``error`` of the solution
+    bounds the cost error (see the module note)."""
+    L, P = _LP(L, P)
+    alpha = critical_ratio(h, b)
+    h, b = float(h), float(b)
+    law = as_demand_law(demand)
+    if isinstance(law, ContinuousDemand) and law.is_normal:
+        return base_stock_normal(law.mean, law.std, h, b, L, P)
+    leads = _Leads(law, L, P, step)
+    if leads.kind == "discrete":
+        top = leads.parts[-1][2].top
+        F = leads.mean_cdf(np.arange(top + 1))
+        S = float(min(np.searchsorted(F, alpha - 1e-12), top))
+        return BaseStockSolution(S=S, cost=float(leads.cost(S, h, b)))
+    if not 0 < alpha < 1:
+        raise ValueError("h and b must both be > 0 for continuous demand (otherwise the "
+                         f"optimal level is infinite), got h={h}, b={b}")
+    if leads.kind == "continuous":
+        lo = min(d.quantile(alpha) for _, _, d in leads.parts)
+        hi = max(d.quantile(alpha) for _, _, d in leads.parts)
+        if hi - lo < 1e-12 * max(1.0, abs(hi)):
+            S = hi
+        else:
+            S = optimize.brentq(lambda s: leads.mean_cdf(s) - alpha, lo, hi, xtol=1e-12,
+                                rtol=1e-12)
+        return BaseStockSolution(S=float(S), cost=float(leads.cost(S, h, b)))
+    # grid: the optimal grid point of the rounded demand
+    offs = [off for off, _, _ in leads.parts]
+    top = leads.parts[-1][2].top
+    grid = offs[0] + leads.step * np.arange(top + 1 + len(offs))
+    F = leads.mean_cdf(grid)
+    S = float(grid[min(np.searchsorted(F, alpha - 1e-12), grid.size - 1)])
+    nbar = L + (P + 1) / 2
+    return BaseStockSolution(S=S, cost=float(leads.cost(S, h, b)),
+                             error=float(max(h, b) * nbar * leads.unit_error))
+
+
+def base_stock_cost_poisson(S, mean, *, h, b, L=0, P=1):
+    """``C(S)`` for Poisson(``mean``) demand per period (exact, vectorized in ``S``)."""
+    return base_stock_cost(S, demand=DiscreteDemand.poisson(mean), h=h, b=b, L=L, P=P)
 
 
 def base_stock_cost_normal(S, mu, sigma, h, b, L=0, P=1):
     """C(S) for i.i.d. N(mu, sigma²) demand per period (continuous approximation)."""
     L, P = _LP(L, P)
-    alpha = critical_ratio(h, b)  # validates h, b
-    mu = check_real("mu", mu, low=0.0)
-    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
-    S = np.asarray(S, float)
+    critical_ratio(h, b)  # validates h, b
+    mu = check_real("mu", mu, low=0.0, high=1e15)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True, high=1e15)
+    S = _levels(S)
     total = 0.0
     for j in range(P):
         n = L + 1 + j
@@ -54,17 +177,18 @@ def base_stock_cost_normal(S, mu, sigma, h, b, L=0, P=1):
         z = (S - m) / s
         loss = stats.norm.pdf(z) - z * stats.norm.sf(z)
         total = total + s * ((h + b) * loss + h * z)
-    del alpha
-    out = total / P
-    return float(out) if np.ndim(out) == 0 else out
+    return _out(total / P)
 
 
 def base_stock_normal(mu, sigma, h, b, L=0, P=1):
     """Optimal base-stock level and cost for normal demand (closed form when P = 1)."""
     L, P = _LP(L, P)
     alpha = critical_ratio(h, b)
-    mu = check_real("mu", mu, low=0.0)
-    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
+    mu = check_real("mu", mu, low=0.0, high=1e15)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True, high=1e15)
+    if not 0 < alpha < 1:
+        raise ValueError("h and b must both be > 0 for normal demand (otherwise the optimal "
+                         f"level is infinite), got h={h}, b={b}")
     z = stats.norm.ppf(alpha)
     if P == 1:
         s = sigma * np.sqrt(L + 1)
@@ -75,47 +199,30 @@ def base_stock_normal(mu, sigma, h, b, L=0, P=1):
         return np.mean([stats.norm.cdf(S, n * mu, sigma * np.sqrt(n))
                         for n in range(L + 1, L + P + 1)]) - alpha
 
-    lo = (L + 1) * mu - 10 * sigma * np.sqrt(L + P)
-    hi = (L + P) * mu + 10 * sigma * np.sqrt(L + P)
+    lo = (L + 1) * mu - 40 * sigma * np.sqrt(L + P)
+    hi = (L + P) * mu + 40 * sigma * np.sqrt(L + P)
     S = optimize.brentq(excess, lo, hi, xtol=1e-10)
     return BaseStockSolution(S=float(S), cost=base_stock_cost_normal(S, mu, sigma, h, b, L, P))
 
 
-def _lead_time_dists(dist, L, P):
-    d = dist.convolve_power(L + 1)
-    out = [d]
-    for _ in range(P - 1):
-        d = DiscreteDistribution(np.convolve(d.pmf, dist.pmf))
-        out.append(d)
-    return out
+def _as_dist(pmf):
+    return pmf if isinstance(pmf, DiscreteDemand) else as_discrete_demand(pmf=pmf)
 
 
 def base_stock_cost_discrete(S, pmf, h, b, L=0, P=1):
-    """C(S) for i.i.d. integer demand with the given per-period pmf (vectorized in S)."""
-    L, P = _LP(L, P)
-    critical_ratio(h, b)
-    dist = pmf if isinstance(pmf, DiscreteDistribution) else DiscreteDistribution(pmf)
-    total = 0.0
-    for d in _lead_time_dists(dist, L, P):
-        over, under = d.expected_positive_part(S)
-        total = total + h * over + b * under
-    out = total / P
-    return float(out[0]) if np.ndim(S) == 0 else out
+    """C(S) for i.i.d. integer demand with the given per-period pmf (or a
+    :class:`~deepstock_lite.core.distributions.DiscreteDemand`); vectorized in S.
+    Same as :func:`base_stock_cost`."""
+    return base_stock_cost(S, demand=_as_dist(pmf), h=h, b=b, L=L, P=P)
 
 
 def base_stock_discrete(pmf, h, b, L=0, P=1):
-    """Optimal integer base-stock level: smallest S with (1/P)Σ_j F_{L+1+j}(S) >= b/(b+h)."""
-    L, P = _LP(L, P)
-    alpha = critical_ratio(h, b)
-    dist = pmf if isinstance(pmf, DiscreteDistribution) else DiscreteDistribution(pmf)
-    dists = _lead_time_dists(dist, L, P)
-    m = dists[-1].pmf.size
-    grid = np.arange(m)
-    F = np.mean([d.cdf(grid) for d in dists], axis=0)
-    S = int(np.searchsorted(F, alpha - 1e-12))
-    return BaseStockSolution(S=float(S), cost=base_stock_cost_discrete(S, dist, h, b, L, P))
+    """Optimal integer base-stock level: smallest S with (1/P)Σ_j F_{L+1+j}(S) >= b/(b+h).
+    Same as :func:`optimal_base_stock`."""
+    return optimal_base_stock(demand=_as_dist(pmf), h=h, b=b, L=L, P=P)
 
 
 def base_stock_poisson(mean, h, b, L=0, P=1):
-    """Optimal integer base-stock level and cost for Poisson(mean) demand per period."""
-    return base_stock_discrete(poisson_pmf(mean), h, b, L, P)
+    """Optimal integer base-stock level and cost for Poisson(mean) demand per period
+    (exact, no truncation)."""
+    return optimal_base_stock(demand=DiscreteDemand.poisson(mean), h=h, b=b, L=L, P=P)

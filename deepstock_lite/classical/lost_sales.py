@@ -24,13 +24,14 @@ and constant order.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
-from ..core.validation import check_int, check_real
-from ._discrete import DiscreteDemand, as_demand
+from ..core.validation import MAX_QUANTITY, _asarray, check_int, check_real
+from ..core.distributions import DiscreteDemand, as_discrete_demand as as_demand
 
 __all__ = ["LostSalesModel", "LostSalesResult", "PolicyEvaluation", "HeuristicResult",
            "LookupPolicy", "backorder_base_stock_level", "solve_lost_sales",
@@ -55,6 +56,28 @@ def _simplex(dim, total, cap=None):
     return vec
 
 
+MAX_STATES = 5_000_000  # largest state space the exact methods build
+MAX_TRANSITIONS = 40_000_000  # largest number of (state, next state) pairs they build
+
+
+def _count_states(L, S, cap):
+    """Number of integer vectors of length L, entries >= 0, sum <= S, entries 1.. <= cap."""
+    full = math.comb(S + L, L)
+    if cap >= S or L == 1 or full <= MAX_STATES:
+        return full
+    if L * (cap + 1) * (S + 1) > 50_000_000:
+        return full  # too many to count quickly: surely too many to build
+    # states are (x0, rest): count the rest by a small DP over the pipeline sums
+    ways = np.zeros(S + 1, dtype=object)
+    ways[0] = 1
+    for _ in range(L - 1):
+        new = np.zeros(S + 1, dtype=object)
+        for v in range(cap + 1):
+            new[v:] += ways[:S + 1 - v]
+        ways = new
+    return int(sum(ways[k] * (S - k + 1) for k in range(S + 1)))
+
+
 class _Space:
     """States with position <= ``S`` (and pipeline entries <= ``cap``), plus the sparse
     transition matrix of any set of (state, order) pairs."""
@@ -62,6 +85,20 @@ class _Space:
     def __init__(self, model, S, cap=None):
         self.model, self.L, self.S = model, model.L, S
         self.cap = S if cap is None else min(cap, S)
+        count = _count_states(self.L, S, self.cap)
+        if count > MAX_STATES:
+            raise ValueError(f"the lost-sales state space would have {count:,} states (L="
+                             f"{self.L}, positions up to {S}), more than {MAX_STATES:,}: use "
+                             "a shorter lead time L, a smaller mean demand or a lower "
+                             "max_position")
+        # each state x branches into x0 + 1 next states, and the leftover law is (S+1)^2: the
+        # mean of x0 over the simplex is about S/(L+1)
+        pairs = count * (S / (self.L + 1) + 1) + (S + 1) ** 2
+        if pairs > MAX_TRANSITIONS:
+            raise ValueError(f"the lost-sales transition matrix would hold about {pairs:,.0f} "
+                             f"entries (L={self.L}, positions up to {S}), more than "
+                             f"{MAX_TRANSITIONS:,}: use a smaller mean demand, a shorter lead "
+                             "time L or a lower max_position")
         self.states = _simplex(self.L, S, None if cap is None else self.cap)
         self.n = len(self.states)
         self.position = self.states.sum(1)
@@ -113,12 +150,15 @@ class LostSalesModel:
     """Checked parameters of Zipkin's lost-sales model and the per-state quantities."""
 
     def __init__(self, L, h, b, demand=None, mean=None, pmf=None):
-        self.L = check_int("L", L, low=1)
-        self.h = check_real("h", h, low=0.0, low_open=True)
-        self.b = check_real("b", b, low=0.0, low_open=True)
+        self.L = check_int("L", L, low=1, high=1000)
+        self.h = check_real("h", h, low=0.0, low_open=True, high=MAX_QUANTITY)
+        self.b = check_real("b", b, low=0.0, low_open=True, high=MAX_QUANTITY)
         self.demand = as_demand(demand, mean=mean, pmf=pmf)
         if self.demand.p0 >= 1.0:
-            raise ValueError("demand must not be identically zero (P(D = 0) < 1 required)")
+            raise ValueError("demand must not be identically zero (P(D = 0) < 1 required; check "
+                             "demand=, mean= or pmf=)")
+        from .s_S import lead_time_law
+        self.lead = lead_time_law(self.demand, self.L)
         self._law = {}
 
     def period_cost(self, x0):
@@ -140,7 +180,7 @@ class LostSalesModel:
 
     def backorder_level(self):
         """S_bo: smallest y with P(D_{L+1} <= y) >= b/(b+h)."""
-        return self.demand.sum_of(self.L + 1).quantile(self.b / (self.b + self.h))
+        return self.lead.quantile(self.b / (self.b + self.h))
 
     def describe(self):
         return f"L={self.L}, h={self.h:g}, b={self.b:g}, {self.demand.name}"
@@ -165,14 +205,31 @@ class LookupPolicy:
 
     def order(self, x):
         """Order of one state ``x = (x0, ..., x_{L-1})``."""
-        return int(self.order_many(np.atleast_2d(np.asarray(x)))[0])
+        x = self._read("x", x)
+        if x.ndim != 1 or x.size != self.L:
+            raise ValueError(f"x must have {self.L} entries (x0, ..., x_(L-1)), got shape "
+                             f"{x.shape}")
+        return int(self.order_many(x[None, :])[0])
+
+    def _read(self, name, value):
+        if isinstance(value, (str, bytes)) or value is None:
+            raise TypeError(f"{name} must hold stock levels, got {type(value).__name__}")
+        st = _asarray(name, value)
+        if st.dtype == bool or not (np.issubdtype(st.dtype, np.integer)
+                                    or np.issubdtype(st.dtype, np.floating)):
+            raise TypeError(f"{name} must hold numbers, got dtype {st.dtype}")
+        st = st.astype(float)
+        if not np.all(np.isfinite(st)) or np.any(st != np.round(st)) or np.any(st < 0):
+            raise ValueError(f"{name} must hold non-negative integer stock levels "
+                             "(LookupPolicy)")
+        return st
 
     def order_many(self, states):
-        st = np.asarray(states, dtype=float)
+        st = self._read("states", states)
         if st.ndim != 2 or st.shape[1] != self.L:
             raise ValueError(f"states must have shape (n, {self.L}), got {st.shape}")
-        if np.any(st != np.round(st)) or np.any(st < 0):
-            raise ValueError("LookupPolicy needs non-negative integer stock levels")
+        if np.any(st > 1e9):
+            raise ValueError("states must hold stock levels at most 1e9")
         st = st.astype(np.int64)
         idx = self._space.lookup(st)
         above = st.sum(1) > self.max_position
@@ -235,6 +292,11 @@ class HeuristicResult:
 # ---------------------------------------------------------------------------------------
 # relative value iteration
 # ---------------------------------------------------------------------------------------
+def _tol_iter(tol, max_iter):
+    return (check_real("tol", tol, low=1e-12, high=1e6),
+            check_int("max_iter", max_iter, low=1, high=10_000_000))
+
+
 def _rvi(step, cost, tol, max_iter):
     """Relative value iteration ``v <- T v - (T v)[0]``; stops when the bounds on the gain,
     min and max of ``T v - v``, are within ``tol`` (Puterman 1994, Thm 8.5.5)."""
@@ -254,7 +316,7 @@ def _check_bound(model, max_position):
     S_bo = model.backorder_level()
     if max_position is None:
         return S_bo
-    S = check_int("max_position", max_position, low=0)
+    S = check_int("max_position", max_position, low=0, high=10_000_000)
     if S < S_bo:
         raise ValueError(f"max_position must be >= the backorder base-stock level {S_bo} "
                          f"(the optimal position can reach it), got {S}")
@@ -278,8 +340,7 @@ def solve_lost_sales(L, *, h, b, demand=None, mean=None, pmf=None, max_position=
     """
     model = LostSalesModel(L, h, b, demand, mean, pmf)
     S = _check_bound(model, max_position)
-    tol = check_real("tol", tol, low=0.0, low_open=True)
-    max_iter = check_int("max_iter", max_iter, low=1)
+    tol, max_iter = _tol_iter(tol, max_iter)
     space = _Space(model, S)
     room = space.room()
     rows = np.repeat(np.arange(space.n), room + 1)           # every (state, order) pair
@@ -336,8 +397,7 @@ def evaluate_policy_exact(policy, L, *, h, b, demand=None, mean=None, pmf=None,
     """
     model = LostSalesModel(L, h, b, demand, mean, pmf)
     S = _check_bound(model, max_position) if max_position is not None else None
-    tol = check_real("tol", tol, low=0.0, low_open=True)
-    max_iter = check_int("max_iter", max_iter, low=1)
+    tol, max_iter = _tol_iter(tol, max_iter)
     if isinstance(policy, LookupPolicy):
         if policy.L != model.L:
             raise ValueError(f"policy is for L={policy.L}, model has L={model.L}")
@@ -391,6 +451,7 @@ def best_base_stock(L, *, h, b, demand=None, mean=None, pmf=None, tol=1e-6,
     """Best base-stock policy on the position, ``z = (S - position)^+`` (Zipkin 2008),
     searched over ``S <= S_bo`` (its cost is convex in ``S``: Janakiraman & Roundy 2004)."""
     model = LostSalesModel(L, h, b, demand, mean, pmf)
+    tol, max_iter = _tol_iter(tol, max_iter)
     S_bo = model.backorder_level()
     evals = {}
 
@@ -409,9 +470,10 @@ def best_capped_base_stock(L, *, h, b, demand=None, mean=None, pmf=None, tol=1e-
     unimodal in the instances checked). ``S`` may exceed ``S_bo`` up to ``max_position``
     (default ``S_bo + 2 mean``)."""
     model = LostSalesModel(L, h, b, demand, mean, pmf)
+    tol, max_iter = _tol_iter(tol, max_iter)
     S_bo = model.backorder_level()
     S_max = (S_bo + int(math.ceil(2 * model.demand.mean)) if max_position is None
-             else check_int("max_position", max_position, low=S_bo))
+             else check_int("max_position", max_position, low=S_bo, high=10_000_000))
     evals = {}
 
     def cost(S, r):
@@ -443,6 +505,7 @@ def myopic_policy(L, *, h, b, demand=None, mean=None, pmf=None, tol=1e-6,
     order can serve; :math:`x_0^{(L)}` is computed exactly by pushing :math:`c` back
     :math:`L - 1` periods through the transition law (orders placed later arrive later)."""
     model = LostSalesModel(L, h, b, demand, mean, pmf)
+    tol, max_iter = _tol_iter(tol, max_iter)
     S = model.backorder_level()
     space = _Space(model, S)
     w = space.cost
@@ -467,6 +530,8 @@ def best_constant_order(L, *, h, b, demand=None, mean=None, pmf=None, tol=1e-6,
     unbounded under it, so the chain is truncated (order 0 above a position bound) and the
     bound doubled until the stationary mass where truncation bites is below ``mass_tol``."""
     model = LostSalesModel(L, h, b, demand, mean, pmf)
+    tol, max_iter = _tol_iter(tol, max_iter)
+    mass_tol = check_real("mass_tol", mass_tol, low=1e-15, high=0.5)
     mu = model.demand.mean
     S0 = model.backorder_level() + int(math.ceil(4 * mu))
 
@@ -491,8 +556,19 @@ def best_constant_order(L, *, h, b, demand=None, mean=None, pmf=None, tol=1e-6,
 
 
 def _stationary(space, orders, tol=1e-13, max_iter=100_000):
-    """Stationary distribution by power iteration (used only for the truncation check)."""
+    """Stationary distribution (used only for the truncation check): a direct sparse solve of
+    ``pi (P - I) = 0``, ``sum(pi) = 1``; power iteration if that system is singular."""
     P = space.transitions(np.arange(space.n), orders).T.tocsr()
+    import scipy.sparse.linalg as spla
+    A = (P - sp.identity(space.n, format="csr")).tolil()
+    A[space.n - 1, :] = 1.0
+    rhs = np.zeros(space.n)
+    rhs[-1] = 1.0
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pi = spla.spsolve(A.tocsc(), rhs)
+    if np.all(np.isfinite(pi)) and pi.min() > -1e-9 and np.abs(P @ pi - pi).sum() < 1e-9:
+        return np.clip(pi, 0.0, None)
     pi = np.full(space.n, 1.0 / space.n)
     for _ in range(max_iter):
         new = P @ pi
@@ -504,6 +580,8 @@ def _stationary(space, orders, tol=1e-13, max_iter=100_000):
 
 def lost_sales_heuristics(L, *, h, b, demand=None, mean=None, pmf=None, tol=1e-6):
     """The four heuristics of Zipkin (2008) and Xin (2021), each at its best parameters."""
+    LostSalesModel(L, h, b, demand, mean, pmf)  # check every argument before any work
+    _tol_iter(tol, 1)
     kw = dict(h=h, b=b, demand=demand, mean=mean, pmf=pmf, tol=tol)
     return {"base stock": best_base_stock(L, **kw),
             "capped base stock": best_capped_base_stock(L, **kw),

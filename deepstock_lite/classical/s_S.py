@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.validation import check_array, check_int, check_real
-from ._discrete import DiscreteDemand, as_demand
+from ..core.validation import MAX_QUANTITY, check_array, check_int, check_real
+from ..core.distributions import DiscreteDemand, as_discrete_demand as as_demand
 
 __all__ = ["SSResult", "FiniteHorizonSS", "single_period_cost", "renewal_mass", "s_S_cost",
            "s_S_cost_grid", "optimal_s_S", "eoq_s_S", "finite_horizon_s_S", "k_convexity_constant",
@@ -51,19 +51,38 @@ class SSResult:
                 f"b={self.b:g}, K={self.K:g}, L={self.L}, {self.demand.name})")
 
 
+_MAX_CYCLE = 20_000  # largest order quantity S - s searched (units)
+_MAX_LEVEL = 10_000_000  # largest |s|, |S| or grid point (units)
+
+
+def lead_time_law(demand, L):
+    """Law of the demand over ``L + 1`` periods, with an error naming ``L`` if too large."""
+    try:
+        return demand.sum_of(L + 1)
+    except ValueError as e:
+        raise ValueError(f"L={L} is too long for this demand: {e}") from None
+
+
 class _Model:
     """Checked parameters plus the two ingredients of c(s, S): G and the renewal mass m."""
 
     def __init__(self, h, b, K, L, demand, mean, pmf):
-        self.h = check_real("h", h, low=0.0, low_open=True)
-        self.b = check_real("b", b, low=0.0, low_open=True)
-        self.K = check_real("K", K, low=0.0)
-        self.L = check_int("L", L, low=0)
+        self.h = check_real("h", h, low=0.0, low_open=True, high=MAX_QUANTITY)
+        self.b = check_real("b", b, low=0.0, low_open=True, high=MAX_QUANTITY)
+        self.K = check_real("K", K, low=0.0, high=MAX_QUANTITY)
+        self.L = check_int("L", L, low=0, high=10_000)
         self.demand = as_demand(demand, mean=mean, pmf=pmf)
         if self.demand.p0 >= 1.0:
-            raise ValueError("demand must not be identically zero (P(D = 0) < 1 required)")
-        self.lead = self.demand.sum_of(self.L + 1)
+            raise ValueError("demand must not be identically zero (P(D = 0) < 1 required; check "
+                             "demand=, mean= or pmf=)")
+        self.lead = lead_time_law(self.demand, self.L)
         self._m = np.zeros(0)
+        # the cycle length S - s is of the order of the EOQ; bound it so nothing hangs
+        self.eoq = math.sqrt(2 * self.K * self.demand.mean / self.h)
+        if self.eoq > _MAX_CYCLE:
+            raise ValueError(f"K is too large for h and the mean demand: the order quantity "
+                             f"sqrt(2 K mean / h) = {self.eoq:.3g} exceeds {_MAX_CYCLE:,} units "
+                             f"(K={self.K:g}, h={self.h:g})")
 
     def G(self, y):
         y = np.asarray(y)
@@ -78,6 +97,8 @@ class _Model:
 
     def cost(self, s, S):
         d = S - s
+        if d > _MAX_CYCLE * 10:
+            raise ValueError(f"S - s must be at most {_MAX_CYCLE * 10:,}, got {d:,}")
         m = self.m(d)
         return float((self.K + m @ self.G(S - np.arange(d))) / m.sum())
 
@@ -99,10 +120,11 @@ def renewal_mass(demand, n):
     below the order-up-to level, so :math:`M(n) = \sum_{j<n} m(j)` is the mean cycle length."""
     if not isinstance(demand, DiscreteDemand):
         raise TypeError(f"demand must be a DiscreteDemand, got {type(demand).__name__}")
-    n = check_int("n", n, low=1)
+    n = check_int("n", n, low=1, high=10 * _MAX_CYCLE)
     p = demand.head(n)
     if p[0] >= 1.0:
-        raise ValueError("demand must not be identically zero (P(D = 0) < 1 required)")
+        raise ValueError("demand must not be identically zero (P(D = 0) < 1 required; check "
+                             "demand=, mean= or pmf=)")
     m = np.empty(n)
     m[0] = 1.0 / (1.0 - p[0])
     for j in range(1, n):
@@ -115,8 +137,8 @@ def s_S_cost(s, S, *, h, b, K, L=0, demand=None, mean=None, pmf=None):
     reward, Zheng & Federgruen 1991, eq. (2)). Demand: ``mean`` (Poisson), ``pmf`` (on
     ``0..m``) or ``demand`` (a :class:`DiscreteDemand`)."""
     model = _Model(h, b, K, L, demand, mean, pmf)
-    s = check_int("s", s)
-    S = check_int("S", S, low=s + 1)
+    s = check_int("s", s, low=-_MAX_LEVEL, high=_MAX_LEVEL)
+    S = check_int("S", S, low=s + 1, high=s + 10 * _MAX_CYCLE)
     return model.cost(s, S)
 
 
@@ -126,6 +148,9 @@ def s_S_cost_grid(s_values, S_values, *, h, b, K, L=0, demand=None, mean=None, p
     model = _Model(h, b, K, L, demand, mean, pmf)
     s_arr, S_arr = _int_array("s_values", s_values), _int_array("S_values", S_values)
     dmax = int(max(S_arr.max() - s_arr.min(), 1))
+    if dmax > 10 * _MAX_CYCLE:
+        raise ValueError(f"max(S_values) - min(s_values) must be at most {10 * _MAX_CYCLE:,}, "
+                         f"got {dmax:,}")
     m = model.m(dmax)
     M = np.concatenate(([np.nan], np.cumsum(m)))
     out = np.full((s_arr.size, S_arr.size), np.nan)
@@ -147,7 +172,7 @@ def optimal_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None, max_iter=100_
     any integer demand; cost per period :math:`K\,1\{\text{order}\} + G(y)`.
     """
     model = _Model(h, b, K, L, demand, mean, pmf)
-    max_iter = check_int("max_iter", max_iter, low=1)
+    max_iter = check_int("max_iter", max_iter, low=1, high=10_000_000)
     y = model.y_star()
     Gy = float(model.G(y))
     s, S0, it = y, y, 0
@@ -167,7 +192,8 @@ def optimal_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None, max_iter=100_
             c0 = model.cost(s, S0)
         S += 1
     if it > max_iter:
-        raise RuntimeError(f"Zheng-Federgruen search did not stop within max_iter={max_iter}")
+        raise ValueError(f"max_iter={max_iter} is too small: the Zheng-Federgruen search "
+                         "did not stop within it")
     return SSResult(s=s, S=S0, cost=c0, base_stock_level=y, base_stock_cost=Gy, h=model.h,
                     b=model.b, K=model.K, L=model.L, demand=model.demand)
 
@@ -179,7 +205,7 @@ def eoq_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None):
     :func:`optimal_s_S` for the gap."""
     model = _Model(h, b, K, L, demand, mean, pmf)
     s = model.y_star()
-    Q = max(1, int(round(math.sqrt(2 * model.K * model.demand.mean / model.h))))
+    Q = max(1, int(round(model.eoq)))
     return SSResult(s=s, S=s + Q, cost=model.cost(s, s + Q), base_stock_level=s,
                     base_stock_cost=float(model.G(s)), h=model.h, b=model.b, K=model.K,
                     L=model.L, demand=model.demand)
@@ -207,16 +233,19 @@ def finite_horizon_s_S(T, *, h, b, K, L=0, demand=None, mean=None, pmf=None, gri
     exact.
     """
     model = _Model(h, b, K, L, demand, mean, pmf)
-    T = check_int("T", T, low=1)
+    T = check_int("T", T, low=1, high=100_000)
     if grid is None:
         y = model.y_star()
         spread = int(6 * math.sqrt(model.demand.mean * (model.L + 1)) + 2 * model.demand.mean)
         top = y + spread + int(2 * math.sqrt(2 * model.K * model.demand.mean / model.h)) + 10
         grid = np.arange(y - spread - 10, top + 1)
     grid = _int_array("grid", grid)
-    if np.any(np.diff(grid) != 1):
-        raise ValueError("grid must be consecutive integers")
+    if grid.size < 2 or np.any(np.diff(grid) != 1):
+        raise ValueError("grid must be at least 2 consecutive integers")
     n = grid.size
+    if n > 20_000 or n * n > 4e8 or T * n > 5e7:
+        raise ValueError(f"grid ({n} points) and T ({T}) are too large together: at most "
+                         "20,000 points and T * points <= 5e7")
     dmax = n - 1
     p = model.demand.head(dmax + 1)
     p[-1] += max(0.0, 1.0 - p.sum())  # the far tail sits at the bottom of the grid anyway
@@ -265,8 +294,18 @@ def check_array_1d(name, value):
 
 
 def _int_array(name, value):
-    arr = np.atleast_1d(np.asarray(value))
-    if not np.issubdtype(arr.dtype, np.integer):
-        if not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr))):
-            raise TypeError(f"{name} must hold integers, got {value!r}")
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must hold integers, got {type(value).__name__}")
+    from ..core.validation import _asarray
+    arr = np.atleast_1d(_asarray(name, value))
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                 or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of integers, got shape "
+                         f"{arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        raise TypeError(f"{name} must hold integers, got {value!r}")
+    if np.abs(arr).max() > _MAX_LEVEL:
+        raise ValueError(f"{name} must be at most {_MAX_LEVEL:,} in absolute value")
     return arr.astype(np.int64)

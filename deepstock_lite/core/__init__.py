@@ -1,0 +1,22 @@
+"""The package's foundation (numpy/scipy only): the simulator, demand processes and laws,
+metrics, classical policies, seeding and argument checks."""
+from .demand import (DemandProcess, FromArray, NegativeBinomial, Normal, Poisson,
+                     UniformInteger)
+from .distributions import (ContinuousDemand, DiscreteDemand, DiscreteDistribution,
+                            poisson_pmf)
+from .metrics import average_cost, fill_rate, stockout_rate, summarize, turnover_time
+from .paper_data import DemandSplits, indep_floors, make_ar1, make_iid, make_indep
+from .policies import SS, BaseStock, ConstantOrder, FunctionPolicy, Policy
+from .seeding import make_rng, set_seed
+from .simulator import (InventoryState, InventorySystem, PeriodRecord, SimulationResult,
+                        simulate)
+
+__all__ = [
+    "InventorySystem", "InventoryState", "PeriodRecord", "SimulationResult", "simulate",
+    "DemandProcess", "Poisson", "Normal", "UniformInteger", "NegativeBinomial", "FromArray",
+    "DiscreteDemand", "ContinuousDemand", "DiscreteDistribution", "poisson_pmf",
+    "average_cost", "fill_rate", "stockout_rate", "turnover_time", "summarize",
+    "DemandSplits", "indep_floors", "make_indep", "make_ar1", "make_iid",
+    "Policy", "BaseStock", "SS", "ConstantOrder", "FunctionPolicy",
+    "set_seed", "make_rng",
+]

@@ -20,8 +20,9 @@ from .validation import check_array, check_int
 __all__ = ["average_cost", "fill_rate", "stockout_rate", "turnover_time", "summarize"]
 
 
-def _window(name, x, start):
-    x = np.atleast_2d(check_array(name, x, ndim=(1, 2)))
+def _window(name, x, start, nonnegative=False):
+    x = np.atleast_2d(check_array(name, x, ndim=(1, 2), max_abs=1e100,
+                                  nonnegative=nonnegative))
     start = check_int("start", start, low=0, high=x.shape[1] - 1)
     return x[:, start:]
 
@@ -33,7 +34,8 @@ def average_cost(cost, start=0):
 
 def fill_rate(sales, demand, start=0):
     """Σ sales ÷ Σ demand (1.0 when there is no demand at all)."""
-    s, d = _window("sales", sales, start), _window("demand", demand, start)
+    s = _window("sales", sales, start, nonnegative=True)
+    d = _window("demand", demand, start, nonnegative=True)
     if s.shape != d.shape:
         raise ValueError(f"sales and demand must have the same shape, got {s.shape}, {d.shape}")
     total = d.sum()
@@ -48,7 +50,7 @@ def stockout_rate(end_inventory, start=0):
 def turnover_time(end_inventory, sales, start=0):
     """Mean end-of-period on-hand stock ÷ mean sales per period (``inf`` with no sales)."""
     e = np.maximum(_window("end_inventory", end_inventory, start), 0.0)
-    s = _window("sales", sales, start)
+    s = _window("sales", sales, start, nonnegative=True)
     if e.shape != s.shape:
         raise ValueError("end_inventory and sales must have the same shape")
     mean_sales = s.mean()
@@ -57,6 +59,10 @@ def turnover_time(end_inventory, sales, start=0):
 
 def summarize(result, start=0):
     """All four metrics of a :class:`~deepstock_lite.core.simulator.SimulationResult`."""
+    need = ("cost", "sales", "demand", "end_inventory")
+    if not all(hasattr(result, a) for a in need):
+        raise TypeError("result must be a SimulationResult (with cost, sales, demand and "
+                        f"end_inventory), got {type(result).__name__}")
     return {
         "average_cost": average_cost(result.cost, start),
         "fill_rate": fill_rate(result.sales, result.demand, start),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .seeding import make_rng
-from .validation import check_int, check_real
+from .validation import MAX_COUNT, check_int, check_real
 
 __all__ = ["DemandSplits", "indep_floors", "make_indep", "make_ar1", "make_iid"]
 
@@ -35,18 +35,30 @@ class DemandSplits:
                 f"test={self.test.shape}, info={sorted(self.info)})")
 
 
+_MAX_HORIZON = 1_000_000
+
+
+def _sizes(horizon, **sizes):
+    """Check the split sizes and the horizon, and that the arrays fit in memory."""
+    out = [check_int(k, v, low=1, high=MAX_COUNT) for k, v in sizes.items()]
+    if sum(out) * horizon > MAX_COUNT:
+        raise ValueError(f"{' + '.join(sizes)} times horizon must be at most {MAX_COUNT:,}, "
+                         f"got {sum(out) * horizon:,}")
+    return out
+
+
 def indep_floors(horizon=31, seed=42):
     """Setting 1's day-specific floors: ``floor(clip(N(10, 4²), 0, 100))`` per day."""
-    horizon = check_int("horizon", horizon, low=1)
-    seed = check_int("seed", seed, low=0)
+    horizon = check_int("horizon", horizon, low=1, high=_MAX_HORIZON)
+    seed = check_int("seed", seed, low=0, high=2**32 - 1)
     rs = np.random.RandomState(seed)  # the legacy stream reproduces the authors' floors
     return np.floor(np.clip(rs.normal(10, 4, horizon), 0, 100)), rs
 
 
 def make_indep(n_train=10, n_val=10, n_test=100, horizon=31, seed=42):
     """Setting 1 (INDEP): returns :class:`DemandSplits`; ``info['floors']`` is ``low_t``."""
-    sizes = [check_int(k, v, low=1) for k, v in
-             (("n_train", n_train), ("n_val", n_val), ("n_test", n_test))]
+    horizon = check_int("horizon", horizon, low=1, high=_MAX_HORIZON)
+    sizes = _sizes(horizon, n_train=n_train, n_val=n_val, n_test=n_test)
     floors, rs = indep_floors(horizon, seed)
     D = floors + rs.randint(0, 5, size=(sum(sizes), floors.size))
     tr, va = sizes[0], sizes[0] + sizes[1]
@@ -71,10 +83,9 @@ def make_ar1(n_train=20, n_val=20, n_test=100, horizon=31, burn_in=20, seed=0):
     Splits are by SKU: validation and test SKUs are new draws of (φ, base, σ).
     ``info`` holds each row's ``phi``, ``base`` and ``sigma``.
     """
-    sizes = [check_int(k, v, low=1) for k, v in
-             (("n_train", n_train), ("n_val", n_val), ("n_test", n_test))]
-    horizon = check_int("horizon", horizon, low=1)
-    burn_in = check_int("burn_in", burn_in, low=0)
+    horizon = check_int("horizon", horizon, low=1, high=_MAX_HORIZON)
+    burn_in = check_int("burn_in", burn_in, low=0, high=_MAX_HORIZON)
+    sizes = _sizes(horizon + burn_in, n_train=n_train, n_val=n_val, n_test=n_test)
     rng = make_rng(seed)
     parts = [_ar1_paths(k, horizon, burn_in, rng) for k in sizes]
     return DemandSplits(*(p[0] for p in parts),
@@ -91,14 +102,16 @@ def make_iid(n_skus=5, n_train=10, n_val=10, n_test=100, horizon=64, mean=100.0,
     Arrays are stacked SKU by SKU: rows ``i*n … (i+1)*n − 1`` of a split belong to SKU ``i``;
     ``info['<split>_sku']`` and ``info['<split>_sigma']`` give each row's SKU and σ.
     """
-    n_skus = check_int("n_skus", n_skus, low=1)
-    sizes = [check_int(k, v, low=1) for k, v in
-             (("n_train", n_train), ("n_val", n_val), ("n_test", n_test))]
-    horizon = check_int("horizon", horizon, low=1)
-    mean = check_real("mean", mean, low=0.0)
+    n_skus = check_int("n_skus", n_skus, low=1, high=MAX_COUNT)
+    horizon = check_int("horizon", horizon, low=1, high=_MAX_HORIZON)
+    sizes = _sizes(horizon * n_skus, n_train=n_train, n_val=n_val, n_test=n_test)
+    mean = check_real("mean", mean, low=0.0, high=1e9)
+    if isinstance(sigma_range, (str, bytes)) or not hasattr(sigma_range, "__len__") \
+            or len(sigma_range) != 2:
+        raise TypeError(f"sigma_range must be a pair (low, high), got {sigma_range!r}")
     lo, hi = sigma_range
-    check_real("sigma_range[0]", lo, low=0.0, low_open=True)
-    check_real("sigma_range[1]", hi, low=lo)
+    lo = check_real("sigma_range[0]", lo, low=0.0, low_open=True, high=1e9)
+    hi = check_real("sigma_range[1]", hi, low=lo, high=1e9)
     rng = make_rng(seed)
     sigma = rng.uniform(lo, hi, n_skus)
     splits, info = [], {"sigma": sigma}

@@ -21,7 +21,7 @@ def set_seed(seed: int = 0, *, torch_threads: int | None = 1) -> np.random.Gener
     """
     seed = check_int("seed", seed, low=0, high=2**32 - 1)
     if torch_threads is not None:
-        check_int("torch_threads", torch_threads, low=1)
+        check_int("torch_threads", torch_threads, low=1, high=4096)
     random.seed(seed)
     np.random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
@@ -42,4 +42,4 @@ def make_rng(seed) -> np.random.Generator:
         return seed
     if seed is None:
         return np.random.default_rng()
-    return np.random.default_rng(check_int("seed", seed, low=0))
+    return np.random.default_rng(check_int("seed", seed, low=0, high=2**128 - 1))

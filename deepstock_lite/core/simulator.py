@@ -27,9 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_bool, check_demand, check_int, check_real
+from .validation import (MAX_COUNT, MAX_QUANTITY, check_array, check_bool, check_demand,
+                         check_int, check_real, _asarray)
 
 __all__ = ["InventorySystem", "InventoryState", "PeriodRecord", "SimulationResult", "simulate"]
+
+_MAX_LEAD = 10_000  # longest lead time and review period (periods)
 
 
 class InventorySystem:
@@ -45,17 +48,20 @@ class InventorySystem:
     K : fixed cost per order placed (``K >= 0``).
     c : cost per unit ordered (``c >= 0``).
     first_review : first period in which an order may be placed (``>= 0``).
+
+    Costs, stocks, demands and orders are limited to ``MAX_QUANTITY`` (1e12) in absolute
+    value, lead time and review period to 10,000 periods, so every cost stays finite.
     """
 
     def __init__(self, L=0, P=1, h=1.0, b=9.0, backlog=True, K=0.0, c=0.0, first_review=0):
-        self.L = check_int("L", L, low=0)
-        self.P = check_int("P", P, low=1)
-        self.h = check_real("h", h, low=0.0)
-        self.b = check_real("b", b, low=0.0)
+        self.L = check_int("L", L, low=0, high=_MAX_LEAD)
+        self.P = check_int("P", P, low=1, high=_MAX_LEAD)
+        self.h = check_real("h", h, low=0.0, high=MAX_QUANTITY)
+        self.b = check_real("b", b, low=0.0, high=MAX_QUANTITY)
         self.backlog = check_bool("backlog", backlog)
-        self.K = check_real("K", K, low=0.0)
-        self.c = check_real("c", c, low=0.0)
-        self.first_review = check_int("first_review", first_review, low=0)
+        self.K = check_real("K", K, low=0.0, high=MAX_QUANTITY)
+        self.c = check_real("c", c, low=0.0, high=MAX_QUANTITY)
+        self.first_review = check_int("first_review", first_review, low=0, high=MAX_COUNT)
 
     def __repr__(self):
         kind = "backlog" if self.backlog else "lost sales"
@@ -69,16 +75,26 @@ class InventorySystem:
         ``pipeline`` (shape ``(n, L-1)`` or ``(L-1,)``) holds the orders due at the starts of
         periods 1, 2, ..., L-1; it must be empty (or ``None``) when ``L <= 1``.
         """
-        n = check_int("n", n, low=1)
-        on_hand = check_real("on_hand", on_hand, allow_array=True)
-        on_hand = np.broadcast_to(np.asarray(on_hand, float), (n,)).copy()
+        n = check_int("n", n, low=1, high=MAX_COUNT)
+        on_hand = check_real("on_hand", on_hand, low=-MAX_QUANTITY, high=MAX_QUANTITY,
+                             allow_array=True)
+        if np.ndim(on_hand) > 1 or np.ndim(on_hand) == 1 and np.size(on_hand) not in (1, n):
+            raise ValueError(f"on_hand must be a number or have shape ({n},), got shape "
+                             f"{np.shape(on_hand)}")
+        on_hand = np.broadcast_to(np.asarray(on_hand, float).reshape(-1)
+                                  if np.ndim(on_hand) else on_hand, (n,)).copy()
         if not self.backlog and np.any(on_hand < 0):
             raise ValueError("on_hand must be >= 0 under lost sales")
         m = max(self.L - 1, 0)
         if pipeline is None:
             pipe = np.zeros((n, m))
         else:
-            pipe = np.asarray(pipeline, float)
+            pipe = _asarray("pipeline", pipeline)
+            if pipe.size == 0:
+                pipe = np.zeros((n, 0)) if pipe.ndim < 2 else pipe.astype(float)
+            else:
+                pipe = np.asarray(check_real("pipeline", pipe, low=0.0, high=MAX_QUANTITY,
+                                             allow_array=True), float)
             if pipe.ndim == 1:
                 pipe = np.broadcast_to(pipe, (n, pipe.shape[0]))
             if pipe.shape != (n, m):
@@ -100,6 +116,15 @@ class InventorySystem:
         ``demand`` is this period's demand, shape ``(n,)``.
         """
         n = state.n
+        if _is_clean(demand, n):
+            if not (demand.min() >= 0.0 and demand.max() <= MAX_QUANTITY):
+                raise ValueError(f"demand must be finite and in [0, {MAX_QUANTITY:g}], got "
+                                 f"min {demand.min()}, max {demand.max()}")
+        else:
+            demand = check_array("demand", demand, nonnegative=True,
+                                 max_abs=MAX_QUANTITY).reshape(-1)
+            if demand.shape != (n,):
+                raise ValueError(f"demand must have shape ({n},), got {demand.shape}")
         if self.is_review(state.t):
             q = _as_orders(order, n)
         else:
@@ -272,14 +297,25 @@ def _policy_fn(policy):
     raise TypeError("policy must have an act(state) method or be callable")
 
 
+def _is_clean(demand, n):
+    """Fast path of :meth:`InventorySystem.step`: a float vector the simulator built."""
+    return (isinstance(demand, np.ndarray) and demand.dtype == np.float64
+            and demand.shape == (n,))
+
+
 def _as_orders(order, n):
-    q = np.asarray(order, dtype=float)
+    if isinstance(order, (str, bytes)) or order is None:
+        raise TypeError(f"order must be numbers, got {type(order).__name__}")
+    try:
+        q = np.asarray(order, dtype=float)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"order must be an array of numbers ({e})") from None
     if q.ndim == 2 and q.shape[1] == 1:
         q = q[:, 0]
     q = np.broadcast_to(q, (n,)) if q.ndim == 0 else q
     if q.shape != (n,):
         raise ValueError(f"order must have shape ({n},), got {q.shape}")
-    if not (q.min() >= 0.0) or not np.isfinite(q.max()):
-        raise ValueError("order must be finite and non-negative (>= 0); the policy returned "
-                         f"min {q.min()}, max {q.max()}")
+    if not (q.min() >= 0.0) or not (q.max() <= MAX_QUANTITY):
+        raise ValueError(f"order must be finite, non-negative and at most {MAX_QUANTITY:g}; "
+                         f"the policy returned min {q.min()}, max {q.max()}")
     return q

@@ -11,6 +11,8 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "MAX_QUANTITY",
+    "MAX_COUNT",
     "check_real",
     "check_int",
     "check_bool",
@@ -19,6 +21,18 @@ __all__ = [
     "check_demand",
     "check_choice",
 ]
+
+
+MAX_QUANTITY = 1e12   # largest cost rate, demand, stock or order the simulator accepts
+MAX_COUNT = 100_000_000  # largest number of paths, periods or samples allocated at once
+
+
+def _asarray(name, value):
+    """``np.asarray`` that names the argument when numpy cannot read it (ragged lists)."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
 
 
 def check_real(name, value, *, low=None, high=None, low_open=False, high_open=False,
@@ -30,7 +44,7 @@ def check_real(name, value, *, low=None, high=None, low_open=False, high_open=Fa
     if isinstance(value, bool) or (not allow_array and not isinstance(value, numbers.Real)):
         if not (allow_array and isinstance(value, (np.ndarray, list, tuple))):
             raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    arr = np.asarray(value)
+    arr = _asarray(name, value)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
                                  or np.issubdtype(arr.dtype, np.floating)):
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
@@ -44,6 +58,8 @@ def check_real(name, value, *, low=None, high=None, low_open=False, high_open=Fa
         raise ValueError(f"{name} must be in {rng}, got {value!r}")
     if arr.ndim == 0:
         return float(arr)
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
     return arr
 
 
@@ -69,11 +85,12 @@ def check_probability(name, value, *, open_interval=True):
                       high_open=open_interval)
 
 
-def check_array(name, value, *, ndim=None, nonnegative=False, allow_int=True):
-    """Return a float array after checking numeric dtype, dimension and finiteness."""
+def check_array(name, value, *, ndim=None, nonnegative=False, allow_int=True, max_abs=None):
+    """Return a float array after checking numeric dtype, dimension and finiteness (and,
+    with ``max_abs``, magnitude)."""
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
-    arr = np.asarray(value)
+    arr = _asarray(name, value)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating)
                                  or (allow_int and np.issubdtype(arr.dtype, np.integer))):
         raise TypeError(f"{name} must hold numbers (int or float), got dtype {arr.dtype}")
@@ -86,6 +103,9 @@ def check_array(name, value, *, ndim=None, nonnegative=False, allow_int=True):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     if nonnegative and np.any(arr < 0):
         raise ValueError(f"{name} must be non-negative (>= 0), got minimum {arr.min()}")
+    if max_abs is not None and np.abs(arr).max() > max_abs:
+        raise ValueError(f"{name} must be at most {max_abs:g} in absolute value, got "
+                         f"{np.abs(arr).max():g}")
     return arr
 
 
@@ -94,13 +114,21 @@ def check_demand(name, value):
 
     A 1-D array is read as one path.
     """
-    arr = check_array(name, value, ndim=(1, 2), nonnegative=True)
+    arr = check_array(name, value, ndim=(1, 2), nonnegative=True, max_abs=MAX_QUANTITY)
     return np.atleast_2d(arr)
 
 
 def check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    """``value`` must be one of ``choices`` (names): a ``ValueError`` naming the argument
+    otherwise, also for unhashable values such as lists."""
+    try:
+        ok = value in choices and not (isinstance(value, bool)
+                                       and not any(isinstance(c, bool) for c in choices))
+    except TypeError:  # unhashable values (lists) are not in a set of names
+        ok = False
+    if not ok:
+        shown = sorted(choices, key=repr)
+        raise ValueError(f"{name} must be one of {shown}, got {value!r}")
     return value
 
 

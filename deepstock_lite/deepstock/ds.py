@@ -1,17 +1,23 @@
 r"""DS, the differentiable simulator (Madeka et al. 2022; Alvo, Russo & Kanoria 2023).
 
-Unroll the inventory dynamics in torch for a batch of demand trajectories, with the policy's
-orders inside the graph, and descend the *whole trajectory's* average cost by backpropagation:
+Unroll the inventory dynamics in torch for a batch :math:`\mathcal B` of demand trajectories,
+with the policy's orders inside the graph, and descend the *whole trajectory's* average cost
+by backpropagation (the pathwise gradient):
 
-.. math:: J(\theta) = \frac{1}{|B|\,|\mathcal T|}\sum_{i \in B}\sum_{t\in\mathcal T} c_t\bigl(x_t, q_t = \pi_\theta(o_t); D_{i,t}\bigr).
+.. math:: J(\theta) = \frac{1}{|\mathcal B|\,|\mathcal T|}\sum_{i \in \mathcal B}
+   \sum_{t\in\mathcal T} c_t\bigl(x_t, q_t = \pi_\theta(o_t); D_{i,t}\bigr).
 
 The dynamics are :meth:`InventorySystem.step`'s, written with torch operations
 (:func:`ds_rollout` is tested against the numpy simulator period by period): the costs are
-piecewise linear in the orders, so the gradient exists almost everywhere. The policy's output is
-decoded by the same :class:`~deepstock_lite.deepstock.regularization.Regularization` as the RL
-methods use, inside the differentiated forward pass. Training follows the paper: an MLP with ELU
-activations, batches of a few trajectories, Adam, ``ReduceLROnPlateau`` on the validation cost,
-and early stopping that keeps the best validation model.
+piecewise linear in the orders, so the gradient exists almost everywhere. It is exactly zero
+at some kinks: an order-up-to order clamped at zero (target below the position), the stock
+left after a lost-sales stock-out, rounded orders. ``DSConfig(surrogate=...)`` replaces only
+the *backward* pass there (leaky or straight-through); the simulated cost stays exact. The
+policy's output is decoded by the same :class:`~deepstock_lite.rl.decoders.Regularization` as
+the RL methods use, inside the differentiated forward pass. Training follows the paper: an
+MLP with ELU activations, batches of a few trajectories, Adam, ``ReduceLROnPlateau`` on the
+validation cost, and early stopping that keeps the best validation model (Chapter 9's
+Algorithm DS names the steps of :func:`train_ds`).
 """
 from __future__ import annotations
 
@@ -24,11 +30,13 @@ import torch
 from torch import nn
 
 from ..core.simulator import InventorySystem
-from ..core.validation import check_array, check_demand, check_int, check_real
+from ..core.validation import check_array, check_bool, check_demand, check_int, check_real
+from ..rl.decoders import (SURROGATES, Regularization, check_surrogate, initial_bias_logit,
+                           relu_surrogate)
 from ..rl.networks import mlp
-from .regularization import Regularization, initial_bias_logit
 
-__all__ = ["DSConfig", "DSPolicy", "ds_rollout", "train_ds", "DSResult"]
+__all__ = ["DSConfig", "DSPolicy", "ds_rollout", "train_ds", "DSResult", "SURROGATES",
+           "config_dict", "round_surrogate"]
 
 
 @dataclass
@@ -44,8 +52,16 @@ class DSConfig:
     grad_clip: float = 10.0
     initial_bias: float = 0.5     # untrained output at this fraction of its range
     seed: int = 0
+    # backward pass of the kinks (order clamp, lost sales): "exact", "leaky" or
+    # "straight-through"; the simulated cost (forward pass) is exact in every case
+    surrogate: str = "exact"
+    leak: float = 0.1             # slope of the "leaky" gradient below a kink
+    integer_orders: bool = False  # round the orders inside the simulated (forward) pass
 
     def __post_init__(self):
+        if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
+            raise TypeError(f"hidden must be a sequence of layer widths, got "
+                            f"{type(self.hidden).__name__}")
         self.hidden = tuple(check_int("hidden", h, low=1) for h in self.hidden)
         check_real("lr", self.lr, low=0.0, low_open=True)
         check_int("batch_size", self.batch_size, low=1)
@@ -57,6 +73,39 @@ class DSConfig:
         check_real("initial_bias", self.initial_bias, low=0.0, high=1.0, low_open=True,
                    high_open=True)
         check_int("seed", self.seed, low=0)
+        self.surrogate, self.leak = check_surrogate(self.surrogate, self.leak)
+        self.integer_orders = check_bool("integer_orders", self.integer_orders)
+
+
+def _obs_vector(name, value, obs_dim):
+    """A positive (``obs_scale``) or any finite (``obs_shift``) scalar or ``obs_dim`` vector."""
+    if torch.is_tensor(value):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a number or an array of {obs_dim} numbers, got "
+                        f"{type(value).__name__}")
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        arr = check_array(name, arr.reshape(1)).reshape(())
+    else:
+        arr = check_array(name, arr, ndim=1)
+        if arr.shape != (obs_dim,):
+            raise ValueError(f"{name} must be a number or an array of {obs_dim} numbers "
+                             f"(one per observation column), got shape {arr.shape}")
+    if name == "obs_scale" and np.any(arr <= 0):
+        raise ValueError(f"obs_scale must be positive (> 0), got minimum {arr.min()}")
+    return torch.as_tensor(arr, dtype=torch.float32)
+
+
+def round_surrogate(q, surrogate="exact"):
+    r"""Round orders to integers. The exact derivative of rounding is zero almost everywhere;
+    every other ``surrogate`` passes the gradient straight through (derivative 1)."""
+    if not torch.is_tensor(q):
+        raise TypeError(f"q must be a torch tensor, got {type(q).__name__}")
+    surrogate, _ = check_surrogate(surrogate, 0.1)
+    if surrogate == "exact":
+        return torch.round(q)
+    return q + (torch.round(q) - q).detach()
 
 
 class DSPolicy(nn.Module):
@@ -64,42 +113,87 @@ class DSPolicy(nn.Module):
 
     The network sees ``(obs − obs_shift) / obs_scale`` (inventory levels are tens to hundreds
     of units, features have their own scales); the decoder sees the raw observation.
+    ``surrogate``/``leak`` choose the backward pass of the decoding's clamp (the orders are the
+    same with every choice; see :func:`~deepstock_lite.rl.decoders.relu_surrogate`);
+    ``integer_orders`` rounds the orders (:func:`round_surrogate`).
     """
 
     def __init__(self, obs_dim, regularization, hidden=(64, 64), obs_scale=1.0,
-                 initial_bias=0.5, obs_shift=0.0):
+                 initial_bias=0.5, obs_shift=0.0, surrogate="exact", leak=0.1,
+                 integer_orders=False):
         super().__init__()
+        obs_dim = check_int("obs_dim", obs_dim, low=1)
         if not isinstance(regularization, Regularization):
-            raise TypeError("regularization must be a Regularization")
+            raise TypeError(f"regularization must be a Regularization, got "
+                            f"{type(regularization).__name__}")
+        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+            raise TypeError(f"hidden must be a sequence of layer widths, got "
+                            f"{type(hidden).__name__}")
+        hidden = tuple(check_int("hidden", h, low=1) for h in hidden)
+        initial_bias = check_real("initial_bias", initial_bias, low=0.0, high=1.0,
+                                  low_open=True, high_open=True)
+        self.surrogate, self.leak = check_surrogate(surrogate, leak)
+        self.integer_orders = check_bool("integer_orders", integer_orders)
         self.reg = regularization
+        self.obs_dim = obs_dim
         self.net = mlp(obs_dim, regularization.n_outputs, hidden, activation="elu",
                        out_gain=0.01)
         with torch.no_grad():
             self.net[-1].bias.fill_(initial_bias_logit(initial_bias))
-        self.register_buffer("obs_scale", torch.as_tensor(obs_scale, dtype=torch.float32))
-        self.register_buffer("obs_shift", torch.as_tensor(obs_shift, dtype=torch.float32))
+        self.register_buffer("obs_scale", _obs_vector("obs_scale", obs_scale, obs_dim))
+        self.register_buffer("obs_shift", _obs_vector("obs_shift", obs_shift, obs_dim))
 
     def forward(self, obs):
+        if not torch.is_tensor(obs):
+            raise TypeError(f"obs must be a torch tensor, got {type(obs).__name__} "
+                            "(use act_numpy for numpy arrays)")
+        if obs.ndim < 1 or obs.shape[-1] != self.obs_dim:
+            raise ValueError(f"obs must have {self.obs_dim} columns in its last axis, got "
+                             f"shape {tuple(obs.shape)}")
         u = torch.sigmoid(self.net((obs - self.obs_shift) / self.obs_scale))
-        return self.reg(u, obs)
+        q = self.reg(u, obs, self.surrogate, self.leak)
+        return round_surrogate(q, self.surrogate) if self.integer_orders else q
 
     @torch.no_grad()
     def act_numpy(self, obs):
         """Orders for a numpy batch of observations (for the environments)."""
-        return self(torch.as_tensor(np.asarray(obs), dtype=torch.float32)).numpy().astype(float)
+        obs = check_array("obs", obs)
+        return self(torch.as_tensor(obs, dtype=torch.float32)).numpy().astype(float)
 
 
-def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.0, warmup=0):
-    """Simulate ``system`` in torch under ``policy`` (a callable ``obs -> orders``).
+def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.0, warmup=0,
+               surrogate="exact", leak=0.1):
+    r"""Simulate ``system`` in torch under ``policy`` (a callable ``obs -> orders``).
 
     ``demand``: tensor ``(B, T)``; ``features``: optional tensor ``(B, T, F)`` appended to the
     observation of period ``t``. The observation is the environments' layout
     ``[on_hand, pipeline (L−1), last n_history demands, features]``. No order is placed in the
     first ``warmup`` periods. Returns the per-period cost tensor ``(B, T)`` (differentiable).
+
+    Under lost sales the end-of-period stock is :math:`(x - D)^+` with :math:`x \ge 0` the
+    stock on hand, i.e. sales :math:`\min(D, x)`; ``surrogate``/``leak`` choose the backward
+    pass of that clamp (the forward value is exact; see
+    :func:`~deepstock_lite.rl.decoders.relu_surrogate`). The policy's own decoding clamp is
+    the policy's business (:class:`DSPolicy` takes the same arguments).
     """
     if not isinstance(system, InventorySystem):
-        raise TypeError("system must be an InventorySystem")
+        raise TypeError(f"system must be an InventorySystem, got {type(system).__name__}")
+    if not callable(policy):
+        raise TypeError(f"policy must be callable (obs -> orders), got {type(policy).__name__}")
+    if not torch.is_tensor(demand) or demand.ndim != 2 or demand.numel() == 0:
+        raise ValueError("demand must be a non-empty 2-D torch tensor (trajectories, periods)")
+    if not torch.is_floating_point(demand):
+        raise TypeError(f"demand must be a floating-point tensor, got {demand.dtype}")
     B, T = demand.shape
+    if features is not None:
+        if not torch.is_tensor(features) or features.ndim != 3 \
+                or tuple(features.shape[:2]) != (B, T):
+            raise ValueError(f"features must be a torch tensor of shape ({B}, {T}, F) "
+                             "matching demand")
+    n_history = check_int("n_history", n_history, low=0)
+    on_hand = check_real("on_hand", on_hand)
+    warmup = check_int("warmup", warmup, low=0)
+    surrogate, leak = check_surrogate(surrogate, leak)
     L, h, b = system.L, system.h, system.b
     x0 = torch.full((B,), float(on_hand), dtype=demand.dtype)
     pipe = [torch.zeros(B, dtype=demand.dtype) for _ in range(L)]  # slot k: arrives t+1+k
@@ -124,8 +218,16 @@ def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.
         if system.backlog:
             end = x0 - d
             cost = h * end.clamp(min=0) + b * (-end).clamp(min=0)
-        else:
+        elif surrogate == "exact":
             sales = torch.minimum(d, x0.clamp(min=0))
+            end = x0 - sales
+            cost = h * end + b * (d - sales)
+        else:
+            # the same values: min(D, x) = x - (x - D)^+ for x >= 0, with a surrogate
+            # gradient where the exact one is cut (a stock-out forgets the past stock)
+            stock = relu_surrogate(x0, surrogate, leak)
+            left = relu_surrogate(stock - d, surrogate, leak)
+            sales = stock - left
             end = x0 - sales
             cost = h * end + b * (d - sales)
         if system.c:
@@ -157,15 +259,24 @@ class DSResult:
 def train_ds(system, regularization, train, val, *, config=None, features=None,
              n_history=0, on_hand=0.0, warmup=0, cost_start=0, obs_scale=None, verbose=False):
     """Train a :class:`DSPolicy` by backpropagating the average cost of periods
-    ``cost_start…T−1`` through :func:`ds_rollout`.
+    ``cost_start…T−1`` through :func:`ds_rollout` (the book's Algorithm DS, Chapter 9).
 
     ``train``/``val``: demand arrays ``(n, T)``; ``features``: optional dict with ``"train"`` and
     ``"val"`` arrays ``(n, T, F)``. Returns a :class:`DSResult` holding the best validation
     policy. Training stops with ``FloatingPointError`` if the loss or a parameter becomes NaN/inf.
     """
-    config = config or DSConfig()
+    if not isinstance(system, InventorySystem):
+        raise TypeError(f"system must be an InventorySystem, got {type(system).__name__}")
+    if not isinstance(regularization, Regularization):
+        raise TypeError(f"regularization must be a Regularization, got "
+                        f"{type(regularization).__name__}")
+    config = DSConfig() if config is None else config
     if not isinstance(config, DSConfig):
-        raise TypeError("config must be a DSConfig")
+        raise TypeError(f"config must be a DSConfig, got {type(config).__name__}")
+    n_history = check_int("n_history", n_history, low=0)
+    on_hand = check_real("on_hand", on_hand)
+    warmup = check_int("warmup", warmup, low=0)
+    verbose = check_bool("verbose", verbose)
     Dtr = torch.as_tensor(check_demand("train", train), dtype=torch.float32)
     Dva = torch.as_tensor(check_demand("val", val), dtype=torch.float32)
     T = Dtr.shape[1]
@@ -174,11 +285,14 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
     cost_start = check_int("cost_start", cost_start, low=0, high=T - 1)
     Ftr = Fva = None
     if features is not None:
+        if not isinstance(features, dict) or not {"train", "val"} <= set(features):
+            raise TypeError("features must be a dict with 'train' and 'val' arrays (n, T, F)")
         Ftr = torch.as_tensor(check_array("features['train']", features["train"], ndim=3),
                               dtype=torch.float32)
         Fva = torch.as_tensor(check_array("features['val']", features["val"], ndim=3),
                               dtype=torch.float32)
-        if Ftr.shape[:2] != Dtr.shape or Fva.shape[:2] != Dva.shape:
+        if Ftr.shape[:2] != Dtr.shape or Fva.shape[:2] != Dva.shape \
+                or Ftr.shape[2] != Fva.shape[2]:
             raise ValueError("features must have shape (n, T, F) matching the demand arrays")
     n_inv = 1 + max(system.L - 1, 0) + n_history
     obs_dim = n_inv + (0 if Ftr is None else Ftr.shape[2])
@@ -194,11 +308,13 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     policy = DSPolicy(obs_dim, regularization, config.hidden, obs_scale, config.initial_bias,
-                      obs_shift)
+                      obs_shift, surrogate=config.surrogate, leak=config.leak,
+                      integer_orders=config.integer_orders)
     opt = torch.optim.Adam(policy.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor,
                                                        patience=config.lr_patience)
-    kw = dict(n_history=n_history, on_hand=on_hand, warmup=warmup)
+    kw = dict(n_history=n_history, on_hand=on_hand, warmup=warmup,
+              surrogate=config.surrogate, leak=config.leak)
 
     def loss_on(D, F):
         return ds_rollout(policy, system, D, features=F, **kw)[:, cost_start:].mean()
@@ -219,7 +335,8 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
             opt.step()
             train_losses.append(loss.item())
         if any(not torch.isfinite(p).all() for p in policy.parameters()):
-            raise FloatingPointError(f"DS training diverged at epoch {epoch}: a parameter is NaN/inf")
+            raise FloatingPointError(f"DS training diverged at epoch {epoch}: "
+                                     "a parameter is NaN/inf")
         with torch.no_grad():
             v = loss_on(Dva, Fva).item()
         sched.step(v)
@@ -241,6 +358,8 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
 
 def config_dict(config):
     """Plain-type view of a config (for results files)."""
+    if not isinstance(config, DSConfig):
+        raise TypeError(f"config must be a DSConfig, got {type(config).__name__}")
     d = asdict(config)
     d["hidden"] = list(d["hidden"])
     return d

@@ -6,6 +6,16 @@ writes a results file (JSON) under ``deepstock_lite/data/results/``; chapters lo
 trains DS (the differentiable simulator) with the None and Base decodings on all 16 cells of
 Zipkin's lost-sales table and evaluates each trained policy *exactly* (relative value iteration
 on the rounded policy, :func:`~deepstock_lite.classical.lost_sales.evaluate_policy_exact`).
+
+    python -m deepstock_lite.deepstock.experiments ds-surrogate --budget full
+
+compares DS trained with the exact pathwise gradient against surrogate gradients of the kinks
+(:attr:`DSConfig.surrogate <deepstock_lite.deepstock.ds.DSConfig>`): on the paper's Settings 1–4
+with DS + Base at the best configuration of ``paper_setting<k>.json``, evaluated as
+:mod:`~deepstock_lite.deepstock.paper` evaluates it, and on four of Zipkin's lost-sales cells
+with None and Base (at the ``medium`` budget: 64 training trajectories, 100 epochs),
+every seed kept. It writes ``ds_surrogate.json`` after every run and
+resumes from it (runs already in the file are skipped).
 """
 from __future__ import annotations
 
@@ -23,11 +33,13 @@ from ..classical.lost_sales import (backorder_base_stock_level, best_capped_base
                                     evaluate_policy_exact, solve_lost_sales)
 from ..core.demand import Poisson
 from ..core.simulator import InventorySystem
-from ..core.validation import check_choice, check_int
-from .ds import DSConfig, config_dict, train_ds
+from ..core.validation import check_choice, check_int, check_real
+from .ds import SURROGATES, DSConfig, config_dict, train_ds
 from .regularization import Regularization
+from .settings import setting1, setting2, setting3, setting4
 
-__all__ = ["ZIPKIN_CELLS", "zipkin_ds_cell", "zipkin_ds_sweep", "results_path", "load_results"]
+__all__ = ["ZIPKIN_CELLS", "zipkin_ds_cell", "zipkin_ds_sweep", "results_path", "load_results",
+           "ds_setting_run", "ds_surrogate_study", "SURROGATE_CELLS"]
 
 ZIPKIN_CELLS = [(L, b) for b in (4, 9, 19, 39) for L in (1, 2, 3, 4)]
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
@@ -35,16 +47,38 @@ RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
 _BUDGETS = {  # DS training budget per cell
     "tiny": dict(n_train=8, n_val=8, epochs=2, patience=2),
     "full": dict(n_train=128, n_val=256, epochs=200, patience=60),
+    # the gradient comparison (ds-surrogate): half the data, half the epochs
+    "medium": dict(n_train=64, n_val=128, epochs=100, patience=30),
 }
 
 
+def _check_out(name):
+    """A results name: a plain name (a file in ``data/results/``) or a path to a file."""
+    if isinstance(name, Path):
+        name = str(name)
+    if not isinstance(name, str) or not name.strip() or name.endswith(("/", "\\")):
+        raise ValueError("out must be a results name (a file in data/results/) or a file path, "
+                         f"got {name!r}")
+    return name
+
+
 def results_path(name):
+    """Path of a results file: ``data/results/<name>.json`` for a plain name, or ``name``
+    itself (with ``.json`` added) when it names a folder, e.g. a temporary directory."""
+    name = _check_out(name)
+    if "/" in name or "\\" in name:
+        path = Path(name)
+        return path if path.suffix == ".json" else path.with_name(path.name + ".json")
     return RESULTS / f"{name}.json"
 
 
 def load_results(name):
-    """Load a results file written by this module."""
-    return json.loads(results_path(name).read_text())
+    """Load a results file written by this module (or by the paper's experiments)."""
+    path = results_path(name)
+    if not path.exists():
+        raise ValueError(f"no results file {path.name} in {path.parent}; generate it with "
+                         "the command in this module's docstring")
+    return json.loads(path.read_text())
 
 
 def _write_json(path, data):
@@ -57,11 +91,18 @@ def _write_json(path, data):
     os.replace(tmp, path)
 
 
-def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0):
-    """Train DS on one lost-sales cell (Poisson demand) and return its exact cost and gap."""
-    L = check_int("L", L, low=1)
-    check_choice("reg", reg, {"none", "base"})
-    check_choice("budget", budget, set(_BUDGETS))
+def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0,
+                   surrogate=None, leak=None):
+    """Train DS on one lost-sales cell (Poisson demand) and return its exact cost and gap.
+
+    ``surrogate``/``leak``: the backward pass of DS's kinks (default: :class:`DSConfig`'s)."""
+    L = check_int("L", L, low=1, high=8)
+    b = check_real("b", b, low=0.0, low_open=True)
+    mean = check_real("mean", mean, low=0.0, high=50.0, low_open=True)
+    h = check_real("h", h, low=0.0, low_open=True)
+    seed = check_int("seed", seed, low=0)
+    _check_str_choice("reg", reg, ("none", "base"))
+    _check_str_choice("budget", budget, tuple(_BUDGETS))
     B = _BUDGETS[budget]
     system = InventorySystem(L=L, h=h, b=b, backlog=False)
     S_bo = backorder_base_stock_level(L, h=h, b=b, mean=mean)
@@ -70,8 +111,9 @@ def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0):
     val = Poisson(mean).sample(B["n_val"], T, seed=2000 + seed)
     # None outputs the order itself, Base a target position; both ranges contain the optimum
     decoder = Regularization(reg, L=L, scale=float(S_bo) if reg == "none" else 2.0 * S_bo)
+    grad = {k: v for k, v in (("surrogate", surrogate), ("leak", leak)) if v is not None}
     cfg = DSConfig(epochs=B["epochs"], batch_size=32, lr=3e-3, patience=B["patience"],
-                   lr_patience=10, initial_bias=0.3, seed=seed)
+                   lr_patience=10, initial_bias=0.3, seed=seed, **grad)
     t0 = time.perf_counter()
     res = train_ds(system, decoder, train, val, config=cfg, cost_start=10 * L + 10,
                    on_hand=S_bo / 2)
@@ -83,15 +125,51 @@ def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0):
 
     cost = float(evaluate_policy_exact(rounded_policy, L, h=h, b=b, mean=mean).cost)
     opt = float(solve_lost_sales(L, h=h, b=b, mean=mean).cost)
-    return {"L": L, "b": b, "reg": reg, "seed": seed, "optimal": opt, "ds_cost": cost,
+    return {"L": L, "b": b, "reg": reg, "seed": seed, "gradient": cfg.surrogate,
+            "optimal": opt, "ds_cost": cost,
             "gap": cost / opt - 1, "train_seconds": seconds, "epochs_run": len(res.history),
             "best_val": res.best_val, "config": config_dict(cfg)}
 
 
+def _check_str_choice(name, value, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {list(choices)}, got "
+                        f"{type(value).__name__}")
+    return check_choice(name, value, set(choices))
+
+
+def _check_cells(cells):
+    if isinstance(cells, (str, bytes)) or not hasattr(cells, "__iter__"):
+        raise TypeError(f"cells must be a list of (L, b) pairs, got {type(cells).__name__}")
+    cells = [tuple(c) if isinstance(c, (tuple, list)) else c for c in cells]
+    bad = [c for c in cells if c not in ZIPKIN_CELLS]
+    if bad or not cells:
+        raise ValueError(f"cells must be a non-empty list of Zipkin's (L, b) cells "
+                         f"{ZIPKIN_CELLS}, got {bad or cells}")
+    return cells
+
+
+def _check_seeds(seeds):
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a sequence of integers, got {type(seeds).__name__}")
+    seeds = tuple(check_int("seeds", s, low=0) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    return seeds
+
+
 def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,),
                     out="zipkin_ds"):
-    """All cells × decodings × seeds; writes ``data/results/<out>.json`` and returns it."""
-    cells = ZIPKIN_CELLS if cells is None else cells
+    """All cells × decodings × seeds; writes ``data/results/<out>.json`` and returns it.
+    ``out=None`` writes nothing."""
+    cells = ZIPKIN_CELLS if cells is None else _check_cells(cells)
+    if isinstance(regs, str) or not regs:
+        raise TypeError(f"regs must be a non-empty sequence of decodings, got {regs!r}")
+    regs = tuple(_check_str_choice("regs", r, ("none", "base")) for r in regs)
+    _check_str_choice("budget", budget, tuple(_BUDGETS))
+    seeds = _check_seeds(seeds)
+    if out is not None:
+        _check_out(out)
     rows = []
     for L, b in cells:
         capped = best_capped_base_stock(L, h=1.0, b=b, mean=5.0)
@@ -103,10 +181,122 @@ def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,)
                 print(f"L={L} b={b:>2} {reg:>4} seed {seed}: gap {row['gap']:+.2%} "
                       f"({row['train_seconds']:.0f} s)", flush=True)
     data = {"experiment": "DS on Zipkin's lost-sales cells", "budget": budget,
+            "gradient": DSConfig().surrogate,
             "command": _command(cells, regs, budget, seeds, out),
             "machine": platform.processor() or platform.machine(), "rows": rows}
     if out:
         _write_json(results_path(out), data)
+    return data
+
+
+# -- exact against surrogate gradients --------------------------------------------------------
+SURROGATE_CELLS = [(2, 4), (4, 4), (1, 39), (4, 39)]   # short and long lead times, b low and high
+GRADIENTS = ("exact", "leaky")
+
+
+def ds_setting_run(key, params, seed=0, *, budget="small", surrogate="exact", leak=0.1,
+                   reg="base"):
+    """DS on paper Setting ``key`` with a tuned configuration ``params`` (lr, batch_size, width,
+    initial_bias), trained and evaluated exactly as the paper's experiments do
+    (:func:`deepstock_lite.deepstock.tuning.evaluate_config`), but with the chosen gradient.
+    Returns ``{"val": …, "test": …, "epochs_run": …, "seconds": …}``."""
+    settings = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
+    key = _check_str_choice("key", str(key), tuple(settings))
+    if not isinstance(params, dict) or not {"lr", "batch_size", "width",
+                                            "initial_bias"} <= set(params):
+        raise TypeError("params must be a dict with lr, batch_size, width and initial_bias")
+    _check_str_choice("budget", budget, ("tiny", "small", "full"))
+    _check_str_choice("reg", reg, ("none", "base"))
+    seed = check_int("seed", seed, low=0)
+    S = settings[key]()
+    n_train = S.data.train.shape[0]
+    steps = {"tiny": 0, "small": 1500, "full": 6000}[budget]   # as in tuning._ds_run
+    epochs = 5 if budget == "tiny" else max(1, steps * params["batch_size"] // n_train)
+    cfg = DSConfig(hidden=(params["width"],) * 2, lr=params["lr"],
+                   batch_size=params["batch_size"], epochs=epochs,
+                   patience=max(epochs // 5, 2), lr_patience=max(epochs // 30, 1),
+                   initial_bias=params["initial_bias"], seed=seed, surrogate=surrogate,
+                   leak=leak)
+    feats = None if S.features is None else {k: S.features[k] for k in ("train", "val")}
+    t0 = time.process_time()
+    res = train_ds(S.system, Regularization(reg, L=S.system.L, scale=S.q_max), S.data.train,
+                   S.data.val, config=cfg, features=feats, n_history=S.n_history,
+                   on_hand=S.on_hand, cost_start=S.cost_start)
+    test = S.evaluate_on_observations(res.policy.act_numpy, "test")
+    return {"val": float(res.best_val), "test": float(test), "epochs_run": len(res.history),
+            "best_epoch": res.best_epoch, "cpu_seconds": time.process_time() - t0}
+
+
+def _paper_best(key, reg):
+    """The best DS configuration and benchmark recorded by the paper's experiments."""
+    data = load_results(f"paper_setting{key}")
+    row = next(r for r in data["rows"] if r["method"] == "ds" and r["reg"] == reg)
+    return {"params": row["params"], "budget": data["budget"],
+            "benchmark": data["benchmark"], "paper_rerun_test": row["rerun_test"]}
+
+
+def ds_surrogate_study(budget="full", seeds=(0, 1, 2), settings=("1", "2", "3", "4"),
+                       cells=None, leak=0.1, out="ds_surrogate"):
+    """Exact against surrogate gradients, every seed kept; resumable (see module docstring).
+
+    ``budget="tiny"`` trains for a few epochs only (a smoke test). Writes
+    ``data/results/<out>.json`` after every run (``out=None``: nothing written)."""
+    _check_str_choice("budget", budget, ("tiny", "full"))
+    seeds = _check_seeds(seeds)
+    if isinstance(settings, str) or not hasattr(settings, "__iter__"):
+        raise TypeError(f"settings must be a sequence of setting keys, got {settings!r}")
+    settings = tuple(_check_str_choice("settings", str(k), ("1", "2", "3", "4"))
+                     for k in settings)
+    cells = SURROGATE_CELLS if cells is None else _check_cells(cells)
+    leak = check_real("leak", leak, low=0.0, high=1.0, low_open=True)
+    path = None if out is None else results_path(out)
+    data = {"experiment": "DS: exact against surrogate gradients", "budget": budget,
+            "leak": leak, "seeds": list(seeds), "settings": {}, "rows": [],
+            "command": "python -m deepstock_lite.deepstock.experiments ds-surrogate "
+                       f"--budget {budget}", "machine": platform.processor()
+            or platform.machine()}
+    if path is not None and path.exists():
+        old = json.loads(path.read_text())
+        if old.get("budget") == budget and old.get("leak") == leak:
+            data["rows"] = [r for r in old["rows"] if r["gradient"] in GRADIENTS]
+            data["settings"] = old.get("settings", {})
+    done = {(r["part"], r["where"], r["reg"], r["gradient"], r["seed"]) for r in data["rows"]}
+
+    def record(row):
+        data["rows"].append(row)
+        if path is not None:
+            _write_json(path, data)
+
+    for key in settings:       # the configuration is read once and kept with the results
+        if key not in data["settings"]:
+            data["settings"][key] = _paper_best(key, "base")
+    run_budget = "tiny" if budget == "tiny" else None
+    for seed in seeds:         # seed-major: an interrupted run has every cell for some seeds
+        for key in settings:
+            info = data["settings"][key]
+            for grad in GRADIENTS:
+                if ("setting", key, "base", grad, seed) in done:
+                    continue
+                r = ds_setting_run(key, info["params"], seed, budget=run_budget
+                                   or info["budget"], surrogate=grad, leak=leak)
+                r.update(part="setting", where=key, reg="base", gradient=grad, seed=seed,
+                         gap=r["test"] / info["benchmark"] - 1)
+                record(r)
+                print(f"setting {key} base {grad:>16} seed {seed}: test {r['test']:.4f} "
+                      f"({r['gap']:+.1%})", flush=True)
+        for L, b in cells:
+            for reg in ("base", "none"):
+                for grad in GRADIENTS:
+                    where = f"{L},{b}"
+                    if ("zipkin", where, reg, grad, seed) in done:
+                        continue
+                    t0 = time.process_time()
+                    r = zipkin_ds_cell(L, b, reg=reg, budget="tiny" if budget == "tiny"
+                                       else "medium", seed=seed, surrogate=grad, leak=leak)
+                    r.update(part="zipkin", where=where, cpu_seconds=time.process_time() - t0)
+                    record(r)
+                    print(f"zipkin L={L} b={b:>2} {reg:>4} {grad:>6} seed {seed}: gap "
+                          f"{r['gap']:+.2%}", flush=True)
     return data
 
 
@@ -123,7 +313,7 @@ def _command(cells, regs, budget, seeds, out):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.experiments")
-    p.add_argument("experiment", choices=["zipkin-ds"])
+    p.add_argument("experiment", choices=["zipkin-ds", "ds-surrogate"])
     p.add_argument("--budget", choices=sorted(_BUDGETS), default="full")
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--cells", nargs="+", default=None, metavar="L,b",
@@ -139,6 +329,10 @@ def main(argv=None):
             p.error(f"--cells must be among Zipkin's (L, b) cells {ZIPKIN_CELLS}, got {bad}")
     import torch
     torch.set_num_threads(1)
+    if a.experiment == "ds-surrogate":
+        ds_surrogate_study(budget=a.budget, seeds=tuple(range(max(a.seeds, 3))), cells=cells,
+                           out="ds_surrogate" if a.out == "zipkin_ds" else a.out)
+        return
     zipkin_ds_sweep(cells=cells, regs=tuple(a.regs), budget=a.budget,
                     seeds=tuple(range(a.seeds)), out=a.out)
 

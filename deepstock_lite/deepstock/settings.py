@@ -3,7 +3,7 @@
 Each :class:`PaperSetting` bundles the system, the train/validation/test demand, the
 observation's extra features, and the *loss* the paper reports: the average cost per day over the
 costed days ``cost_start … T−1`` (Setting 1: days 3…30 of 31). Setting 1 follows the authors'
-code exactly (see ``shared/reference``): 31 days, P = 2, L = 1, backlog, b = 0.9, h = 0.1, initial
+code exactly: 31 days, P = 2, L = 1, backlog, b = 0.9, h = 0.1, initial
 stock 0, first order on day 2, orders in [0, 100], feature = the day index.
 """
 from __future__ import annotations
@@ -18,7 +18,8 @@ from ..core.simulator import InventorySystem, simulate
 from ..core.validation import check_choice, check_int
 from ..envs.inventory_env import BatchInventoryEnv, observation
 
-__all__ = ["PaperSetting", "setting1", "setting2", "setting3", "setting4"]
+__all__ = ["PaperSetting", "READINGS", "ar1_sizes", "setting1", "setting2", "setting3",
+           "setting4"]
 
 
 @dataclass
@@ -90,20 +91,51 @@ def setting1(seed=42):
                         q_max=100.0)
 
 
-def _ar1_setting(name, n_train, seed):
-    data = make_ar1(n_train=n_train, n_val=n_train, n_test=100, horizon=31, seed=seed)
+#: How to read the paper's "20 / 10 sample trajectories" of Settings 2–3 (§5).
+#: ``"total"`` (the default): training and validation together, 10 + 10 and 5 + 5;
+#: ``"each"``: 20 + 20 and 10 + 10, the sizes of the book's first results files.
+READINGS = ("total", "each")
+_AR1_SIZES = {"2": 20, "3": 10}     # the paper's count of sample trajectories
+
+
+def ar1_sizes(key, reading="total"):
+    """``(n_train, n_val)`` of Setting ``key`` (``"2"`` or ``"3"``) under a reading of the
+    paper's count (see :data:`READINGS`)."""
+    key = check_choice("key", str(key), set(_AR1_SIZES))
+    if not isinstance(reading, str):
+        raise TypeError(f"reading must be a string, one of {list(READINGS)}, "
+                        f"got {type(reading).__name__}")
+    reading = check_choice("reading", reading, set(READINGS))
+    n = _AR1_SIZES[key]
+    return (n // 2, n // 2) if reading == "total" else (n, n)
+
+
+def _ar1_setting(key, reading, seed):
+    n_train, n_val = ar1_sizes(key, reading)
+    n = _AR1_SIZES[key]
+    # one draw per setting and seed at the larger ("each") sizes; the "total" reading keeps
+    # its first rows, so both readings share the test trajectories and the benchmark
+    full = make_ar1(n_train=n, n_val=n, n_test=100, horizon=31, seed=seed)
+    info = {}
+    for k, v in full.info.items():
+        split = k.split("_", 1)[0]
+        info[k] = v[:n_train] if split == "train" else v[:n_val] if split == "val" else v
+    data = DemandSplits(full.train[:n_train], full.val[:n_val], full.test, info=info)
     system = InventorySystem(L=1, P=2, h=0.1, b=0.9, backlog=True, first_review=2)
+    name = f"Setting {key} (AR(1), {n_train} train + {n_val} val)"
     return PaperSetting(name, system, data, None, n_history=1, cost_start=3, q_max=100.0)
 
 
-def setting2(seed=0):
-    """AR(1) demand, 20 training trajectories; feature: yesterday's demand."""
-    return _ar1_setting("Setting 2 (AR(1), N=20)", 20, seed)
+def setting2(seed=0, reading="total"):
+    """AR(1) demand, the paper's 20 sample trajectories: 10 train + 10 validation by default
+    (``reading="each"``: 20 + 20); 100 test trajectories; feature: yesterday's demand."""
+    return _ar1_setting("2", reading, check_int("seed", seed, low=0))
 
 
-def setting3(seed=0):
-    """AR(1) demand, 10 training trajectories; feature: yesterday's demand."""
-    return _ar1_setting("Setting 3 (AR(1), N=10)", 10, seed)
+def setting3(seed=0, reading="total"):
+    """AR(1) demand, the paper's 10 sample trajectories: 5 train + 5 validation by default
+    (``reading="each"``: 10 + 10); 100 test trajectories; feature: yesterday's demand."""
+    return _ar1_setting("3", reading, check_int("seed", seed, low=0))
 
 
 def setting4(n_train=10, horizon=64, n_skus=5, seed=0):

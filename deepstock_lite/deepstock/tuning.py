@@ -21,13 +21,43 @@ from pathlib import Path
 import numpy as np
 
 from ..core.validation import check_choice, check_int
-from .regularization import KINDS, Regularization
-from .settings import setting1, setting2, setting3, setting4
+from .regularization import KINDS, SURROGATES, Regularization
+from .settings import READINGS, setting1, setting2, setting3, setting4
 
-__all__ = ["METHODS", "SETTINGS", "open_study", "run_study", "best_so_far", "rerun_top",
-           "evaluate_config"]
+__all__ = ["METHODS", "SETTINGS", "BUDGETS", "open_study", "run_study", "best_so_far",
+           "trial_table", "rerun_top", "evaluate_config", "make_setting"]
 
 SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
+BUDGETS = ("tiny", "small", "full")
+
+
+def _check_str(name, value, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {sorted(choices)}, got "
+                        f"{type(value).__name__}")
+    return check_choice(name, value, set(choices))
+
+
+def _check_setting(setting):
+    if isinstance(setting, bool) or not isinstance(setting, (str, int)):
+        raise TypeError(f"setting must be one of {sorted(SETTINGS)} (a string or an int), "
+                        f"got {type(setting).__name__}")
+    return check_choice("setting", str(setting), set(SETTINGS))
+
+
+def make_setting(setting, reading="total"):
+    """The :class:`~deepstock_lite.deepstock.settings.PaperSetting` ``setting`` (``"1"``…``"4"``);
+    ``reading`` picks Settings 2–3's data sizes (see :data:`~.settings.READINGS`) and is
+    ignored by Settings 1 and 4."""
+    key = _check_setting(setting)
+    reading = _check_str("reading", reading, READINGS)
+    return SETTINGS[key](reading=reading) if key in ("2", "3") else SETTINGS[key]()
+
+
+def _check_params(params):
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of hyperparameters, got {type(params).__name__}")
+    return params
 
 
 # -- methods: a search space and a run function each ----------------------------------------
@@ -40,7 +70,7 @@ def _ds_space(trial, budget):
     }
 
 
-def _ds_run(params, S, reg_kind, seed, budget):
+def _ds_run(params, S, reg_kind, seed, budget, surrogate="exact"):
     from .ds import DSConfig, train_ds
     # the budget counts gradient steps (an epoch has n_train / batch_size of them)
     n_train = S.data.train.shape[0]
@@ -49,7 +79,7 @@ def _ds_run(params, S, reg_kind, seed, budget):
     cfg = DSConfig(hidden=(params["width"],) * 2, lr=params["lr"],
                    batch_size=params["batch_size"], epochs=epochs,
                    patience=max(epochs // 5, 2), lr_patience=max(epochs // 30, 1),
-                   initial_bias=params["initial_bias"], seed=seed)
+                   initial_bias=params["initial_bias"], seed=seed, surrogate=surrogate)
     reg = _regularization(reg_kind, S)
     feats = None if S.features is None else {k: S.features[k] for k in ("train", "val")}
     res = train_ds(S.system, reg, S.data.train, S.data.val, config=cfg, features=feats,
@@ -83,7 +113,7 @@ def _rl_fit(module, make_config, S, reg_kind):
     return {split: S.evaluate_on_observations(agent.act, split) for split in ("val", "test")}
 
 
-def _ddpg_run(params, S, reg_kind, seed, budget):
+def _ddpg_run(params, S, reg_kind, seed, budget, surrogate="exact"):
     from ..rl import ddpg
     steps = _STEPS[budget]
     # one gradient step per transition (the vector env collects num_envs at a time)
@@ -105,7 +135,7 @@ def _dsac_space(trial, budget):
     }
 
 
-def _dsac_run(params, S, reg_kind, seed, budget):
+def _dsac_run(params, S, reg_kind, seed, budget, surrogate="exact"):
     from ..rl import dsac
     steps = _STEPS[budget]
     return _rl_fit(dsac, lambda ep, n: dsac.DSACConfig(
@@ -127,7 +157,7 @@ def _ppo_space(trial, budget):
     }
 
 
-def _ppo_run(params, S, reg_kind, seed, budget):
+def _ppo_run(params, S, reg_kind, seed, budget, surrogate="exact"):
     from ..rl import ppo
     steps = _STEPS[budget] * 10  # on-policy, no replay: many more (cheap) transitions
     return _rl_fit(ppo, lambda ep, n: ppo.PPOConfig(
@@ -159,7 +189,11 @@ def open_study(name, storage=None, n_startup_trials=10, seed=0):
     except ImportError:  # pragma: no cover
         from optuna.storages import RetryFailedTrialCallback as Retry
 
-    storage = storage or "sqlite:///studies/deepstock.db"
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty string, got {name!r}")
+    storage = _check_storage(storage) or "sqlite:///studies/deepstock.db"
+    n_startup_trials = check_int("n_startup_trials", n_startup_trials, low=0)
+    seed = check_int("seed", seed, low=0)
     if storage.startswith("sqlite:///"):
         Path(storage[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():  # the heartbeat is flagged "experimental" by Optuna
@@ -175,34 +209,78 @@ def open_study(name, storage=None, n_startup_trials=10, seed=0):
                                direction="minimize", load_if_exists=True)
 
 
-def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small"):
-    """Train one configuration and return ``{"val": …, "test": …}``."""
-    check_choice("method", method, set(METHODS))
-    check_choice("reg", reg_kind, set(KINDS))
-    S = SETTINGS[check_choice("setting", str(setting), set(SETTINGS))]()
-    return METHODS[method][1](params, S, reg_kind, seed, budget)
+def _check_common(method, reg_kind, setting, budget, reading, surrogate, seed):
+    method = _check_str("method", method, METHODS)
+    reg_kind = _check_str("reg", reg_kind, KINDS)
+    key = _check_setting(setting)
+    budget = _check_str("budget", budget, BUDGETS)
+    reading = _check_str("reading", reading, READINGS)
+    surrogate = _check_str("surrogate", surrogate, SURROGATES)
+    if surrogate != "exact" and method != "ds":
+        raise ValueError(f"surrogate applies to method 'ds' only, got surrogate={surrogate!r} "
+                         f"with method={method!r}")
+    seed = check_int("seed", seed, low=0)
+    return method, reg_kind, key, budget, reading, surrogate, seed
+
+
+def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small", *,
+                    reading="total", surrogate="exact"):
+    """Train one configuration and return ``{"val": …, "test": …}``.
+
+    ``reading``: Settings 2–3's data sizes (:data:`~.settings.READINGS`); ``surrogate``: the
+    backward pass of DS's order clamp (``method="ds"`` only; see
+    :func:`~deepstock_lite.rl.decoders.relu_surrogate`).
+    """
+    method, reg_kind, key, budget, reading, surrogate, seed = _check_common(
+        method, reg_kind, setting, budget, reading, surrogate, seed)
+    params = _check_params(params)
+    S = make_setting(key, reading)
+    return METHODS[method][1](params, S, reg_kind, seed, budget, surrogate)
+
+
+def _check_storage(storage):
+    if storage is not None and not isinstance(storage, str):
+        raise TypeError(f"storage must be None or a database URL string such as "
+                        f"'sqlite:///studies/deepstock.db', got {type(storage).__name__}")
+    if isinstance(storage, str) and "://" not in storage:
+        raise ValueError(f"storage must be a database URL such as "
+                         f"'sqlite:///studies/deepstock.db', got {storage!r}")
+    return storage
 
 
 def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=None,
-              n_startup_trials=10, seed=0, budget="small", quiet=True):
-    """Add ``n_trials`` finished trials to the study (creating it if needed)."""
+              n_startup_trials=10, seed=0, budget="small", quiet=True, reading="total",
+              surrogate="exact", total=False):
+    """Add ``n_trials`` finished trials to the study (creating it if needed); with
+    ``total=True``, run only as many as the study still needs to reach ``n_trials`` finished
+    trials (how an interrupted sweep resumes). Each trial stores its test loss in
+    ``trial.user_attrs["test"]`` beside its validation loss (the objective)."""
     import optuna
 
-    check_choice("method", method, set(METHODS))
-    check_choice("reg", reg_kind, set(KINDS))
-    check_choice("setting", str(setting), set(SETTINGS))
-    check_choice("budget", budget, {"tiny", "small", "full"})
+    method, reg_kind, key, budget, reading, surrogate, seed = _check_common(
+        method, reg_kind, setting, budget, reading, surrogate, seed)
     n_trials = check_int("n_trials", n_trials, low=1)
+    n_startup_trials = check_int("n_startup_trials", n_startup_trials, low=0)
+    storage = _check_storage(storage)
+    if study_name is not None and (not isinstance(study_name, str) or not study_name):
+        raise TypeError(f"study_name must be None or a non-empty string, got {study_name!r}")
+    if not isinstance(total, bool):
+        raise TypeError(f"total must be True or False, got {type(total).__name__}")
     if quiet:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-    name = study_name or f"{method}-{reg_kind}-setting{setting}-{budget}"
+    name = study_name or f"{method}-{reg_kind}-setting{key}-{budget}"
     study = open_study(name, storage, n_startup_trials, seed)
+    if total:
+        done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+        n_trials = n_trials - done
+        if n_trials <= 0:
+            return study
     space, run = METHODS[method]
-    S = SETTINGS[str(setting)]()
+    S = make_setting(key, reading)
 
     def objective(trial):
         params = space(trial, budget)
-        out = run(params, S, reg_kind, seed, budget)
+        out = run(params, S, reg_kind, seed, budget, surrogate)
         trial.set_user_attr("test", out["test"])
         if not math.isfinite(out["val"]):
             raise FloatingPointError("validation loss is not finite")
@@ -212,29 +290,51 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
     return study
 
 
+def _complete(study):
+    import optuna
+    try:
+        trials = study.trials
+    except AttributeError:
+        raise TypeError(f"study must be an optuna Study, got {type(study).__name__}") from None
+    return sorted((t for t in trials if t.state == optuna.trial.TrialState.COMPLETE),
+                  key=lambda t: t.number)
+
+
 def best_so_far(study):
     """For trial k = 1…n: the best validation loss among the first k finished trials and the
     test loss of that configuration (the paper's best-so-far curve)."""
-    import optuna
-    trials = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
-                    key=lambda t: t.number)
     best_val, best_test, out = math.inf, math.nan, []
-    for t in trials:
+    for t in _complete(study):
         if t.value < best_val:
             best_val, best_test = t.value, t.user_attrs.get("test", math.nan)
         out.append((best_val, best_test))
     return np.array(out).reshape(-1, 2)
 
 
-def rerun_top(study, method, reg_kind, setting, k=5, seeds=(0, 1, 2, 3, 4), budget="small"):
+def trial_table(study):
+    """Every finished trial in order: ``{"number", "val", "test", "params"}`` (plain types,
+    for a results file)."""
+    return [{"number": t.number, "val": float(t.value),
+             "test": float(t.user_attrs.get("test", math.nan)), "params": dict(t.params)}
+            for t in _complete(study)]
+
+
+def rerun_top(study, method, reg_kind, setting, k=5, seeds=(0, 1, 2, 3, 4), budget="small",
+              *, reading="total", surrogate="exact"):
     """Re-run the ``k`` best configurations with several seeds; return them sorted by mean
     validation loss, each with its per-seed validation and test losses."""
-    import optuna
-    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    top = sorted(done, key=lambda t: t.value)[:check_int("k", k, low=1)]
+    done = _complete(study)
+    k = check_int("k", k, low=1)
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
+    seeds = tuple(check_int("seeds", s, low=0) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    top = sorted(done, key=lambda t: t.value)[:k]
     rows = []
     for t in top:
-        outs = [evaluate_config(method, reg_kind, setting, t.params, s, budget) for s in seeds]
+        outs = [evaluate_config(method, reg_kind, setting, t.params, s, budget,
+                                reading=reading, surrogate=surrogate) for s in seeds]
         rows.append({"params": t.params, "val": [o["val"] for o in outs],
                      "test": [o["test"] for o in outs],
                      "mean_val": float(np.mean([o["val"] for o in outs])),
@@ -251,12 +351,13 @@ def main(argv=None):
     p.add_argument("--storage", default="sqlite:///studies/deepstock.db")
     p.add_argument("--study", default=None)
     p.add_argument("--startup", type=int, default=10)
-    p.add_argument("--budget", choices=("tiny", "small", "full"), default="small")
+    p.add_argument("--budget", choices=BUDGETS, default="small")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reading", choices=READINGS, default="total")
     a = p.parse_args(argv)
     study = run_study(a.method, a.reg, a.setting, a.trials, storage=a.storage,
                       study_name=a.study, n_startup_trials=a.startup, seed=a.seed,
-                      budget=a.budget, quiet=False)
+                      budget=a.budget, quiet=False, reading=a.reading)
     curve = best_so_far(study)
     print(f"study {study.study_name}: {len(curve)} finished trials; best validation "
           f"{curve[-1, 0]:.4f}, its test loss {curve[-1, 1]:.4f}")

@@ -16,8 +16,16 @@
 * ``terminated`` is always ``False``: inventory control is an infinite-horizon problem cut at
   ``horizon`` periods, so the end of an episode is a **truncation** and learners must keep
   bootstrapping from the value of the last state.
+* :class:`InventoryEnv` steps one SKU in plain Python floats (the fast path single-environment
+  libraries need); it replays the simulator's event order operation by operation, so its
+  trajectories, costs and observations are bit-identical to :class:`BatchInventoryEnv` and to
+  :func:`~deepstock_lite.core.simulator.simulate` on the same demand.
 """
 from __future__ import annotations
+
+import math
+import numbers
+from collections import deque
 
 import numpy as np
 import gymnasium as gym
@@ -76,6 +84,9 @@ class _InventoryCore:
         self.n_history = check_int("n_history", n_history, low=0)
         self.integer_orders = check_bool("integer_orders", integer_orders)
         self.on_hand = check_real("on_hand", on_hand)
+        if not isinstance(reward, str):
+            raise TypeError(f"reward must be 'period' or 'attributed', got "
+                            f"{type(reward).__name__}")
         self.reward_mode = check_choice("reward", reward, {"period", "attributed"})
         self.T = self.warmup + self.horizon + (system.L if reward == "attributed" else 0)
         if hasattr(demand, "sample") and not isinstance(demand, np.ndarray):
@@ -108,7 +119,7 @@ class _InventoryCore:
         else:
             if rows is None:
                 rows = rng.integers(0, self.array.shape[0], size=n)
-            rows = np.asarray(rows)
+            rows = np.asarray(rows) if not isinstance(rows, (str, bytes)) else np.array([])
             if rows.shape != (n,) or not np.issubdtype(rows.dtype, np.integer) or \
                     rows.min() < 0 or rows.max() >= self.array.shape[0]:
                 raise ValueError(f"paths must be {n} row indices in [0, "
@@ -126,12 +137,8 @@ class _InventoryCore:
         return observation(self.state, self.D, self.n_history, F).astype(np.float32)
 
     def decode(self, action, n):
-        a = np.asarray(action, dtype=float).reshape(n, -1)
-        if a.shape[1] != 1:
-            raise ValueError(f"action must have shape ({n}, 1) or ({n},), got {np.shape(action)}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError("action must be finite (got NaN or inf)")
-        q = np.clip(a[:, 0], 0.0, self.q_max)
+        a = as_actions(action, n)
+        q = np.clip(a, 0.0, self.q_max)
         return np.rint(q) if self.integer_orders else q
 
     def step(self, action):
@@ -169,6 +176,45 @@ class _InventoryCore:
         return obs, act
 
 
+
+def as_actions(action, n, name="action"):
+    """Orders ``(n,)`` (float64) from an action of shape ``(n,)`` or ``(n, 1)`` (also a scalar
+    when ``n == 1``), after checking type, shape and finiteness; ``name`` names it in errors."""
+    if isinstance(action, (str, bytes)) or action is None:
+        raise TypeError(f"{name} must be an array of numbers (orders), got "
+                        f"{type(action).__name__}")
+    a = np.asarray(action)
+    if a.dtype == bool or not (np.issubdtype(a.dtype, np.floating)
+                               or np.issubdtype(a.dtype, np.integer)):
+        raise TypeError(f"{name} must hold numbers (int or float), got dtype {a.dtype}")
+    if a.shape not in ((n,), (n, 1)) and not (n == 1 and a.size == 1 and a.ndim <= 2):
+        raise ValueError(f"{name} must have shape ({n},) or ({n}, 1), got {a.shape}")
+    a = a.astype(np.float64).reshape(n)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (got NaN or inf)")
+    return a
+
+
+def _check_options(options, allowed):
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise ValueError(f"options has unknown keys {sorted(unknown)}; allowed: "
+                         f"{sorted(allowed)}")
+    return options
+
+
+def _check_seed(seed, name="seed"):
+    if seed is None:
+        return None
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return check_int(name, seed, low=0)
+
+
 class InventoryEnv(gym.Env):
     """One SKU as a gymnasium environment (see the module docstring for the design).
 
@@ -185,6 +231,10 @@ class InventoryEnv(gym.Env):
     on_hand : starting net inventory.
     reward : ``"period"`` or ``"attributed"``.
     features : optional array ``(n_paths, T, F)`` appended to the observation (array demand).
+
+    Each episode's demand is drawn at :meth:`reset` from the environment's seeded generator
+    (``reset(seed=...)``), exactly as :class:`BatchInventoryEnv` draws it; a step then runs on
+    plain Python floats (several times faster than a numpy step for one SKU).
     """
 
     metadata = {"render_modes": []}
@@ -194,20 +244,191 @@ class InventoryEnv(gym.Env):
         self.core = _InventoryCore(system, demand, horizon, q_max, warmup, n_history,
                                    integer_orders, on_hand, reward, features)
         self.observation_space, self.action_space = self.core.spaces()
+        sy = self.core.system
+        self._L, self._P, self._h, self._b = sy.L, sy.P, sy.h, sy.b
+        self._K, self._c, self._backlog = sy.K, sy.c, sy.backlog
+        self._q_max, self._integer = self.core.q_max, self.core.integer_orders
+        self._attributed = self.core.reward_mode == "attributed"
+        self._end = self.core.warmup + self.core.horizon
+        self._nh = self.core.n_history
+        self._hb = sy.h + sy.b
+        # the fast paths: one period per step, no ordering costs (and L >= 1 if attributed)
+        self._simple = sy.P == 1 and not sy.K and not sy.c and (
+            not self._attributed or sy.L >= 1)
+        self._plain_obs = not self._nh and self.core.features is None
+        self._t = None
 
+    # -- episode ------------------------------------------------------------------------------
     def reset(self, *, seed=None, options=None):
+        if seed is not None:
+            seed = check_int("seed", seed, low=0)
         super().reset(seed=seed)
+        options = _check_options(options, {"path"})
         rows = None
-        if options and "path" in options:
-            rows = np.array([int(options["path"])])
+        if "path" in options:
+            p = options["path"]
+            if isinstance(p, bool) or not isinstance(p, numbers.Integral):
+                raise TypeError(f"options['path'] must be an integer row index, got "
+                                f"{type(p).__name__}")
+            if self.core.array is None:
+                raise ValueError("options['path'] needs an array demand")
+            rows = np.array([int(p)])
         obs = self.core.reset(1, self.np_random, rows)
-        return obs[0], {"t": self.core.state.t}
+        st = self.core.state
+        # the scalar state: on hand, pipeline (next arrival first), period, demand stream
+        self._x = float(st.on_hand[0])
+        self._pipe = deque(float(v) for v in st.pipeline[0])
+        self._t = st.t
+        self._D = self.core.D[0].tolist()
+        # zeros before period 0, so the last n_history demands before t are hist[t:t + nh]
+        self._hist = [0.0] * self._nh + self._D if self._nh else None
+        self._F32 = None if self.core.features is None else \
+            self.core.F[0].astype(np.float32)
+        return obs[0], {"t": self._t}
+
+    def _order(self, action):
+        if type(action) is np.ndarray and action.shape == (1,) and action.dtype.kind == "f":
+            a = action.item()
+            if not -math.inf < a < math.inf:
+                raise ValueError("action must be finite (got NaN or inf)")
+        else:
+            a = float(as_actions(action, 1)[0])
+        q = a if a > 0.0 else 0.0
+        if q > self._q_max:
+            q = self._q_max
+        return float(round(q)) if self._integer else q
 
     def step(self, action):
-        obs, reward, truncated, info = self.core.step(action)
-        return (obs[0], float(reward[0]), False, bool(truncated),
-                {"cost": float(info["cost"][0]), "order": float(info["order"][0]),
-                 "t": info["t"]})
+        t0 = self._t
+        if t0 is None or t0 >= self._end:
+            raise RuntimeError("the episode has ended (truncated): call reset() first")
+        q = self._order(action)
+        # the simulator's event order (deepstock_lite.core.simulator), one period at a time;
+        # every floating-point operation is the one InventorySystem.step performs, so the
+        # trajectory is bit-identical to the batched simulator's
+        if self._simple:        # P = 1, period reward, no ordering costs: one period
+            L, x, pipe = self._L, self._x, self._pipe
+            if L:
+                pipe.append(q)
+            else:
+                x = x + q
+            d = self._D[t0]
+            if self._backlog:
+                end = x - d
+                cost = self._hb * (end if end > 0.0 else 0.0) - self._b * end
+            else:
+                sales = x if x > 0.0 else 0.0
+                if d < sales:
+                    sales = d
+                end = x - sales
+                cost = self._h * end + self._b * (d - sales)
+            x = self._x = end + pipe.popleft() if L else end
+            t = self._t = t0 + 1
+            period_cost = reward_cost = cost
+            if self._attributed:
+                # the cost of period t0 + L, which this order is the last to influence: the
+                # periods in between run with no new order (nothing else arrives before)
+                D, j = self._D, 0
+                for arriving in pipe:
+                    if j == L - 1:
+                        break
+                    d = D[t + j]
+                    if self._backlog:
+                        end = x - d
+                    else:
+                        sales = x if x > 0.0 else 0.0
+                        if d < sales:
+                            sales = d
+                        end = x - sales
+                    x = end + arriving
+                    j += 1
+                d = D[t0 + L]
+                if self._backlog:
+                    end = x - d
+                    reward_cost = self._hb * (end if end > 0.0 else 0.0) - self._b * end
+                else:
+                    sales = x if x > 0.0 else 0.0
+                    if d < sales:
+                        sales = d
+                    end = x - sales
+                    reward_cost = self._h * end + self._b * (d - sales)
+        else:
+            period_cost, reward_cost = self._advance(q, t0)
+            t = self._t
+        if self._plain_obs:
+            obs = np.array([self._x, *self._pipe], dtype=np.float32)
+        else:
+            obs = self._observe()
+        return (obs, -reward_cost, False, t >= self._end,
+                {"cost": period_cost, "order": q, "t": t0})
+
+    def _advance(self, q, t0):
+        """The general step: ``P`` periods, ordering costs, the attributed look-ahead."""
+        L, P, h, b, K, c = self._L, self._P, self._h, self._b, self._K, self._c
+        backlog, attributed_mode = self._backlog, self._attributed
+        D, pipe = self._D, self._pipe
+        x = self._x
+        n_look = L + P if attributed_mode else P
+        period_cost = 0.0
+        attributed = (K * (q > 0) + c * q) if attributed_mode else 0.0
+        for k in range(n_look):
+            qk = q if k == 0 else 0.0
+            if L == 0:
+                x = x + qk
+            else:
+                pipe.append(qk)
+            d = D[t0 + k]
+            if backlog:
+                end = x - d
+                cost = (h + b) * (end if end > 0.0 else 0.0) - b * end
+            else:
+                sales = x if x > 0.0 else 0.0
+                if d < sales:
+                    sales = d
+                end = x - sales
+                cost = h * end + b * (d - sales)
+            if c:
+                cost += c * qk
+            if K:
+                cost += K * (qk > 0)
+            x = end + pipe.popleft() if L > 0 else end
+            if k < P:
+                period_cost += cost
+                if k == P - 1:
+                    x_next, pipe_next = x, (list(pipe) if attributed_mode else None)
+            if attributed_mode and k >= L:
+                attributed += cost - (qk * c + K * (qk > 0))
+        if attributed_mode:   # the look-ahead ran past this step: restore its end state
+            x = x_next
+            pipe.clear()
+            pipe.extend(pipe_next)
+        self._x, self._t = x, t0 + P
+        return period_cost, (attributed if attributed_mode else period_cost)
+
+    def _observe(self):
+        t, nh = self._t, self._nh
+        if nh:
+            o = [self._x, *self._pipe, *self._hist[t:t + nh]]
+        else:
+            o = [self._x, *self._pipe]
+        if self._F32 is None:
+            return np.array(o, dtype=np.float32)
+        F = self._F32
+        return np.concatenate([np.array(o, dtype=np.float32), F[min(t, F.shape[0] - 1)]])
+
+    @property
+    def state(self):
+        """The current state as a simulator :class:`~deepstock_lite.core.simulator.InventoryState`
+        (a fresh copy; ``None`` before the first reset)."""
+        if self._t is None:
+            return None
+        sy = self.core.system
+        m = max(sy.L - 1, 0)
+        pipe = np.array(list(self._pipe), dtype=float).reshape(1, m)
+        st = sy.initial_state(1, on_hand=0.0, pipeline=pipe if m else None)
+        st.on_hand = np.array([self._x])
+        st.t = self._t
+        return st
 
 
 class BatchInventoryEnv(VectorEnv):
@@ -217,12 +438,16 @@ class BatchInventoryEnv(VectorEnv):
     after ``truncated`` call :meth:`reset`. With an array ``demand`` and ``n_envs=None`` every
     row is one environment and :meth:`reset` uses the rows in order (held-out evaluation);
     otherwise rows are drawn at random, or chosen with ``options={"paths": idx}``.
+
+    ``seed`` seeds the stream of episodes drawn by :meth:`reset` calls without a seed (``None``:
+    fresh entropy at the first such reset). :meth:`rollout` always evaluates on seeded demand
+    (see there), so the same policy gives the same cost every time.
     """
 
     metadata = {"autoreset_mode": _NO_AUTORESET, "render_modes": []}
 
     def __init__(self, system, demand, horizon, q_max, n_envs=None, *, warmup=0, n_history=0,
-                 integer_orders=False, on_hand=0.0, reward="period", features=None):
+                 integer_orders=False, on_hand=0.0, reward="period", features=None, seed=None):
         self.core = _InventoryCore(system, demand, horizon, q_max, warmup, n_history,
                                    integer_orders, on_hand, reward, features)
         if n_envs is None:
@@ -232,6 +457,7 @@ class BatchInventoryEnv(VectorEnv):
                 self.core.array.shape[0])
         else:
             self.num_envs, self._rows = check_int("n_envs", n_envs, low=1), None
+        self.seed = _check_seed(seed)
         self.single_observation_space, self.single_action_space = self.core.spaces()
         self.observation_space = spaces.Box(-np.inf, np.inf,
                                             shape=(self.num_envs, self.core.obs_dim),
@@ -241,11 +467,17 @@ class BatchInventoryEnv(VectorEnv):
         self._np_random = None
 
     def reset(self, *, seed=None, options=None):
-        if seed is not None or self._np_random is None:
+        seed = _check_seed(seed)
+        if seed is not None:
             self._np_random = np.random.default_rng(seed)
+        elif self._np_random is None:
+            self._np_random = np.random.default_rng(self.seed)
+        options = _check_options(options, {"paths"})
         rows = self._rows
-        if options and "paths" in options:
-            rows = np.asarray(options["paths"])
+        if "paths" in options:
+            rows = options["paths"]
+            if self.core.array is None:
+                raise ValueError("options['paths'] needs an array demand")
         obs = self.core.reset(self.num_envs, self._np_random, rows)
         return obs, {"t": self.core.state.t}
 
@@ -257,13 +489,31 @@ class BatchInventoryEnv(VectorEnv):
 
     def rollout(self, policy_fn, *, seed=None, options=None):
         """Run one whole episode with ``policy_fn(obs) -> actions`` and return the average
-        cost per period (periods after the warm-up, all rows)."""
-        obs, _ = self.reset(seed=seed, options=options)
-        total, done = 0.0, False
-        while not done:
-            obs, _, _, trunc, info = self.step(policy_fn(obs))
-            total += info["cost"].sum()
-            done = bool(trunc[0])
+        cost per period (periods after the warm-up, all rows).
+
+        The episode's demand (a demand process, or random rows of an array) is drawn with
+        ``seed``; by default the environment's ``seed``, or 0 when it has none. So repeated
+        rollouts score every policy on the same demand (common random numbers), and the
+        stream of :meth:`reset` calls without a seed is left where it was.
+        """
+        if not callable(policy_fn):
+            raise TypeError(f"policy_fn must be callable (obs -> actions), got "
+                            f"{type(policy_fn).__name__}")
+        seed = _check_seed(seed)
+        if seed is None:
+            seed = 0 if self.seed is None else self.seed
+        if isinstance(seed, np.random.Generator):
+            raise TypeError("seed must be an integer for rollout, got a Generator")
+        saved = self._np_random
+        try:
+            obs, _ = self.reset(seed=seed, options=options)
+            total, done = 0.0, False
+            while not done:
+                obs, _, _, trunc, info = self.step(policy_fn(obs))
+                total += info["cost"].sum()
+                done = bool(trunc[0])
+        finally:
+            self._np_random = saved
         return total / (self.num_envs * self.core.horizon)
 
     @property

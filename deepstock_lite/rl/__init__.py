@@ -7,7 +7,7 @@ DeepStock's policy regularizations plug in).
 """
 from . import ddpg, dsac, ppo
 from .buffers import ReplayBuffer, compute_gae
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .ddpg import DDPG, DDPGConfig
 from .dsac import DSAC, DSACConfig
 from .ppo import PPO, PPOConfig
@@ -18,4 +18,4 @@ from .training import TrainingDivergedError
 __all__ = ["ddpg", "ppo", "dsac", "DDPG", "DDPGConfig", "PPO", "PPOConfig", "DSAC", "DSACConfig", "ReplayBuffer", "compute_gae", "save_checkpoint",
            "load_checkpoint", "BaseStockDecoder", "IdentityDecoder", "decoder_from_dict",
            "inventory_position", "ObsNormalizer", "RewardScaler", "RunningMeanStd",
-           "TrainingDivergedError"]
+           "TrainingDivergedError", "CheckpointError"]

@@ -17,13 +17,14 @@ Symbols as in the chapter:
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from .networks import ACTIVATIONS, mlp, polyak_update, set_initial_action
+from .networks import ACTIVATIONS, adam, mlp, polyak_update, set_initial_action
 from .training import (OffPolicyAgent, field_bool, field_hidden, field_int, field_real,
                        train_agent)
 
@@ -122,8 +123,8 @@ class DDPG(OffPolicyAgent):
         self.critic = Critic(self.obs_dim, c.hidden, c.activation, self.act_dim)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.actor_lr)
-        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=c.critic_lr)
+        self.actor_opt = adam(self.actor.parameters(), c.actor_lr)
+        self.critic_opt = adam(self.critic.parameters(), c.critic_lr)
         self._build_buffer()
 
     def _policy(self, obs_n, deterministic):
@@ -154,12 +155,19 @@ class DDPG(OffPolicyAgent):
         self._step(self.critic_opt, critic_loss, self.critic.parameters())
         out = {"critic_loss": critic_loss.item()}
         if self.n_updates % c.policy_delay == 0:
+            # the actor's gradient flows through the critic, but the critic's own weights need
+            # none: freezing them skips a third of the backward pass
+            self.critic.requires_grad_(False)
             actor_loss = -self.critic(s, self.actor(s)).mean()
             self._step(self.actor_opt, actor_loss, self.actor.parameters())
+            self.critic.requires_grad_(True)
             polyak_update(self.actor_target, self.actor, c.tau)
             polyak_update(self.critic_target, self.critic, c.tau)
             out["actor_loss"] = actor_loss.item()
         return out
+
+    def _td_error_size(self, losses):
+        return math.sqrt(losses["critic_loss"])  # mean squared TD error -> its root
 
     @torch.no_grad()
     def q_value(self, obs, a):

@@ -1,48 +1,118 @@
-r"""Action decoding: how the actor's output :math:`a \in [0, a_{\max}]` becomes an order.
+r"""Action decoding: how the actor's output becomes an order, in one place.
 
 The seam between an algorithm and the inventory structure: every agent calls
 ``decoder(a, obs) -> q`` on *raw* (unnormalized) observations, and learns over :math:`a`; the
-critic never sees :math:`q`. DeepStock's regularizations (None / Base / Coeff / Both) are
-decoders, so they plug in without touching an algorithm.
+critic never sees :math:`q`. DeepStock's policy regularizations (None / Base / Coeff / Both,
+Xie et al. 2026) are decoders, so they plug into DDPG, PPO, distributional SAC and the
+differentiable simulator without touching an algorithm.
 
 * :class:`IdentityDecoder` (DeepStock's *None*): :math:`q = a`.
 * :class:`BaseStockDecoder` (DeepStock's *Base*): :math:`q = \max(a - \mathrm{tot}(I), 0)`, the
   output is a target inventory position and
   :math:`\mathrm{tot}(I) = x_0 + \sum_{l=1}^{L-1} x_l` = ``obs[..., 0] + obs[..., 1:L].sum(-1)``.
+* :class:`Regularization`: the four DeepStock decodings of a network output
+  :math:`u \in [0, 1]^k` (a sigmoid head):
+
+  - ``"none"``:  :math:`q = u\,q_{\max}`, the network outputs the order;
+  - ``"base"``:  :math:`q = (u\,y_{\max} - \mathrm{tot}(I))^+`, the network outputs a target
+    inventory position :math:`y`; every order :math:`q \ge 0` is still reachable (take
+    :math:`y = \mathrm{tot}(I) + q`), so the policy class is re-shaped, not restricted;
+  - ``"coeff"``: :math:`q = M\sum_i c_i f_i + c_0 B` with coefficients
+    :math:`c_i = u_i \in [0,1]`, demand features :math:`f_i` (per-period rates) read from the
+    observation, :math:`M` days of cover (28 in the authors' code) and :math:`B` the bias
+    scale (the largest bias, in units);
+  - ``"both"``:  :math:`q = (M\sum_i c_i f_i + c_0 B - \mathrm{tot}(I))^+`.
 
 A decoder is any callable with that signature; to be saved in a checkpoint it also needs
 ``to_dict()`` returning plain types, understood by :func:`decoder_from_dict`.
 
 A decoder may instead declare ``unit_actions = True`` and ``n_outputs = k``: the agent then
 gives it :math:`u \in [0, 1]^k` of shape ``(n, k)`` (its actor has ``k`` outputs). That is how
-DeepStock's :class:`~deepstock_lite.deepstock.Regularization` (None, Base, Coeff, Both) plugs
-into DDPG, PPO and distributional SAC unchanged.
+:class:`Regularization` plugs into the RL agents.
+
+Decoders work on numpy arrays and on torch tensors. For the differentiable simulator the
+clamp :math:`(\cdot)^+` of the order-up-to decoding may use a *surrogate gradient*
+(:func:`relu_surrogate`): the forward value is exact, only the backward pass differs.
 """
 from __future__ import annotations
+
 
 import numpy as np
 import torch
 
-from ..core.validation import check_int
+from ..core.validation import check_choice, check_int, check_real
 
-__all__ = ["IdentityDecoder", "BaseStockDecoder", "decoder_from_dict", "inventory_position",
-           "order_up_to"]
+__all__ = ["IdentityDecoder", "BaseStockDecoder", "Regularization", "KINDS", "SURROGATES",
+           "decoder_from_dict", "register_decoder", "inventory_position", "order_up_to",
+           "relu_surrogate", "initial_bias_logit"]
+
+KINDS = ("none", "base", "coeff", "both")
+SURROGATES = ("exact", "leaky", "straight-through")
+
+
+def _check_name(name, value, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {list(choices)}, "
+                        f"got {type(value).__name__}")
+    return check_choice(name, value, set(choices))
+
+
+def check_surrogate(surrogate, leak):
+    """Validate a surrogate-gradient choice; returns ``(surrogate, leak)``."""
+    surrogate = _check_name("surrogate", surrogate, SURROGATES)
+    leak = check_real("leak", leak, low=0.0, high=1.0, low_open=True)
+    return surrogate, leak
+
+
+def relu_surrogate(x, surrogate="exact", leak=0.1):
+    r""":math:`x^+ = \max(x, 0)` whose *backward* pass may differ from the exact one.
+
+    The forward value is always exactly ``max(x, 0)``. The derivative is
+    :math:`\mathbb 1[x > 0] + s\,\mathbb 1[x \le 0]` with ``s = 0`` for ``"exact"``,
+    ``s = leak`` for ``"leaky"`` and ``s = 1`` for ``"straight-through"``: where the exact
+    gradient vanishes (an order clamped at zero, sales capped by demand) a surrogate still
+    tells the parameters which way the cost would move. Numpy inputs are clamped (no gradient).
+    """
+    if not torch.is_tensor(x):
+        return np.maximum(np.asarray(x, np.float64), 0.0)
+    if surrogate == "exact":
+        return torch.clamp(x, min=0.0)
+    s = 1.0 if surrogate == "straight-through" else float(leak)
+    if s == 0.0:
+        return torch.clamp(x, min=0.0)
+    # below the kink: value s*x - s*x = 0 exactly, derivative s
+    sx = s * x
+    return torch.where(x > 0, x, sx - sx.detach())
 
 
 def inventory_position(obs, L):
     """``on_hand + sum(pipeline)`` from raw observations ``[..., on_hand, pipeline(L-1), …]``."""
+    L = check_int("L", L, low=0)
     m = max(L - 1, 0)
-    if torch.is_tensor(obs):
-        return obs[..., 0] + obs[..., 1:1 + m].sum(-1)
-    obs = np.asarray(obs, np.float64)
+    if not torch.is_tensor(obs):
+        if isinstance(obs, (str, bytes)) or obs is None:
+            raise TypeError(f"obs must be an array of observations, got {type(obs).__name__}")
+        obs = np.asarray(obs, np.float64)
+    if obs.ndim < 1 or obs.shape[-1] < 1 + m:
+        raise ValueError(f"obs must have at least {1 + m} columns (on-hand and L-1 = {m} "
+                         f"pipeline values) in its last axis, got shape {tuple(obs.shape)}")
     return obs[..., 0] + obs[..., 1:1 + m].sum(-1)
 
 
-def order_up_to(target, position):
-    r"""The base-stock decoding :math:`q = (y - \mathrm{tot}(I))^+` (numpy or torch)."""
+def order_up_to(target, position, surrogate="exact", leak=0.1):
+    r"""The base-stock decoding :math:`q = (y - \mathrm{tot}(I))^+` (numpy or torch).
+
+    ``surrogate``/``leak``: the backward pass of the clamp (see :func:`relu_surrogate`)."""
     if torch.is_tensor(target) or torch.is_tensor(position):
-        return torch.clamp(target - position, min=0.0)
+        return relu_surrogate(target - position, surrogate, leak)
     return np.maximum(np.asarray(target, np.float64) - position, 0.0)
+
+
+def initial_bias_logit(fraction):
+    """Bias of a sigmoid output unit so that an untrained network starts at ``fraction`` of
+    its range (the paper's *initial action bias*, searched in [0.2, 0.7])."""
+    f = check_real("fraction", fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    return float(np.log(f / (1.0 - f)))
 
 
 class IdentityDecoder:
@@ -78,20 +148,120 @@ class BaseStockDecoder:
         return f"BaseStockDecoder(L={self.L})"
 
 
-_REGISTRY = {"identity": lambda d: IdentityDecoder(), "base": lambda d: BaseStockDecoder(d["L"])}
+class Regularization:
+    r"""One of DeepStock's four decodings (see the module docstring).
+
+    Parameters
+    ----------
+    kind : ``"none"``, ``"base"``, ``"coeff"`` or ``"both"``.
+    L : lead time, to read the inventory position from the observation.
+    scale : :math:`q_{\max}` for ``none``, :math:`y_{\max}` (largest target) for ``base``.
+    feature_index : for ``coeff``/``both``, the observation columns holding the demand
+        features :math:`f_i` (per-period demand rates).
+    days : days of cover :math:`M` multiplying the coefficients (28 in the paper's code).
+    bias_scale : :math:`B`, the largest bias term (units).
+    """
+
+    def __init__(self, kind, L=0, scale=None, feature_index=(), days=28.0, bias_scale=0.0):
+        self.kind = _check_name("kind", kind, KINDS)
+        self.L = check_int("L", L, low=0)
+        if isinstance(feature_index, (str, bytes)) or not hasattr(feature_index, "__iter__"):
+            raise TypeError(f"feature_index must be a sequence of column indices, got "
+                            f"{type(feature_index).__name__}")
+        self.feature_index = tuple(check_int("feature_index", i, low=0) for i in feature_index)
+        self.days = check_real("days", days, low=0.0, low_open=True)
+        self.bias_scale = check_real("bias_scale", bias_scale, low=0.0)
+        if kind in ("none", "base"):
+            if scale is None:
+                raise ValueError(f"scale (the largest {'order' if kind == 'none' else 'target'})"
+                                 f" is required for kind={kind!r}")
+            self.scale = check_real("scale", scale, low=0.0, low_open=True)
+        else:
+            self.scale = None
+            if not self.feature_index:
+                raise ValueError(f"feature_index must name at least one feature for {kind!r}")
+        first_free = 1 + max(self.L - 1, 0)
+        if any(i < first_free for i in self.feature_index):
+            raise ValueError(f"feature_index must point past the inventory columns "
+                             f"(>= {first_free}), got {self.feature_index}")
+
+    # the RL agents hand a Regularization u in [0, 1]^k
+    unit_actions = True
+
+    @property
+    def n_outputs(self):
+        """Width of the network's output :math:`u`."""
+        return 1 if self.kind in ("none", "base") else len(self.feature_index) + 1
+
+    def _check_inputs(self, u, obs):
+        for name, v in (("u", u), ("obs", obs)):
+            if not (torch.is_tensor(v) or isinstance(v, np.ndarray)):
+                raise TypeError(f"{name} must be a numpy array or a torch tensor, got "
+                                f"{type(v).__name__}")
+        if u.ndim < 1 or u.shape[-1] != self.n_outputs:
+            raise ValueError(f"u must have {self.n_outputs} value(s) in its last axis for "
+                             f"kind={self.kind!r}, got shape {tuple(u.shape)}")
+        need = max(self.feature_index + (max(self.L - 1, 0),)) + 1
+        if obs.ndim < 1 or obs.shape[-1] < need:
+            raise ValueError(f"obs must have at least {need} columns in its last axis, got "
+                             f"shape {tuple(obs.shape)}")
+
+    def target(self, u, obs):
+        """The target position (Base, Both) or the order itself (None, Coeff)."""
+        self._check_inputs(u, obs)
+        if self.kind in ("none", "base"):
+            return u[..., 0] * self.scale
+        f = obs[..., list(self.feature_index)]
+        return self.days * (u[..., :-1] * f).sum(-1) + self.bias_scale * u[..., -1]
+
+    def __call__(self, u, obs, surrogate="exact", leak=0.1):
+        r"""Order :math:`q \ge 0` for outputs ``u`` (``(..., n_outputs)``) and raw
+        ``obs``. ``surrogate``/``leak``: the backward pass of the clamp
+        (:func:`relu_surrogate`; torch only, the value is the same)."""
+        y = self.target(u, obs)
+        if self.kind in ("base", "both"):
+            return order_up_to(y, inventory_position(obs, self.L), surrogate, leak)
+        return y
+
+    def to_dict(self):
+        return {"name": "regularization", "kind": self.kind, "L": self.L, "scale": self.scale,
+                "feature_index": list(self.feature_index), "days": self.days,
+                "bias_scale": self.bias_scale}
+
+    @classmethod
+    def from_dict(cls, d):
+        if not isinstance(d, dict):
+            raise TypeError(f"d must be a dict from Regularization.to_dict(), got "
+                            f"{type(d).__name__}")
+        missing = {"kind", "L", "scale", "feature_index", "days", "bias_scale"} - set(d)
+        if missing:
+            raise ValueError(f"d lacks the keys {sorted(missing)} of Regularization.to_dict()")
+        return cls(d["kind"], d["L"], d["scale"], d["feature_index"], d["days"],
+                   d["bias_scale"])
+
+    def __repr__(self):
+        extra = f"scale={self.scale:g}" if self.scale else f"features={self.feature_index}"
+        return f"Regularization({self.kind!r}, L={self.L}, {extra})"
+
+
+_REGISTRY = {"identity": lambda d: IdentityDecoder(),
+             "base": lambda d: BaseStockDecoder(d["L"]),
+             "regularization": Regularization.from_dict}
 
 
 def register_decoder(name, factory):
     """Let :func:`decoder_from_dict` rebuild decoders saved under ``name``."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty string, got {name!r}")
+    if not callable(factory):
+        raise TypeError(f"factory must be callable, got {type(factory).__name__}")
     _REGISTRY[name] = factory
 
 
 def decoder_from_dict(d):
     """Rebuild a decoder saved with ``to_dict()``."""
-    if isinstance(d, dict) and d.get("name") == "regularization" and "regularization" \
-            not in _REGISTRY:
-        from ..deepstock import regularization  # noqa: F401  (registers itself)
-    if not isinstance(d, dict) or d.get("name") not in _REGISTRY:
+    if not isinstance(d, dict) or not isinstance(d.get("name"), str) \
+            or d.get("name") not in _REGISTRY:
         raise ValueError(f"unknown decoder description {d!r}; known: {sorted(_REGISTRY)} "
                          "(pass decoder= when loading a checkpoint with a custom decoder)")
     return _REGISTRY[d["name"]](d)

@@ -39,7 +39,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..core.validation import check_real
-from .networks import ACTIVATIONS, mlp, polyak_update, set_initial_action
+from .networks import ACTIVATIONS, adam, mlp, polyak_update, set_initial_action
 from .training import (OffPolicyAgent, field_bool, field_hidden, field_int, field_real,
                        train_agent)
 
@@ -198,10 +198,9 @@ class DSAC(OffPolicyAgent):
         self.z1_target = copy.deepcopy(self.z1).requires_grad_(False)
         self.z2_target = copy.deepcopy(self.z2).requires_grad_(False)
         self.temperature = Temperature(c.init_alpha)
-        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.actor_lr)
-        self.critic_opt = torch.optim.Adam([*self.z1.parameters(), *self.z2.parameters()],
-                                           lr=c.critic_lr)
-        self.alpha_opt = torch.optim.Adam(self.temperature.parameters(), lr=c.alpha_lr)
+        self.actor_opt = adam(self.actor.parameters(), c.actor_lr)
+        self.critic_opt = adam([*self.z1.parameters(), *self.z2.parameters()], c.critic_lr)
+        self.alpha_opt = adam(self.temperature.parameters(), c.alpha_lr)
         self.tau_levels = quantile_levels(N)
         self._build_buffer()
 
@@ -247,12 +246,17 @@ class DSAC(OffPolicyAgent):
         critic_loss.backward()
         self.critic_opt.step()
         # actor: maximize Φ(Z) + entropy
+        # actor (critics frozen: their weights need no gradient from the actor's loss)
+        self.z1.requires_grad_(False)
+        self.z2.requires_grad_(False)
         u_new, logp = self.actor.sample(s, self.gen)
         z_new = 0.5 * (self.z1(s, u_new) + self.z2(s, u_new))
         actor_loss = (alpha * logp - self.objective(z_new)).mean()
         self.actor_opt.zero_grad()
         actor_loss.backward()
         self.actor_opt.step()
+        self.z1.requires_grad_(True)
+        self.z2.requires_grad_(True)
         out = {"critic_loss": critic_loss.item(), "actor_loss": actor_loss.item(),
                "alpha": alpha.item(), "entropy": -logp.mean().item()}
         # temperature
@@ -266,6 +270,11 @@ class DSAC(OffPolicyAgent):
         polyak_update(self.z1_target, self.z1, c.tau)
         polyak_update(self.z2_target, self.z2, c.tau)
         return out
+
+    def _td_error_size(self, losses):
+        # for large errors the loss (two critics, summed over N quantiles, Huber/kappa)
+        # grows like N * |error|
+        return losses["critic_loss"] / self.config.n_quantiles
 
     @torch.no_grad()
     def cost_distribution(self, obs, a):

@@ -58,14 +58,22 @@ class ObsNormalizer:
     def update(self, obs):
         if self.enabled:
             self.rms.update(obs)
+            self._torch_stats = None
+
+    def _stats(self):
+        # float32 mean and std as tensors, cached until the next update (called every batch)
+        if getattr(self, "_torch_stats", None) is None:
+            self._torch_stats = (torch.as_tensor(self.rms.mean, dtype=torch.float32),
+                                 torch.as_tensor(np.sqrt(self.rms.var + self.eps),
+                                                 dtype=torch.float32))
+        return self._torch_stats
 
     def __call__(self, obs):
         """Normalize a numpy array or a torch tensor (returns the same kind, float32)."""
         if not self.enabled:
             return obs.float() if torch.is_tensor(obs) else np.asarray(obs, np.float32)
         if torch.is_tensor(obs):
-            mean = torch.as_tensor(self.rms.mean, dtype=torch.float32)
-            std = torch.as_tensor(np.sqrt(self.rms.var + self.eps), dtype=torch.float32)
+            mean, std = self._stats()
             return ((obs.float() - mean) / std).clamp(-self.clip, self.clip)
         out = (np.asarray(obs, np.float64) - self.rms.mean) / np.sqrt(self.rms.var + self.eps)
         return np.clip(out, -self.clip, self.clip).astype(np.float32)
@@ -76,6 +84,7 @@ class ObsNormalizer:
     def load_state_dict(self, d):
         self.enabled = bool(d["enabled"])
         self.rms.load_state_dict(d)
+        self._torch_stats = None
 
 
 class RewardScaler:

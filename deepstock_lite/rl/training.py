@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from ..core.validation import check_bool, check_int, check_real
 from .buffers import ReplayBuffer
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .decoders import IdentityDecoder, decoder_from_dict
 from .networks import all_finite
 from .normalization import ObsNormalizer
@@ -203,6 +203,10 @@ class Agent:
         return {"modules": {k: copy.deepcopy(mods[k].state_dict()) for k in self.policy_modules},
                 "obs_norm": copy.deepcopy(self.obs_norm.state_dict())}
 
+    def _td_error_size(self, losses):
+        """Typical size of the critic's TD error implied by ``losses`` (None: not checked)."""
+        return None
+
     def _load_policy_state(self, s):
         mods = self.modules()
         for k, sd in s["modules"].items():
@@ -223,6 +227,15 @@ class Agent:
                     f"{self.algo.upper()} training diverged at step {self.global_step}: "
                     f"{k} = {v}. Lower the learning rates, check the reward scale "
                     f"(normalize rewards), or clip gradients (max_grad_norm).")
+        size, bound = self._td_error_size(losses), getattr(self, "_value_bound", None)
+        if size is not None and bound is not None and size > bound:
+            # a finite but absurd critic: its TD errors exceed 100x the largest discounted
+            # return the warm-up rewards allow, so its values (and the policy) mean nothing
+            raise TrainingDivergedError(
+                f"{self.algo.upper()} training diverged at step {self.global_step}: the "
+                f"critic's TD error is about {size:.3g}, more than {bound:.3g} (100 times the "
+                f"largest discounted return of the warm-up rewards). Lower the learning "
+                f"rates (critic_lr, actor_lr) or clip gradients (max_grad_norm).")
         for k, v in losses.items():
             a = self._acc.setdefault(k, [0.0, 0])
             a[0] += v
@@ -347,6 +360,11 @@ class Agent:
     def load(cls, path, decoder=None):
         """Rebuild an agent from :meth:`save`; call :meth:`learn` on it to resume training."""
         d = load_checkpoint(path)
+        missing = [k for k in ("algo", "config", "decoder", "obs_dim", "a_max", "modules")
+                   if k not in d]
+        if missing:
+            raise CheckpointError(f"{path!r} is a checkpoint but not of an agent "
+                                  f"(missing {missing})")
         if d["algo"] != cls.algo:
             raise ValueError(f"{path!r} holds a {d['algo']!r} agent, not {cls.algo!r}")
         config = cls.Config(**json.loads(d["config"]))
@@ -385,13 +403,24 @@ class OffPolicyAgent(Agent):
     def _load_extra_state(self, d):
         self.r_shift, self.r_scale = float(d["r_shift"]), float(d["r_scale"])
         self.reward_stats_fixed = bool(d["reward_stats_fixed"])
+        if self.reward_stats_fixed:
+            self._set_value_bound()
 
     def _fix_reward_stats(self):
+        r = self.buffer.rewards().astype(np.float64)
         if self.config.reward_norm:
-            r = self.buffer.rewards().astype(np.float64)
             self.r_shift = float(r.mean())
             self.r_scale = float(1.0 / max(r.std(), 1e-6))
         self.reward_stats_fixed = True
+        self._set_value_bound(r)
+
+    def _set_value_bound(self, r=None):
+        """Divergence bound on the critic's TD errors: 100 x the largest discounted return
+        the warm-up rewards allow (in the critic's scaled units)."""
+        r = self.buffer.rewards().astype(np.float64) if r is None else r
+        if r.size:
+            top = float(np.max(np.abs(self.scaled_reward(r)))) + 1.0
+            self._value_bound = 100.0 * top / (1.0 - self.config.gamma)
 
     def scaled_reward(self, r):
         """Reward as the critic sees it: ``(r - r_shift) * r_scale``."""

@@ -1,0 +1,172 @@
+"""The book's deep-RL agents on Zipkin's 16 lost-sales cells, scored exactly.
+
+    python -m deepstock_lite.deepstock.zipkin_rl --budget full          # all cells, 2 seeds
+    python -m deepstock_lite.deepstock.zipkin_rl --budget tiny --cells 2,4 --seeds 1
+
+For every cell (L, b) of Zipkin's table (Poisson(5) demand, h = 1, lost sales), every
+algorithm (DDPG, PPO; distributional SAC with ``--algos dsac``), every decoding (None: the
+actor outputs the order in [0, S]; Base: it outputs a target position in [0, 2S], with S the
+backorder base-stock level that bounds the optimal position) and every seed: train with the
+chapters' configuration, keep the best policy on held-out demand, round its orders and
+evaluate that stationary policy *exactly* (relative value iteration,
+:func:`~deepstock_lite.classical.lost_sales.evaluate_policy_exact`). Rows are written to
+``data/results/zipkin_rl.json`` as soon as each run ends, so a killed sweep resumes where it
+stopped (finished runs are skipped).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import time
+
+import numpy as np
+
+from ..classical.lost_sales import (backorder_base_stock_level, best_capped_base_stock,
+                                    evaluate_policy_exact, solve_lost_sales)
+from ..core.demand import Poisson
+from ..core.seeding import set_seed
+from ..core.simulator import InventorySystem
+from ..core.validation import check_choice, check_int
+from .experiments import ZIPKIN_CELLS, _write_json, results_path
+
+__all__ = ["zipkin_rl_run", "zipkin_rl_sweep", "ALGOS", "REGS"]
+
+ALGOS = ("ddpg", "ppo", "dsac")
+REGS = ("none", "base")
+MEAN, H = 5.0, 1.0
+_BUDGETS = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),
+            "full": dict(scale=1.0, eval_paths=50, eval_horizon=600)}
+
+
+def _setup(algo, seed, scale):
+    """(number of parallel envs, episode length, config) — the chapters' settings."""
+    from ..rl import ddpg, dsac, ppo
+    if algo == "ddpg":
+        cfg = ddpg.DDPGConfig(total_steps=25_000, learning_starts=2_000, eval_every=2_500,
+                              seed=seed)
+        n_envs, horizon = 1, 100
+    elif algo == "ppo":
+        cfg = ppo.PPOConfig(total_steps=300_000, lr=1e-3, minibatch_size=512,
+                            log_std_init=-1.6, eval_every=10_240, seed=seed)
+        n_envs, horizon = 16, 64
+    else:
+        cfg = dsac.DSACConfig(total_steps=20_000, learning_starts=2_000, eval_every=2_500,
+                              seed=seed)
+        n_envs, horizon = 2, 100
+    if scale != 1.0:  # a smoke-test budget: shrink every step count together
+        steps = max(int(cfg.total_steps * scale), 64 * n_envs)
+        kw = {"total_steps": steps, "eval_every": max(steps // 2, 1)}
+        if hasattr(cfg, "learning_starts"):
+            kw["learning_starts"] = max(steps // 4, 1)
+        if algo == "ppo":
+            kw.update(minibatch_size=64)
+        cfg = dataclasses.replace(cfg, **kw)
+    return n_envs, horizon, cfg
+
+
+def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full"):
+    """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds)."""
+    from ..envs import BatchInventoryEnv
+    from ..rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
+
+    L = check_int("L", L, low=1, high=4)
+    if (L, b) not in ZIPKIN_CELLS:
+        raise ValueError(f"(L, b) must be one of Zipkin's cells {ZIPKIN_CELLS}, got {(L, b)}")
+    check_choice("algo", algo, set(ALGOS))
+    check_choice("reg", reg, set(REGS))
+    seed = check_int("seed", seed, low=0)
+    check_choice("budget", budget, set(_BUDGETS))
+    B = _BUDGETS[budget]
+    set_seed(seed)
+    system = InventorySystem(L=L, h=H, b=b, backlog=False)
+    S = int(backorder_base_stock_level(L, h=H, b=b, mean=MEAN))
+    n_envs, horizon, cfg = _setup(algo, seed, B["scale"])
+    a_max = float(S) if reg == "none" else 2.0 * S
+    decoder = IdentityDecoder() if reg == "none" else BaseStockDecoder(L)
+    cfg = dataclasses.replace(cfg, a_max=a_max)
+    train_env = BatchInventoryEnv(system, Poisson(MEAN), horizon, a_max, n_envs=n_envs,
+                                  on_hand=S / 2, reward="attributed")
+    D = Poisson(MEAN).sample(B["eval_paths"], B["eval_horizon"], seed=777 + seed)
+    eval_env = BatchInventoryEnv(system, D, B["eval_horizon"], a_max, on_hand=S / 2)
+    module = {"ddpg": ddpg, "ppo": ppo, "dsac": dsac}[algo]
+    t0 = time.process_time()
+    agent, hist = module.train(train_env, cfg, eval_env=eval_env, decoder=decoder, quiet=True)
+    cpu = time.process_time() - t0
+
+    def rounded_policy(states):
+        q = np.rint(agent.act(states.astype(np.float64)))
+        return np.clip(q, 0.0, S - states.sum(1))  # inside the exact evaluator's bound
+
+    cost = float(evaluate_policy_exact(rounded_policy, L, h=H, b=b, mean=MEAN).cost)
+    opt = float(solve_lost_sales(L, h=H, b=b, mean=MEAN).cost)
+    return {"L": L, "b": b, "algo": algo, "reg": reg, "seed": seed, "optimal": opt,
+            "cost": cost, "gap": cost / opt - 1, "cpu_seconds": cpu,
+            "best_step": int(agent.best["step"]) if agent.best else None,
+            "total_steps": int(cfg.total_steps)}
+
+
+def _key(r):
+    return (r["L"], r["b"], r["algo"], r["reg"], r["seed"])
+
+
+def zipkin_rl_sweep(cells=None, algos=("ddpg", "ppo"), regs=REGS, seeds=(0, 1),
+                    budget="full", out="zipkin_rl", quiet=False):
+    """Every cell x algorithm x decoding x seed; resumable (finished rows are kept)."""
+    cells = ZIPKIN_CELLS if cells is None else [tuple(c) for c in cells]
+    path = results_path(out) if out else None
+    data = {"rows": []}
+    if path is not None and path.exists():
+        data = json.loads(path.read_text())
+        if data.get("budget") != budget:
+            raise ValueError(f"{path} holds a {data.get('budget')!r} budget run; pass "
+                             f"another out= for budget {budget!r}")
+    done = {_key(r) for r in data["rows"]}
+    data.update({"experiment": "deep RL agents on Zipkin's lost-sales cells",
+                 "budget": budget, "machine": platform.processor() or platform.machine(),
+                 "command": "python -m deepstock_lite.deepstock.zipkin_rl --budget " + budget})
+    capped = data.setdefault("capped_base_stock", {})
+    # the cheapest informative order: every cell with seed 0 and Base first
+    plan = [(s, r, a, L, b) for s in seeds for r in sorted(regs, key=lambda r: r != "base")
+            for a in algos for (L, b) in cells]
+    for seed, reg, algo, L, b in plan:
+        if (L, b, algo, reg, seed) in done:
+            continue
+        key = f"{L},{b}"
+        if key not in capped:
+            capped[key] = float(best_capped_base_stock(L, h=H, b=b, mean=MEAN).cost)
+        row = zipkin_rl_run(L, b, algo=algo, reg=reg, seed=seed, budget=budget)
+        data["rows"].append(row)
+        if path is not None:
+            _write_json(path, data)
+        if not quiet:
+            print(f"L={L} b={b:>2} {algo:>4} {reg:>4} seed {seed}: gap {row['gap']:+.2%} "
+                  f"({row['cpu_seconds']:.0f} CPU s)", flush=True)
+    return data
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.zipkin_rl",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--budget", choices=sorted(_BUDGETS), default="full")
+    p.add_argument("--algos", nargs="+", choices=ALGOS, default=["ddpg", "ppo"])
+    p.add_argument("--regs", nargs="+", choices=REGS, default=list(REGS))
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--cells", nargs="+", default=None, metavar="L,b")
+    p.add_argument("--out", default="zipkin_rl")
+    a = p.parse_args(argv)
+    cells = None
+    if a.cells:
+        cells = [tuple(int(v) for v in c.split(",")) for c in a.cells]
+        bad = [c for c in cells if c not in ZIPKIN_CELLS]
+        if bad:
+            p.error(f"--cells must be among Zipkin's (L, b) cells {ZIPKIN_CELLS}, got {bad}")
+    import torch
+    torch.set_num_threads(1)
+    zipkin_rl_sweep(cells=cells, algos=tuple(a.algos), regs=tuple(a.regs),
+                    seeds=tuple(range(a.seeds)), budget=a.budget, out=a.out)
+
+
+if __name__ == "__main__":
+    main()

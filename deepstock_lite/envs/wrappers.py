@@ -1,0 +1,203 @@
+r"""DeepStock's decodings for any agent: gymnasium action wrappers.
+
+A DeepStock regularization (None / Base / Coeff / Both, Xie et al. 2026) turns a network
+output :math:`u \in [0, 1]^k` and the current observation into an order (see
+:class:`deepstock_lite.deepstock.Regularization`). Wrapping an inventory environment with
+:class:`RegularizedAction` moves that decoding into the environment, so an agent from any
+library (Stable-Baselines3, CleanRL, RLlib, …) learns in the decoded space without knowing
+about it::
+
+    from deepstock_lite.envs import InventoryEnv, RegularizedAction
+    from deepstock_lite.rl.instances import get_instance
+
+    inst = get_instance("b")                      # lost sales, L = 2, optimum 4.395
+    env = RegularizedAction(InventoryEnv(inst.system(), inst.demand(), 100, 60.0),
+                            "base", scale=50.0)   # action u in [-1, 1] -> target 25 (u + 1)
+    # e.g. stable_baselines3.PPO("MlpPolicy", env).learn(50_000)
+
+:class:`RegularizedVectorAction` does the same for a vector environment
+(:class:`~deepstock_lite.envs.BatchInventoryEnv`, the retail environment), one row per SKU.
+
+The wrapper must sit directly on the inventory environment (observation wrappers such as
+normalization go *outside* it): the decoding reads the raw inventory position from the
+observation. This module imports no torch: a decoder is any object with ``unit_actions =
+True``, an integer ``n_outputs`` and ``__call__(u, obs) -> orders`` on numpy arrays; a kind
+given by name builds a :class:`~deepstock_lite.deepstock.Regularization` on first use.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import gymnasium as gym
+from gymnasium import spaces
+from gymnasium.vector import VectorWrapper
+
+__all__ = ["RegularizedAction", "RegularizedVectorAction", "make_regularization"]
+
+_RANGES = {(-1.0, 1.0), (0.0, 1.0)}
+
+
+def _lead_time(env):
+    """The L that reads the inventory position from the observation: the system's lead time,
+    or ``position_L`` for an environment that declares it (the retail environment)."""
+    inner = getattr(env, "unwrapped", env)
+    if getattr(inner, "position_L", None) is not None:
+        return inner.position_L
+    system = getattr(getattr(inner, "core", None), "system", None)
+    return getattr(system, "L", None)
+
+
+def make_regularization(regularization, env=None, **kwargs):
+    """A decoder from a :class:`~deepstock_lite.deepstock.Regularization` (or any object with
+    the decoder protocol), or from a kind name ``"none"``, ``"base"``, ``"coeff"`` or
+    ``"both"`` plus the keyword arguments of ``Regularization`` (``L`` defaults to the lead
+    time of ``env``'s system)."""
+    if isinstance(regularization, str):
+        from ..deepstock.regularization import Regularization  # lazy: imports torch
+        if "L" not in kwargs:
+            L = _lead_time(env)
+            if L is None:
+                raise ValueError("L is required: the environment has no InventorySystem to "
+                                 "read the lead time from")
+            kwargs["L"] = L
+        return Regularization(regularization, **kwargs)
+    if kwargs:
+        raise TypeError(f"keyword arguments {sorted(kwargs)} are only accepted with a kind "
+                        "name; this regularization is already built")
+    n = getattr(regularization, "n_outputs", None)
+    if not callable(regularization) or not getattr(regularization, "unit_actions", False) \
+            or isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise TypeError("regularization must be a kind name ('none', 'base', 'coeff', 'both') "
+                        "or a decoder taking unit actions (unit_actions = True, n_outputs >= 1,"
+                        f" __call__(u, obs)) such as Regularization; got "
+                        f"{type(regularization).__name__}")
+    return regularization
+
+
+def _check_range(action_range):
+    try:
+        r = (float(action_range[0]), float(action_range[1]))
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise TypeError(f"action_range must be (-1, 1) or (0, 1), got {action_range!r}") \
+            from None
+    if r not in _RANGES or len(action_range) != 2:
+        raise ValueError(f"action_range must be (-1, 1) or (0, 1), got {action_range!r}")
+    return r
+
+
+def _to_unit(action, shape, low, name="action"):
+    """Agent action in [low, 1] (clipped) -> u in [0, 1], float64, after checks."""
+    if isinstance(action, (str, bytes)) or action is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(action).__name__}")
+    a = np.asarray(action)
+    if a.dtype == bool or not (np.issubdtype(a.dtype, np.floating)
+                               or np.issubdtype(a.dtype, np.integer)):
+        raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
+    if a.shape != shape and not (a.size == int(np.prod(shape)) and a.ndim <= len(shape)):
+        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+    a = a.astype(np.float64).reshape(shape)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (got NaN or inf)")
+    a = np.clip(a, low, 1.0)
+    return (a + 1.0) / 2.0 if low < 0 else a
+
+
+class RegularizedAction(gym.ActionWrapper):
+    """An inventory environment whose action is the input of a DeepStock decoding.
+
+    Parameters
+    ----------
+    env : an inventory environment whose action is the order (one SKU, action shape
+        ``(1,)``), e.g. :class:`~deepstock_lite.envs.InventoryEnv`.
+    regularization : a kind name (``"none"``, ``"base"``, ``"coeff"``, ``"both"``) or a
+        built decoder such as :class:`~deepstock_lite.deepstock.Regularization`.
+    action_range : ``(-1, 1)`` (default; what Stable-Baselines3 expects) or ``(0, 1)``; the
+        agent's action :math:`a` is clipped to it and mapped to :math:`u \\in [0, 1]`.
+    **kwargs : for a kind name, the arguments of ``Regularization`` (``scale``,
+        ``feature_index``, ``days``, ``bias_scale``; ``L`` defaults to the system's).
+
+    ``info["u"]`` holds the decoded unit action of the step and ``info["order"]`` the order.
+    """
+
+    def __init__(self, env, regularization, *, action_range=(-1.0, 1.0), **kwargs):
+        if not isinstance(env, gym.Env):
+            raise TypeError(f"env must be a gymnasium Env, got {type(env).__name__}")
+        shape = getattr(env.action_space, "shape", None)
+        if not isinstance(env.action_space, spaces.Box) or shape not in ((1,), ()):
+            raise ValueError(f"env must take one order per step (a Box action of shape (1,)),"
+                             f" got {env.action_space}")
+        super().__init__(env)
+        self.regularization = make_regularization(regularization, env, **kwargs)
+        self.low, _ = _check_range(action_range)
+        k = int(self.regularization.n_outputs)
+        self.action_space = spaces.Box(np.float32(self.low), np.float32(1.0), shape=(k,),
+                                       dtype=np.float32)
+        self._obs = None
+        self._u = None
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self._obs = np.asarray(obs, np.float64)
+        return obs, info
+
+    def action(self, action):
+        if self._obs is None:
+            raise RuntimeError("call reset() before step()")
+        u = _to_unit(action, self.action_space.shape, self.low)
+        self._u = u
+        q = np.asarray(self.regularization(u, self._obs), np.float64).reshape(1)
+        return q
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(self.action(action))
+        self._obs = np.asarray(obs, np.float64)
+        info = dict(info)
+        info["u"] = self._u
+        return obs, reward, terminated, truncated, info
+
+
+class RegularizedVectorAction(VectorWrapper):
+    """:class:`RegularizedAction` for a vector environment of ``n`` SKUs: the action is an
+    array ``(n, k)`` in ``action_range``, decoded row by row into orders ``(n,)``."""
+
+    def __init__(self, env, regularization, *, action_range=(-1.0, 1.0), **kwargs):
+        if not isinstance(env, gym.vector.VectorEnv):
+            raise TypeError(f"env must be a gymnasium VectorEnv (e.g. BatchInventoryEnv), got "
+                            f"{type(env).__name__}")
+        super().__init__(env)
+        self.regularization = make_regularization(regularization, env, **kwargs)
+        self.low, _ = _check_range(action_range)
+        k = int(self.regularization.n_outputs)
+        self.single_action_space = spaces.Box(np.float32(self.low), np.float32(1.0),
+                                              shape=(k,), dtype=np.float32)
+        self.action_space = spaces.Box(np.float32(self.low), np.float32(1.0),
+                                       shape=(self.num_envs, k), dtype=np.float32)
+        self._obs = None
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self._obs = np.asarray(obs, np.float64)
+        return obs, info
+
+    def actions(self, actions):
+        """Orders ``(n,)`` for agent actions ``(n, k)`` at the current observations."""
+        if self._obs is None:
+            raise RuntimeError("call reset() before step()")
+        u = _to_unit(actions, self.action_space.shape, self.low, name="actions")
+        return np.asarray(self.regularization(u, self._obs), np.float64).reshape(-1)
+
+    def step(self, actions):
+        obs, reward, terminated, truncated, info = self.env.step(self.actions(actions))
+        self._obs = np.asarray(obs, np.float64)
+        return obs, reward, terminated, truncated, info
+
+    def rollout(self, policy_fn, **kwargs):
+        """The wrapped environment's ``rollout`` with ``policy_fn(obs) -> actions (n, k)``
+        in ``action_range``."""
+        inner = self.env
+
+        def orders(obs):
+            self._obs = np.asarray(obs, np.float64)
+            return self.actions(policy_fn(obs))
+        return inner.rollout(orders, **kwargs)

@@ -1,0 +1,407 @@
+"""Stable-Baselines3 beside the book's from-scratch agents, through the DeepStock wrapper.
+
+For each library (``sb3``: Stable-Baselines3; ``book``: :mod:`deepstock_lite.rl`), algorithm
+(PPO, DDPG), decoding (None: the network outputs the order; Base: it outputs a target
+inventory position, :math:`q = (y - \\mathrm{tot}(I))^+`), instance ((a) backorders, (b) lost
+sales, :mod:`deepstock_lite.rl.instances`) and seed, train on one CPU thread, then score the
+final and the best-on-validation deterministic policies on the long held-out test set of
+``benchmarks/agents.py`` (500 paths x 2000 periods, seed 999, common random numbers). Records
+the gap to the known optimum and the training CPU seconds (evaluations excluded) until the
+validation cost first comes within 5% of the optimum.
+
+Both libraries get the same problem and the chapters' hyperparameters: decodings over
+[0, 50] (``Regularization("none"|"base", L=2, scale=50)``; the untrained midpoint, 25, is not
+the answer), attributed rewards, gamma = 0.9, 64x64 networks; PPO on 16 SKUs x 64 periods per
+update, learning rate 1e-3 decaying linearly, minibatches of 512, initial log-std -1.6; DDPG
+on one SKU, episodes of 100 periods, 2 000 random warm-up steps, batch 256, tau = 0.02,
+exploration noise 0.05. SB3 normalizes observations and rewards with its ``VecNormalize``; the
+book's agents with their own normalizers. SB3 trains through
+:class:`~deepstock_lite.envs.RegularizedAction` (DDPG, one fast
+:class:`~deepstock_lite.envs.InventoryEnv`) and through
+:class:`~deepstock_lite.integrations.sb3.BatchVecEnv` over
+:class:`~deepstock_lite.envs.RegularizedVectorAction` (PPO, 16 SKUs in one batched env).
+
+    python -m deepstock_lite.integrations.sb3_study --budget full   # ~15 CPU-minutes
+    python -m deepstock_lite.integrations.sb3_study --budget tiny --out /tmp/sb3_tiny.json
+
+The results file (``deepstock_lite/data/results/sb3_study.json`` by default) is rewritten
+after every run and finished runs are skipped, so a killed study resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["BUDGETS", "RESULTS", "run_one", "run_study", "summarize", "main"]
+
+RESULTS = Path(__file__).resolve().parent.parent / "data" / "results" / "sb3_study.json"
+SCALE = 50.0          # top of the decoded range: largest order (None) or target (Base)
+ON_HAND, Q_MAX = 15.0, 60.0
+
+BUDGETS = {
+    # steps: transitions per run; test/val: (paths, periods) of the test and validation sets
+    "full": dict(steps={"ppo": 122_880, "ddpg": 12_500}, eval_every={"ppo": 10_240,
+                 "ddpg": 1_250}, seeds=(0, 1, 2), instances=("a", "b"), test=(500, 2000),
+                 val=(100, 1000), learning_starts=2_000),
+    "tiny": dict(steps={"ppo": 2_048, "ddpg": 300}, eval_every={"ppo": 1_024, "ddpg": 150},
+                 seeds=(0,), instances=("b",), test=(20, 200), val=(10, 100),
+                 learning_starts=100),
+}
+LIBS, ALGOS, REGS = ("sb3", "book"), ("ppo", "ddpg"), ("none", "base")
+
+
+def _key(lib, algo, reg, inst, seed):
+    return f"{lib}/{algo}/{reg}/{inst}/{seed}"
+
+
+class _Clock:
+    """Training CPU seconds: process time minus the time spent in evaluations."""
+
+    def __init__(self):
+        self.start = time.process_time()
+        self.in_eval = 0.0
+        self.evals = []          # (step, training cpu s, validation cost)
+
+    def training(self):
+        return time.process_time() - self.start - self.in_eval
+
+    def evaluate(self, step, fn):
+        cpu = self.training()
+        t = time.process_time()
+        cost = float(fn())
+        self.in_eval += time.process_time() - t
+        self.evals.append((int(step), cpu, cost))
+        return cost
+
+
+def _envs(inst, budget):
+    from ..envs import BatchInventoryEnv
+    val_paths, val_T = budget["val"]
+    test_paths, test_T = budget["test"]
+    val = BatchInventoryEnv(inst.system(), inst.demand().sample(val_paths, val_T, seed=12345),
+                            val_T, Q_MAX, on_hand=ON_HAND)
+    test = BatchInventoryEnv(inst.system(), inst.demand().sample(test_paths, test_T, seed=999),
+                             test_T, Q_MAX, on_hand=ON_HAND)
+    return val, test
+
+
+def _regularization(reg, inst):
+    from ..deepstock.regularization import Regularization
+    return Regularization(reg, L=inst.L, scale=SCALE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stable-Baselines3
+# ---------------------------------------------------------------------------------------------
+def _run_sb3(algo, reg, inst, seed, budget, val, test):
+    import torch
+    from stable_baselines3 import DDPG, PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.noise import NormalActionNoise
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from ..envs import (BatchInventoryEnv, InventoryEnv, RegularizedAction,
+                        RegularizedVectorAction)
+    from .sb3 import BatchVecEnv, policy_fn
+
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    decoder = _regularization(reg, inst)
+    steps = budget["steps"][algo]
+    if algo == "ppo":
+        batch = BatchInventoryEnv(inst.system(), inst.demand(), 64, Q_MAX, n_envs=16,
+                                  on_hand=ON_HAND, reward="attributed")
+        venv = BatchVecEnv(RegularizedVectorAction(batch, decoder), seed=seed)
+    else:
+        def make():
+            return RegularizedAction(InventoryEnv(inst.system(), inst.demand(), 100, Q_MAX,
+                                                  on_hand=ON_HAND, reward="attributed"),
+                                     decoder)
+        venv = DummyVecEnv([make])
+        venv.seed(seed)
+    venv = VecNormalize(venv, gamma=0.9)
+    net = dict(net_arch=[64, 64])
+    if algo == "ppo":
+        model = PPO("MlpPolicy", venv, n_steps=64, batch_size=512, n_epochs=10,
+                    learning_rate=lambda progress: 1e-3 * progress, gamma=0.9,
+                    gae_lambda=0.95, clip_range=0.2, max_grad_norm=0.5,
+                    policy_kwargs=dict(log_std_init=-1.6, **net), seed=seed, device="cpu")
+    else:
+        model = DDPG("MlpPolicy", venv, learning_rate=1e-3, buffer_size=100_000,
+                     learning_starts=min(budget["learning_starts"], steps // 2),
+                     batch_size=256, tau=0.02, gamma=0.9, train_freq=1, gradient_steps=1,
+                     action_noise=NormalActionNoise(np.zeros(1), np.full(1, 0.05)),
+                     policy_kwargs=net, seed=seed, device="cpu")
+    vval = RegularizedVectorAction(val, decoder)
+    vtest = RegularizedVectorAction(test, decoder)
+    clock, best = _Clock(), {}
+    every = budget["eval_every"][algo]
+
+    def evaluate(step):
+        cost = clock.evaluate(step, lambda: vval.rollout(policy_fn(model, venv)))
+        if not best or cost < best["val_cost"]:
+            best.update(val_cost=cost, step=step,
+                        params={k: v.detach().clone() for k, v in
+                                model.policy.state_dict().items()},
+                        obs_rms=(venv.obs_rms.mean.copy(), venv.obs_rms.var.copy()))
+
+    class Every(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.next = every
+
+        def _on_step(self):
+            if self.num_timesteps >= self.next:
+                self.next += every
+                evaluate(self.num_timesteps)
+            return True
+
+    model.learn(steps, callback=Every())
+    cpu = clock.training()
+    if not clock.evals or clock.evals[-1][0] != model.num_timesteps:
+        evaluate(model.num_timesteps)
+    final = vtest.rollout(policy_fn(model, venv))
+    model.policy.load_state_dict(best["params"])
+    venv.obs_rms.mean, venv.obs_rms.var = best["obs_rms"]
+    best_cost = vtest.rollout(policy_fn(model, venv))
+    return final, best_cost, best, cpu, clock.evals, model.num_timesteps
+
+
+# ---------------------------------------------------------------------------------------------
+# the book's agents (as benchmarks/agents.py calls them)
+# ---------------------------------------------------------------------------------------------
+def _run_book(algo, reg, inst, seed, budget, val, test):
+    import torch
+
+    from ..core.seeding import set_seed
+    from ..envs import BatchInventoryEnv
+    from ..rl import ddpg, ppo
+    from ..rl.instances import make_envs
+
+    clock = _Clock()
+
+    class TimedEval(BatchInventoryEnv):
+        """The validation env, timing every evaluation out of the training clock."""
+
+        def rollout(self, policy_fn, **kw):
+            return clock.evaluate(-1, lambda: BatchInventoryEnv.rollout(self, policy_fn, **kw))
+
+    set_seed(seed)
+    torch.set_num_threads(1)
+    steps, every = budget["steps"][algo], budget["eval_every"][algo]
+    if algo == "ppo":
+        env_kw = dict(n_envs=16, horizon=64)
+        cfg = ppo.PPOConfig(total_steps=steps, lr=1e-3, minibatch_size=512, log_std_init=-1.6,
+                            a_max=SCALE, eval_every=every, seed=seed)
+        module = ppo
+    else:
+        env_kw = dict(n_envs=1, horizon=100)
+        cfg = ddpg.DDPGConfig(a_max=SCALE, seed=seed, total_steps=steps, eval_every=every,
+                              learning_starts=min(budget["learning_starts"], steps // 2))
+        module = ddpg
+    env, _ = make_envs(inst.name, **env_kw)
+    tval = TimedEval(inst.system(), val.core.array, val.core.horizon, Q_MAX, on_hand=ON_HAND)
+    clock.start = time.process_time()
+    agent, hist = module.train(env, cfg, eval_env=tval, decoder=_regularization(reg, inst),
+                               quiet=True, restore_best=False)
+    cpu = clock.training()
+    steps_at = [h["step"] for h in hist if "eval_cost" in h]
+    evals = [(s, c, v) for s, (_, c, v) in zip(steps_at, clock.evals[-len(steps_at):])] \
+        if steps_at else []
+    final = agent.evaluate(test)
+    best = {"val_cost": agent.best["eval_cost"], "step": agent.best["step"]}
+    agent.load_best()
+    best_cost = agent.evaluate(test)
+    return final, best_cost, best, cpu, evals, agent.global_step
+
+
+# ---------------------------------------------------------------------------------------------
+def run_one(lib, algo, reg, instance, seed, budget="full"):
+    """One run; returns its results row (a dict of plain types)."""
+    from ..rl.instances import get_instance
+    b = BUDGETS[budget] if isinstance(budget, str) else budget
+    inst = get_instance(instance)
+    val, test = _envs(inst, b)
+    fn = _run_sb3 if lib == "sb3" else _run_book
+    final, best_cost, best, cpu, evals, steps = fn(algo, reg, inst, seed, b, val, test)
+    within = [c for _, c, v in evals if v <= 1.05 * inst.optimum]
+    return {"lib": lib, "algo": algo, "reg": reg, "instance": instance, "seed": seed,
+            "steps": int(steps), "optimum": inst.optimum,
+            "final_test_cost": float(final), "final_gap": float(final / inst.optimum - 1),
+            "best_test_cost": float(best_cost), "best_gap": float(best_cost / inst.optimum - 1),
+            "best_val_cost": float(best["val_cost"]), "best_step": int(best["step"]),
+            "cpu_s": float(cpu), "cpu_to_5pct_s": float(within[0]) if within else None,
+            "evals": [[int(s), round(float(c), 3), round(float(v), 5)] for s, c, v in evals]}
+
+
+def _load(path):
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        if isinstance(data, dict) and isinstance(data.get("runs"), dict):
+            return data
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _save(path, data):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+
+
+class _Locked:
+    """An exclusive lock (a file in the temporary directory, named after ``out``), so several
+    workers can share one results file."""
+
+    def __init__(self, out):
+        import hashlib
+        import tempfile
+        tag = hashlib.sha1(str(Path(out).resolve()).encode()).hexdigest()[:12]
+        self.path = Path(tempfile.gettempdir()) / f"sb3_study_{tag}.lock"
+
+    def __enter__(self):
+        import fcntl
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.f = open(self.path, "w")
+        fcntl.flock(self.f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+        fcntl.flock(self.f, fcntl.LOCK_UN)
+        self.f.close()
+
+
+def _fresh(budget):
+    b = BUDGETS[budget]
+    return {"meta": {"budget": budget, "command": "python -m deepstock_lite.integrations."
+                     f"sb3_study --budget {budget}",
+                     "config": {k: (list(v) if isinstance(v, tuple) else v)
+                                for k, v in b.items()},
+                     "python": platform.python_version(), "threads": 1},
+            "runs": {}}
+
+
+def run_study(budget="full", out=RESULTS, *, libs=LIBS, algos=ALGOS, regs=REGS,
+              instances=None, seeds=None, quiet=False):
+    """Run (or resume) the study and return the results dict written to ``out``.
+
+    Finished runs found in ``out`` are skipped; each run is added to ``out`` as soon as it
+    ends (under a file lock, so several workers with different ``libs``, ``algos``, ``regs``,
+    ``instances`` or ``seeds`` (subsets of the budget's) may share one file)."""
+    if budget not in BUDGETS:
+        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
+    b = BUDGETS[budget]
+
+    def current():
+        data = _load(out)
+        if data is None or data.get("meta", {}).get("budget") != budget:
+            data = _fresh(budget)
+        return data
+
+    with _Locked(out):
+        data = current()
+        if "sb3" in libs:
+            _versions(data["meta"])
+        _save(out, data)
+    for lib in libs:
+        for algo in algos:
+            for reg in regs:
+                for inst in (b["instances"] if instances is None else instances):
+                    for seed in (b["seeds"] if seeds is None else seeds):
+                        key = _key(lib, algo, reg, inst, seed)
+                        if key in current()["runs"]:
+                            continue
+                        row = run_one(lib, algo, reg, inst, seed, budget)
+                        with _Locked(out):
+                            data = current()
+                            data["runs"][key] = row
+                            _save(out, data)
+                        if not quiet:
+                            t5 = row["cpu_to_5pct_s"]
+                            print(f"{key:24} final {row['final_gap']:7.1%}  best "
+                                  f"{row['best_gap']:7.1%}  to 5% "
+                                  f"{'never' if t5 is None else f'{t5:.0f} s':>7}  "
+                                  f"cpu {row['cpu_s']:.0f} s", flush=True)
+    return current()
+
+
+def _versions(meta):
+    import stable_baselines3
+    import torch
+    meta["stable_baselines3"] = stable_baselines3.__version__
+    meta["torch"] = torch.__version__
+
+
+def summarize(data):
+    """Rows ``(lib, algo, reg, instance, mean final gap, worst final gap, mean best gap,
+    median CPU s to 5% (None if a seed never got there), seeds)`` of a results dict."""
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), dict):
+        raise TypeError("data must be the results dict of run_study (with a 'runs' mapping)")
+    groups = {}
+    for r in data["runs"].values():
+        groups.setdefault((r["lib"], r["algo"], r["reg"], r["instance"]), []).append(r)
+    rows = []
+    for lib in LIBS:
+        for algo in ALGOS:
+            for reg in REGS:
+                for inst in ("a", "b"):
+                    rs = groups.get((lib, algo, reg, inst))
+                    if not rs:
+                        continue
+                    t5 = [r["cpu_to_5pct_s"] for r in rs]
+                    rows.append((lib, algo, reg, inst,
+                                 float(np.mean([r["final_gap"] for r in rs])),
+                                 float(np.max([r["final_gap"] for r in rs])),
+                                 float(np.mean([r["best_gap"] for r in rs])),
+                                 None if any(t is None for t in t5) else float(np.median(t5)),
+                                 len(rs)))
+    return rows
+
+
+def format_table(data):
+    """The summary as a small text table."""
+    lines = [f"{'library':8} {'algo':5} {'decoding':8} {'inst':4} {'final gap':>10} "
+             f"{'worst':>7} {'best gap':>9} {'CPU s to 5%':>12} {'seeds':>5}"]
+    for lib, algo, reg, inst, g, w, bg, t5, n in summarize(data):
+        lines.append(f"{lib:8} {algo:5} {reg:8} {inst:4} {g:10.1%} {w:7.1%} {bg:9.1%} "
+                     f"{'never' if t5 is None else f'{t5:.0f}':>12} {n:5d}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--budget", choices=sorted(BUDGETS), default="full")
+    p.add_argument("--out", default=str(RESULTS))
+    p.add_argument("--libs", nargs="+", choices=LIBS, default=list(LIBS))
+    p.add_argument("--algos", nargs="+", choices=ALGOS, default=list(ALGOS))
+    p.add_argument("--regs", nargs="+", choices=REGS, default=list(REGS))
+    p.add_argument("--instances", nargs="+", choices=("a", "b"), default=None,
+                   help="a subset of the budget's instances (to split the study over workers)")
+    p.add_argument("--seeds", nargs="+", type=int, default=None,
+                   help="a subset of the budget's seeds (to split the study over workers)")
+    args = p.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    t = time.process_time()
+    data = run_study(args.budget, args.out, libs=args.libs, algos=args.algos, regs=args.regs,
+                     instances=args.instances, seeds=args.seeds)
+    print(format_table(data))
+    print(f"CPU time of this invocation: {time.process_time() - t:.0f} s", file=sys.stderr)
+    return data
+
+
+if __name__ == "__main__":
+    main()

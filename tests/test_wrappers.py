@@ -1,0 +1,132 @@
+"""The DeepStock decodings as gymnasium action wrappers."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from deepstock_lite import InventorySystem
+from deepstock_lite.core.demand import Poisson
+from deepstock_lite.deepstock.regularization import Regularization
+from deepstock_lite.envs import (BatchInventoryEnv, InventoryEnv, RegularizedAction,
+                                 RegularizedVectorAction)
+
+
+def single(**kw):
+    return InventoryEnv(InventorySystem(L=2, b=4.0, backlog=False), Poisson(5), 20, 60.0, **kw)
+
+
+def test_the_three_line_example():
+    env = RegularizedAction(single(), "base", scale=50.0)
+    obs, _ = env.reset(seed=0)
+    obs, r, term, trunc, info = env.step(np.array([-0.2], np.float32))  # target 0.4 * 50 = 20
+    assert info["order"] == pytest.approx(20.0)                         # position 0 at start
+    assert info["u"] == pytest.approx([0.4])
+    assert env.action_space.low[0] == -1.0 and env.action_space.high[0] == 1.0
+
+
+@pytest.mark.parametrize("kind, action_range", [("none", (-1, 1)), ("base", (-1, 1)),
+                                                ("none", (0, 1)), ("base", (0, 1))])
+def test_orders_follow_the_regularization(kind, action_range):
+    env = RegularizedAction(single(on_hand=7.0), kind, scale=40.0, action_range=action_range)
+    reg = Regularization(kind, L=2, scale=40.0)
+    obs, _ = env.reset(seed=1)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a = rng.uniform(action_range[0] - 0.3, 1.3, size=1).astype(np.float32)
+        u = np.clip(a.astype(np.float64), action_range[0], 1.0)
+        u = (u + 1) / 2 if action_range[0] < 0 else u
+        expected = float(reg(u, obs.astype(np.float64)))
+        obs, _, _, _, info = env.step(a)
+        assert info["order"] == pytest.approx(min(expected, 60.0))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("kind", ["none", "base"])
+def test_wrapped_env_passes_the_checker(kind):
+    check_env(RegularizedAction(single(), kind, scale=50.0), skip_render_check=True)
+
+
+def test_coeff_and_both_read_features():
+    D = np.full((2, 30), 5.0)
+    F = np.full((2, 30, 1), 5.0)
+    env = InventoryEnv(InventorySystem(L=1), D, 20, 500.0, features=F)
+    w = RegularizedAction(env, "both", feature_index=(1,), days=4.0, bias_scale=10.0)
+    assert w.action_space.shape == (2,)
+    w.reset(options={"path": 0})
+    _, _, _, _, info = w.step(np.array([1.0, -1.0], np.float32))   # c = 1, bias 0
+    assert info["order"] == pytest.approx(4.0 * 5.0)
+
+
+def test_any_decoder_with_the_protocol():
+    class Half:
+        unit_actions, n_outputs = True, 1
+
+        def __call__(self, u, obs):
+            return u[..., 0] * 10.0
+
+    env = RegularizedAction(single(), Half(), action_range=(0, 1))
+    env.reset(seed=0)
+    assert env.step(np.array([0.5], np.float32))[4]["order"] == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("args, kwargs, exc, match", [
+    (("base",), {}, ValueError, "scale"),
+    (("bass",), {"scale": 1.0}, ValueError, "kind"),
+    ((5,), {}, TypeError, "regularization"),
+    ((Regularization("base", L=2, scale=5.0),), {"scale": 3.0}, TypeError, "keyword"),
+    (("base",), {"scale": 5.0, "action_range": (-2, 1)}, ValueError, "action_range"),
+    (("base",), {"scale": 5.0, "action_range": "ab"}, TypeError, "action_range"),
+])
+def test_bad_wrapper_arguments(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        RegularizedAction(single(), *args, **kwargs)
+
+
+def test_bad_wrapper_env_and_actions():
+    with pytest.raises(TypeError, match="env"):
+        RegularizedAction("env", "base", scale=5.0)
+    env = RegularizedAction(single(), "base", scale=5.0)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.zeros(1, np.float32))
+    env.reset(seed=0)
+    for bad, exc in [("0.5", TypeError), (np.array([np.nan]), ValueError),
+                     (np.zeros(3), ValueError), (np.array([True]), TypeError)]:
+        with pytest.raises(exc, match="action"):
+            env.step(bad)
+
+
+def test_vector_wrapper_rollout_equals_base_stock():
+    inst_sys = InventorySystem(L=2, b=4.0, backlog=False)
+    D = Poisson(5).sample(16, 200, seed=2)
+    env = BatchInventoryEnv(inst_sys, D, 200, 60.0, on_hand=15.0)
+    w = RegularizedVectorAction(env, "base", scale=50.0)
+    u = 2 * 16 / 50 - 1                                  # target 16
+    wrapped = w.rollout(lambda o: np.full((16, 1), u))
+    direct = env.rollout(lambda o: np.maximum(16 - o[:, 0] - o[:, 1], 0.0))
+    assert wrapped == pytest.approx(direct)
+    with pytest.raises(ValueError, match="actions"):
+        w.reset(seed=0)
+        w.step(np.zeros((3, 1)))
+    with pytest.raises(TypeError, match="VectorEnv"):
+        RegularizedVectorAction(single(), "base", scale=5.0)
+
+
+def test_envs_do_not_import_torch():
+    code = ("import sys; import deepstock_lite.envs as e; "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_vector_wrapper_on_the_retail_environment():
+    from deepstock_lite.deepstock import RetailEnv, make_catalogue
+    cat = make_catalogue(n_skus=6, horizon=30, seed=0, lead_range=(1, 2))
+    env = RetailEnv(cat, np.arange(6))
+    w = RegularizedVectorAction(env, "both", feature_index=env.demand_feature_index,
+                                bias_scale=2.0)                  # L read from position_L
+    direct = Regularization("both", L=env.position_L, feature_index=env.demand_feature_index,
+                            bias_scale=2.0)
+    u = np.full((6, len(env.demand_feature_index) + 1), 0.3)
+    assert w.rollout(lambda o: 2 * u - 1) == pytest.approx(
+        env.rollout(lambda o: direct(u, np.asarray(o, np.float64))))
