@@ -3,7 +3,8 @@
 1. Test plumbing stays off the page: lines that are only an nbval marker
    (``# NBVAL_IGNORE_OUTPUT``, ``# NBVAL_SKIP``, ...) are removed from the code cells as rendered,
    not from the notebooks (nbval still reads them there).
-2. MathJax is served from the build: ``_static/mathjax/`` holds MathJax 3's ``tex-chtml``
+2. Images keep their aspect ratio: the fixed pixel heights of retina outputs are dropped.
+3. MathJax is served from the build: ``_static/mathjax/`` holds MathJax 3's ``tex-chtml``
    bundle and its fonts (Apache-2.0, see ``_static/mathjax/LICENSE``) and ``mathjax_path``
    points to it, so that ``_build/html`` renders equations offline, opened from disk. Jupyter
    Book adds every ``.js`` file under ``_static`` to every page; the MathJax files must not be
@@ -40,6 +41,14 @@ def _strip_markers(app, doctree):
             block += nodes.Text(new)
 
 
+def _free_image_heights(app, doctree):
+    """IPython's retina PNGs carry their pixel width *and* height; the theme narrows the width
+    to the column and the fixed height then squashes the figure. Keep the width (the theme caps
+    it at 100%) and drop the height, so every image keeps its aspect ratio at every width."""
+    for image in doctree.findall(nodes.image):
+        image.attributes.pop("height", None)
+
+
 def _drop_mathjax_from_js_files(app, config):
     files = getattr(config, "html_js_files", None) or []
     keep = []
@@ -54,4 +63,5 @@ def _drop_mathjax_from_js_files(app, config):
 def setup(app):
     app.connect("config-inited", _drop_mathjax_from_js_files)
     app.connect("doctree-read", _strip_markers)
+    app.connect("doctree-read", _free_image_heights)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,5 +1,5 @@
 """One policy for thousands of SKUs: training and evaluation time, and the margin over the best
-tuned forecast heuristic on held-out SKUs (issue 6 targets).
+tuned forecast heuristic on held-out SKUs.
 
 1. **Train + evaluate.** A catalogue of ``train + val + test`` SKUs (default 5 000 / 500 /
    5 000, 90 days); DS + Both trained on the training SKUs (validation SKUs for keep-best), the

@@ -6,8 +6,9 @@
     python -m deepstock_lite.book check
         check every chapter: a readable notebook, listed in _toc.yml, kernel python3, one
         title, committed outputs, a Colab install cell that uses the repository URL of
-        _config.yml, every glued name defined, and no hand-typed result in the prose (a
-        decimal or percentage neither glued nor listed in book/_literals.yml).
+        _config.yml, every glued name defined, every figure captioned (and so numbered),
+        plain-text headings, and no hand-typed result in the prose (a decimal or percentage
+        neither glued nor listed in book/_literals.yml).
 
 Run from the repository root. Needs nbclient and PyYAML (installed with jupyter-book).
 """
@@ -163,6 +164,11 @@ def check(root=None):
         titles = [ln for md in markdown for ln in md.splitlines() if re.match(r"^# \S", ln)]
         if len(titles) != 1:
             problems.append(f"{name}: needs exactly one '# ' title, found {len(titles)}")
+        math_heads = [ln.strip() for md in markdown for ln in md.splitlines()
+                      if re.match(r"^#{1,6} ", ln) and ("$" in ln or "\\(" in ln)]
+        if math_heads:
+            problems.append(f"{name}: headings must be plain text (the sidebar, the browser "
+                            f"tab and search cannot render math): {math_heads[0]!r}")
         code = [c for c in nb.cells if c.cell_type == "code"]
         if not code or "import deepstock_lite" not in code[0].source or url not in code[0].source:
             problems.append(f"{name}: first code cell must install deepstock_lite from {url}")
@@ -174,6 +180,15 @@ def check(root=None):
         errors = [o for c in code for o in c.get("outputs", []) if o.output_type == "error"]
         if errors:
             problems.append(f"{name}: committed with an error output")
+        uncaptioned = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                       and any("image/png" in o.get("data", {}) or "image/svg+xml" in
+                               o.get("data", {}) for o in c.get("outputs", []))
+                       and not (c.metadata.get("mystnb", {}).get("figure", {}) or {})
+                       .get("caption")]
+        if uncaptioned:
+            problems.append(f"{name}: figure(s) without a caption and number (cell metadata "
+                            "mystnb.figure.caption and .name, e.g. fig-...) in cell(s) "
+                            f"{', '.join(map(str, uncaptioned))}")
         glued = glued_names(nb)
         used = {m for c in nb.cells if c.cell_type == "markdown"
                 for m in _GLUE_USE.findall(c.source)}

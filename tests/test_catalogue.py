@@ -1,4 +1,4 @@
-"""The synthetic e-commerce catalogue (issue 6) and per-SKU normalization."""
+"""The synthetic e-commerce catalogue and per-SKU normalization."""
 import numpy as np
 import pytest
 

@@ -16,6 +16,25 @@ def test_run_setting_tiny(tmp_path, monkeypatch):
         assert len(r["best_so_far_val"]) == 2
         assert r["best_so_far_val"][1] <= r["best_so_far_val"][0]
         assert r["gap"] == r["test"] / data["benchmark"] - 1
+        assert [t["val"] for t in r["trials"]] and len(r["trials"]) == 2
+        assert min(t["val"] for t in r["trials"]) == r["best_so_far_val"][-1]
+    # started again, the sweep resumes: no new trial, the cached re-runs, the same file
+    again = paper.run_setting("1", trials=2, seeds=(0,), budget="tiny", methods=("ds", "ddpg"),
+                              storage=f"sqlite:///{tmp_path}/p.db")
+    for a, b in zip(data["rows"], again["rows"]):
+        assert a["trials"] == b["trials"] and a["rerun_test"] == b["rerun_test"]
+
+
+def test_run_setting_reading_and_bad_arguments(tmp_path, monkeypatch):
+    import pytest
+    monkeypatch.setattr(experiments, "RESULTS", tmp_path)
+    data = paper.run_setting("3", trials=2, seeds=(0,), budget="tiny", methods=("ds",),
+                             regs=("base",), storage=f"sqlite:///{tmp_path}/p.db")
+    assert data["reading"] == "total" and "5 train + 5 val" in data["name"]
+    with pytest.raises(ValueError, match="reading must be one of"):
+        paper.run_setting("3", reading="both", out=False)
+    with pytest.raises(TypeError, match="seeds must be"):
+        paper.run_setting("3", seeds=3, out=False)
 
 
 def test_ds_overfit_tiny(tmp_path, monkeypatch):

@@ -161,3 +161,18 @@ def test_benchmark_script_and_shipped_table(tmp_path, capsys):
     assert len(cells) == 16
     for c in cells:
         assert round(c["optimal_cost"], 2) == pytest.approx(ZIPKIN[c["b"]][c["L"] - 1])
+
+
+def test_policy_evaluation_from_a_start_state():
+    """From a start state: the same cost as the default for a unichain policy, certified
+    bounds, and a clear error for a bad start."""
+    import numpy as np
+    from deepstock_lite.classical import evaluate_policy_exact
+    pol = lambda st: np.maximum(8 - st.sum(1), 0)     # noqa: E731 (base stock 8)
+    every = evaluate_policy_exact(pol, 2, h=1, b=4, mean=5)
+    one = evaluate_policy_exact(pol, 2, h=1, b=4, mean=5, start=(3, 2))
+    assert one.lower <= every.cost + 1e-6 and every.cost - 1e-6 <= one.upper
+    assert abs(one.cost - every.cost) < 1e-5
+    for bad in ((3,), (3, -1), (3.5, 0), (500, 0)):
+        with pytest.raises(ValueError, match="start"):
+            evaluate_policy_exact(pol, 2, h=1, b=4, mean=5, start=bad)

@@ -1,4 +1,4 @@
-"""The e-commerce simulation (issue 7): RetailEnv, metrics, heuristics and the torch rollout."""
+"""The e-commerce simulation: RetailEnv, metrics, heuristics and the torch rollout."""
 import time
 
 import numpy as np

@@ -55,6 +55,42 @@ def test_same_seed_same_agent_bit_for_bit(module, Config, n_envs):
     assert costs[0] == costs[1]
 
 
+_TWO_PROCESS = """
+import hashlib, sys, torch
+from deepstock_lite.rl import BaseStockDecoder, {mod}
+from deepstock_lite.rl.instances import make_envs
+torch.set_num_threads(1)
+env, ev = make_envs("b", n_envs={n}, horizon=40, eval_paths=10, eval_horizon=200)
+cfg = {mod}.{cfg}(a_max=50.0, total_steps=800, eval_every=400, seed=3{extra})
+agent, hist = {mod}.train(env, cfg, eval_env=ev, decoder=BaseStockDecoder(2), quiet=True)
+h = hashlib.sha256()
+for m in agent.modules().values():
+    for p in m.parameters():
+        h.update(p.detach().numpy().tobytes())
+print(h.hexdigest())
+"""
+
+
+@pytest.mark.parametrize("module, Config, n_envs", [(ddpg, "DDPGConfig", 1),
+                                                     (ppo, "PPOConfig", 4)])
+def test_same_seed_same_agent_in_another_process(module, Config, n_envs):
+    """A fresh interpreter (new hash seed, new allocator state) trains the identical agent."""
+    import subprocess
+    import sys
+
+    torch.set_num_threads(1)
+    extra = "" if module is ppo else ", learning_starts=300"
+    code = _TWO_PROCESS.format(mod=module.__name__.rsplit(".", 1)[1], n=n_envs, cfg=Config,
+                               extra=extra)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=600).stdout.split()[-1]
+    env, ev = make_envs("b", n_envs=n_envs, horizon=40, eval_paths=10, eval_horizon=200)
+    cfg = getattr(module, Config)(a_max=50.0, total_steps=800, eval_every=400, seed=3,
+                                  **({} if module is ppo else {"learning_starts": 300}))
+    agent, _ = module.train(env, cfg, eval_env=ev, decoder=BaseStockDecoder(2), quiet=True)
+    assert _fingerprint(agent) == out
+
+
 def _saved(tmp_path):
     agent = DDPG(DDPGConfig(a_max=50.0), 4, 50.0, BaseStockDecoder(2))
     path = tmp_path / "agent.pt"

@@ -91,15 +91,14 @@ class _Space:
                              f"{self.L}, positions up to {S}), more than {MAX_STATES:,}: use "
                              "a shorter lead time L, a smaller mean demand or a lower "
                              "max_position")
-        # each state x branches into x0 + 1 next states, and the leftover law is (S+1)^2: the
-        # mean of x0 over the simplex is about S/(L+1)
-        pairs = count * (S / (self.L + 1) + 1) + (S + 1) ** 2
+        self.states = _simplex(self.L, S, None if cap is None else self.cap)
+        # each state x branches into x0 + 1 next states; the leftover law is (S+1)^2
+        pairs = int(self.states[:, 0].sum()) + len(self.states) + (S + 1) ** 2
         if pairs > MAX_TRANSITIONS:
-            raise ValueError(f"the lost-sales transition matrix would hold about {pairs:,.0f} "
-                             f"entries (L={self.L}, positions up to {S}), more than "
+            raise ValueError(f"the lost-sales transition matrix would hold {pairs:,} entries "
+                             f"(L={self.L}, positions up to {S}), more than "
                              f"{MAX_TRANSITIONS:,}: use a smaller mean demand, a shorter lead "
                              "time L or a lower max_position")
-        self.states = _simplex(self.L, S, None if cap is None else self.cap)
         self.n = len(self.states)
         self.position = self.states.sum(1)
         self.shape = (S + 1,) + (self.cap + 1,) * (self.L - 1)
@@ -367,7 +366,7 @@ def _argmin_segments(q, starts, lengths):
 # ---------------------------------------------------------------------------------------
 # exact evaluation of a stationary policy
 # ---------------------------------------------------------------------------------------
-def _evaluate(space, orders, tol, max_iter):
+def _evaluate(space, orders, tol, max_iter, start=None):
     orders = np.asarray(orders)
     if orders.shape != (space.n,):
         raise ValueError(f"policy table must have one order per state ({space.n}), "
@@ -379,13 +378,62 @@ def _evaluate(space, orders, tol, max_iter):
         raise ValueError("an order takes the position above max_position "
                          f"({space.S}): raise max_position")
     P = space.transitions(np.arange(space.n), orders)
-    g, lo, hi, v, it = _rvi(lambda v: P @ v, space.cost, tol, max_iter)
+    if start is not None:
+        return _evaluate_from(space, P, orders, start, tol, max_iter)
+    try:
+        g, lo, hi, v, it = _rvi(lambda v: P @ v, space.cost, tol, max_iter)
+    except RuntimeError:
+        try:  # a periodic chain: the same gain, from the aperiodic chain (P + I)/2
+            g, lo, hi, it = _rvi_aperiodic(P, space.cost, tol, max_iter)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: the policy's long-run cost depends on the starting "
+                               "state (several closed classes); pass start= to evaluate it "
+                               "from one state") from None
+    return PolicyEvaluation(cost=g, lower=lo, upper=hi, iterations=it,
+                            policy=LookupPolicy(space, orders))
+
+
+def _rvi_aperiodic(P, cost, tol, max_iter):
+    """RVI on ``(P + I)/2`` with cost ``c/2``: its gain is half of ``P``'s, and it converges
+    on periodic chains too (Puterman 1994 §8.5.4, the aperiodicity transformation)."""
+    g, lo, hi, _, it = _rvi(lambda v: 0.5 * (P @ v) + 0.5 * v, 0.5 * cost, 0.5 * tol,
+                            max_iter)
+    return 2.0 * g, 2.0 * lo, 2.0 * hi, it
+
+
+def _evaluate_from(space, P, orders, start, tol, max_iter):
+    """Long-run average cost from one ``start`` state: relative value iteration on the states
+    the policy can reach from it (one closed class there, whatever the rest of the chain)."""
+    st = np.asarray(start)
+    if st.shape != (space.L,) or not np.all(np.isfinite(st)) or np.any(st < 0) or \
+            np.any(st != np.round(st)):
+        raise ValueError(f"start must be {space.L} non-negative integers (on hand, then the "
+                         f"orders in transit), got {start!r}")
+    k = int(space.lookup(st.astype(np.int64)[None, :])[0])
+    if k < 0:
+        raise ValueError(f"start {tuple(int(x) for x in st)} is outside the evaluated states "
+                         f"(position <= {space.S}): raise max_position")
+    seen = np.zeros(space.n, bool)
+    seen[k] = True
+    frontier = np.array([k])
+    P = P.tocsr()
+    while frontier.size:        # breadth-first search over the transitions with P > 0
+        nxt = np.unique(P[frontier].indices)
+        frontier = nxt[~seen[nxt]]
+        seen[frontier] = True
+    idx = np.flatnonzero(seen)
+    sub = P[idx][:, idx]
+    try:
+        g, lo, hi, it = _rvi_aperiodic(sub, space.cost[idx], tol, max_iter)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}: from start {tuple(int(x) for x in st)} the policy can "
+                           "still end in closed classes of different costs") from None
     return PolicyEvaluation(cost=g, lower=lo, upper=hi, iterations=it,
                             policy=LookupPolicy(space, orders))
 
 
 def evaluate_policy_exact(policy, L, *, h, b, demand=None, mean=None, pmf=None,
-                          max_position=None, tol=1e-6, max_iter=50_000):
+                          max_position=None, tol=1e-6, max_iter=50_000, start=None):
     r"""Exact long-run average cost of a stationary policy (relative value iteration on
     :math:`g + v = c + P_\pi v`, Puterman 1994 §8.5).
 
@@ -394,6 +442,11 @@ def evaluate_policy_exact(policy, L, *, h, b, demand=None, mean=None, pmf=None,
     ``<= max_position`` (default: the backorder base-stock level). The policy must keep the
     position after ordering within ``max_position``. A :class:`LookupPolicy` is evaluated on
     its own table unless ``max_position`` is given.
+
+    A policy whose chain has several closed classes (a learned policy can have them: e.g. one
+    that never orders once the stock is gone) has a cost that depends on where it starts; the
+    default (one gain for every state) then raises ``RuntimeError``. ``start`` (on hand, then the
+    orders in transit, oldest first) evaluates it from that state instead.
     """
     model = LostSalesModel(L, h, b, demand, mean, pmf)
     S = _check_bound(model, max_position) if max_position is not None else None
@@ -409,7 +462,7 @@ def evaluate_policy_exact(policy, L, *, h, b, demand=None, mean=None, pmf=None,
         orders = np.asarray(policy(space.states.copy()))
     else:
         raise TypeError("policy must be a LookupPolicy or a function of the states array")
-    return _evaluate(space, orders, tol, max_iter)
+    return _evaluate(space, orders, tol, max_iter, start)
 
 
 # ---------------------------------------------------------------------------------------

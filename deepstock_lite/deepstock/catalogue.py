@@ -1,4 +1,4 @@
-r"""A synthetic e-commerce catalogue: many SKUs on very different scales (issue 6).
+r"""A synthetic e-commerce catalogue: many SKUs on very different scales.
 
 The Alibaba setting of the DeepStock paper has about a million SKU–warehouse pairs, lost sales,
 daily review for some SKUs and weekly for others, promotions planned in advance and demand that

@@ -1,11 +1,11 @@
 """The paper's synthetic experiments (Xie et al. 2026, §5) at a budget a laptop can afford.
 
-    python -m deepstock_lite.deepstock.paper --settings 1 2 3 4 --trials 6 --budget small
+    python -m deepstock_lite.deepstock.paper --settings 1 2 3 4 --trials 20 --seeds 3
 
 For each setting, each method (DS, DDPG, PPO, distributional SAC) and each decoding (None,
 Base): an Optuna study of ``trials`` trials (half random start-up, then TPE) on the validation
-loss, the best-so-far curve, and the best configuration re-run with ``seeds`` seeds; every test
-loss is reported relative to the setting's benchmark:
+loss, every trial's validation and test loss, the best-so-far curve, and the best configuration
+re-run with ``seeds`` seeds; every test loss is reported relative to the setting's benchmark:
 
 * Setting 1: the exact DP on the empirical per-day demand laws of the training trajectories;
 * Settings 2–3: DS trained *on the test trajectories themselves* (an in-sample bound);
@@ -13,8 +13,11 @@ loss is reported relative to the setting's benchmark:
 
 ``python -m deepstock_lite.deepstock.paper --overfit`` runs the DS-overfitting study of Setting
 4 (test gap against the number of training trajectories N and the horizon H). Results are JSON
-files in ``deepstock_lite/data/results/``; studies live in ``studies/paper.db`` so an
-interrupted run resumes where it stopped.
+files in ``deepstock_lite/data/results/``. Every trial and every re-run is stored in the Optuna
+storage ``studies/paper_s<setting>.db`` (re-runs as study attributes), so an interrupted sweep
+started again with the same command resumes where it stopped; the results file of a setting is
+written once all its studies are complete. Settings 2–3 use the ``--reading`` of the paper's
+trajectory counts (:data:`~.settings.READINGS`; default ``total``: 10 + 10 and 5 + 5).
 """
 from __future__ import annotations
 
@@ -30,7 +33,8 @@ from .ds import DSConfig, train_ds
 from .experiments import _write_json, results_path
 from .regularization import Regularization
 from .settings import setting1, setting2, setting3, setting4
-from .tuning import best_so_far, evaluate_config, run_study
+from .settings import READINGS
+from .tuning import best_so_far, evaluate_config, make_setting, run_study, trial_table
 
 __all__ = ["benchmark", "run_setting", "ds_overfit"]
 
@@ -43,9 +47,9 @@ def _ds_policy_loss(S, res, split="test"):
     return S.evaluate_on_observations(res.policy.act_numpy, split)
 
 
-def benchmark(key):
+def benchmark(key, reading="total"):
     """The setting's benchmark test loss (see the module docstring) and how it was obtained."""
-    S = SETTINGS[key]()
+    S = make_setting(key, reading)
     if key == "1":
         from ..classical.setting1_dp import solve_setting1_dp
         dp = solve_setting1_dp(S.data.train)
@@ -72,36 +76,74 @@ def benchmark(key):
             "empirical_quantile": float(emp)}
 
 
-def run_setting(key, *, trials=6, seeds=(0, 1), budget="small", methods=METHODS, regs=REGS,
-                storage="sqlite:///studies/paper.db", out=None):
-    """Studies and re-runs for one setting; writes ``paper_setting<key>.json``."""
+def _storage(key):
+    from pathlib import Path
+    Path("studies").mkdir(exist_ok=True)
+    return f"sqlite:///studies/paper_s{key}.db"
+
+
+def _rerun(study, method, reg, key, params, seed, budget, reading):
+    """The best configuration re-run with ``seed``, cached in the study (resumable)."""
+    name = f"rerun_{seed}_{study.best_trial.number}"
+    if name not in study.user_attrs:
+        t0 = time.process_time()
+        r = evaluate_config(method, reg, key, params, seed, budget, reading=reading)
+        study.set_user_attr(name, {"val": float(r["val"]), "test": float(r["test"]),
+                                   "cpu_seconds": time.process_time() - t0})
+    return study.user_attrs[name]
+
+
+def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METHODS, regs=REGS,
+                storage=None, out=None, reading="total"):
+    """Studies and re-runs for one setting; writes ``paper_setting<key>.json``. Resumes from
+    ``storage`` (default ``studies/paper_s<key>.db``): finished trials and re-runs are kept."""
+    import optuna
+
     trials = check_int("trials", trials, low=2)
-    bench = benchmark(key)
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
+    seeds = tuple(check_int("seeds", s_, low=0) for s_ in seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    if reading not in READINGS:
+        raise ValueError(f"reading must be one of {list(READINGS)}, got {reading!r}")
+    storage = storage or _storage(key)
+    bench = benchmark(key, reading)
     rows = []
     for method in methods:
         for reg in regs:
             t0 = time.perf_counter()
-            study = run_study(method, reg, key, trials, storage=storage,
-                              study_name=f"paper-{method}-{reg}-s{key}-{budget}",
-                              n_startup_trials=max(trials // 2, 1), budget=budget)
+            name = f"paper-{method}-{reg}-s{key}-{budget}" + ("" if key in ("1", "4")
+                                                              else f"-{reading}")
+            study = run_study(method, reg, key, trials, storage=storage, study_name=name,
+                              n_startup_trials=max(trials // 2, 1), budget=budget,
+                              reading=reading, total=True)
             curve = best_so_far(study)[:trials]
-            best = min((t for t in study.trials if t.value is not None), key=lambda t: t.value)
-            reruns = [evaluate_config(method, reg, key, best.params, seed, budget)
+            best = study.best_trial
+            reruns = [_rerun(study, method, reg, key, best.params, seed, budget, reading)
                       for seed in seeds]
+            table = trial_table(study)[:trials]
+            failed = sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
+            cpu = sum((t.datetime_complete - t.datetime_start).total_seconds()
+                      for t in study.trials if t.datetime_complete is not None)
             test = float(np.mean([r["test"] for r in reruns]))
             rows.append({"method": method, "reg": reg, "params": best.params,
                          "best_so_far_val": curve[:, 0].tolist(),
                          "best_so_far_test": curve[:, 1].tolist(),
+                         "trials": table, "failed_trials": failed,
+                         "rerun_val": [r["val"] for r in reruns],
                          "rerun_test": [r["test"] for r in reruns], "test": test,
                          "gap": test / bench["benchmark"] - 1,
-                         "seconds": time.perf_counter() - t0})
+                         "seconds": cpu + sum(r["cpu_seconds"] for r in reruns),
+                         "wall_seconds_this_run": time.perf_counter() - t0})
             print(f"setting {key} {method:>4} + {reg:<4}: test {test:.4f} "
-                  f"({rows[-1]['gap']:+.1%} vs {bench['kind']}) in {rows[-1]['seconds']:.0f} s",
-                  flush=True)
-    data = {"setting": key, "name": SETTINGS[key]().name, "budget": budget, "trials": trials,
-            "seeds": list(seeds), **bench, "rows": rows,
-            "command": f"python -m deepstock_lite.deepstock.paper --settings {key} "
-                       f"--trials {trials} --budget {budget}"}
+                  f"({rows[-1]['gap']:+.1%} vs {bench['kind']}), "
+                  f"{rows[-1]['seconds']:.0f} s of compute", flush=True)
+    cmd = (f"python -m deepstock_lite.deepstock.paper --settings {key} --trials {trials} "
+           f"--seeds {len(seeds)} --budget {budget}")
+    data = {"setting": key, "name": make_setting(key, reading).name, "budget": budget,
+            "trials": trials, "seeds": list(seeds), "reading": reading, **bench, "rows": rows,
+            "command": cmd + ("" if reading == "total" else f" --reading {reading}")}
     if out is not False:
         _write_json(results_path(out or f"paper_setting{key}"), data)
     return data
@@ -140,9 +182,11 @@ def ds_overfit(ns=(5, 10, 20), horizons=(2, 4, 8, 16, 32, 64), seeds=(0, 1), epo
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper")
     p.add_argument("--settings", nargs="*", default=["1", "2", "3", "4"], choices=list(SETTINGS))
-    p.add_argument("--trials", type=int, default=6)
-    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--budget", choices=("tiny", "small", "full"), default="small")
+    p.add_argument("--reading", choices=READINGS, default="total")
+    p.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
     p.add_argument("--overfit", action="store_true")
     a = p.parse_args(argv)
     import torch
@@ -151,7 +195,10 @@ def main(argv=None):
         ds_overfit()
         return
     for key in a.settings:
-        run_setting(key, trials=a.trials, seeds=tuple(range(a.seeds)), budget=a.budget)
+        t0 = time.perf_counter()
+        run_setting(key, trials=a.trials, seeds=tuple(range(a.seeds)), budget=a.budget,
+                    reading=a.reading, methods=tuple(a.methods))
+        print(f"setting {key}: {time.perf_counter() - t0:.0f} s of wall time", flush=True)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,10 @@ from .decoders import IdentityDecoder, decoder_from_dict
 from .networks import all_finite
 from .normalization import ObsNormalizer
 
+#: a critic whose TD errors exceed this many times the largest discounted return of the
+#: warm-up rewards has diverged
+DIVERGENCE_FACTOR = 10_000.0
+
 __all__ = ["TrainingDivergedError", "Agent", "OffPolicyAgent", "linear_lr", "check_env",
            "field_int", "field_real", "field_bool", "field_hidden"]
 
@@ -229,11 +233,13 @@ class Agent:
                     f"(normalize rewards), or clip gradients (max_grad_norm).")
         size, bound = self._td_error_size(losses), getattr(self, "_value_bound", None)
         if size is not None and bound is not None and size > bound:
-            # a finite but absurd critic: its TD errors exceed 100x the largest discounted
-            # return the warm-up rewards allow, so its values (and the policy) mean nothing
+            # a finite but absurd critic: its TD errors exceed 10 000x the largest discounted
+            # return the warm-up rewards allow, so its values (and the policy) mean nothing.
+            # (A policy that orders wildly can honestly reach costs ~100x the warm-up's; an
+            # exploding critic is at 1e10 within a few updates.)
             raise TrainingDivergedError(
                 f"{self.algo.upper()} training diverged at step {self.global_step}: the "
-                f"critic's TD error is about {size:.3g}, more than {bound:.3g} (100 times the "
+                f"critic's TD error is about {size:.3g}, more than {bound:.3g} (10 000 times the "
                 f"largest discounted return of the warm-up rewards). Lower the learning "
                 f"rates (critic_lr, actor_lr) or clip gradients (max_grad_norm).")
         for k, v in losses.items():
@@ -415,12 +421,12 @@ class OffPolicyAgent(Agent):
         self._set_value_bound(r)
 
     def _set_value_bound(self, r=None):
-        """Divergence bound on the critic's TD errors: 100 x the largest discounted return
+        """Divergence bound on the critic's TD errors: 10 000 x the largest discounted return
         the warm-up rewards allow (in the critic's scaled units)."""
         r = self.buffer.rewards().astype(np.float64) if r is None else r
         if r.size:
             top = float(np.max(np.abs(self.scaled_reward(r)))) + 1.0
-            self._value_bound = 100.0 * top / (1.0 - self.config.gamma)
+            self._value_bound = DIVERGENCE_FACTOR * top / (1.0 - self.config.gamma)
 
     def scaled_reward(self, r):
         """Reward as the critic sees it: ``(r - r_shift) * r_scale``."""

@@ -1,0 +1,159 @@
+"""The built web book, as a reader's browser gets it (runs after ``jupyter-book build .``).
+
+Skipped when ``_build/html`` does not exist (a unit-test run without a build); CI builds the book
+first (the README's Quick start), so there it always runs. It fails on what a reader would see:
+an image with a fixed height (squashed once the theme narrows its width), a test marker on the
+page, raw LaTeX in a title (the sidebar, the browser tab and search cannot render math), a
+chapter whose number is not its file's, or equations that MathJax cannot load offline.
+"""
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from deepstock_lite.book import chapters, find_root
+
+ROOT = find_root(__file__)
+HTML = ROOT / "_build" / "html"
+
+pytestmark = pytest.mark.skipif(not (HTML / "index.html").exists() and
+                                not any(HTML.glob("book/*.html")),
+                                reason="the book is not built (jupyter-book build .)")
+
+
+class _Page(HTMLParser):
+    """Collects image tags, the <title>, the sidebar's link texts, visible text and the
+    chapter heading's section number."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.images, self.nav, self.text = [], [], []
+        self.title, self.h1_number = "", None
+        self._stack, self._in_title, self._in_nav, self._in_h1 = [], False, 0, False
+        self._in_secnum = False
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a)
+        if tag == "title":
+            self._in_title = True
+        if tag in ("script", "style"):
+            self._skip += 1
+        if tag == "nav":        # the sidebar's table of contents and the page's own
+            self._in_nav += 1
+        if tag == "h1":
+            self._in_h1 = True
+        if tag == "span" and "section-number" in (a.get("class") or "") and self._in_h1:
+            self._in_secnum = True
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+        if tag in ("script", "style"):
+            self._skip = max(self._skip - 1, 0)
+        if tag == "nav":
+            self._in_nav = max(self._in_nav - 1, 0)
+        if tag == "h1":
+            self._in_h1 = False
+        if tag == "span":
+            self._in_secnum = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        if self._in_secnum and self.h1_number is None:
+            self.h1_number = data.strip()
+        if self._skip:
+            return
+        if self._in_nav:
+            self.nav.append(data)
+        self.text.append(data)
+
+
+def _pages():
+    return sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts
+                  and "_sources" not in p.parts)
+
+
+def _parse(path):
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def test_no_image_has_a_fixed_height():
+    bad = []
+    for path in _pages():
+        for img in _parse(path).images:
+            style = (img.get("style") or "").replace(" ", "")
+            if "height" in img or re.search(r"(^|;)height:\d", style):
+                bad.append(f"{path.relative_to(HTML)}: {img.get('src', '')[:60]} "
+                           f"style={img.get('style')!r} height={img.get('height')!r}")
+    assert not bad, "images with a fixed height (squashed at narrow widths):\n" + \
+        "\n".join(bad[:20])
+
+
+def test_no_test_marker_on_any_page():
+    bad = [str(p.relative_to(HTML)) for p in _pages()
+           if re.search(r"NBVAL_[A-Z_]+", " ".join(_parse(p).text))]
+    assert not bad, f"nbval markers rendered on: {bad}"
+
+
+def test_titles_hold_no_raw_latex():
+    bad = []
+    for path in _pages():
+        page = _parse(path)
+        for where, text in (("<title>", page.title), ("sidebar", " ".join(page.nav))):
+            if "\\(" in text or "\\)" in text or "$" in text and re.search(r"\$[^$]+\$", text):
+                bad.append(f"{path.relative_to(HTML)} {where}: {text.strip()[:80]!r}")
+    search = HTML / "searchindex.js"
+    if search.exists():
+        text = search.read_text(encoding="utf-8")
+        index = json.loads(text[text.index("(") + 1:text.rindex(")")])
+        titles = list(index.get("titles", [])) + list(index.get("alltitles", {}))
+        bad += [f"search result title: {t!r}" for t in titles
+                if "\\(" in t or re.search(r"\\[a-zA-Z]+", re.sub(r"<[^>]+>", "", t))]
+    assert not bad, "\n".join(bad[:20])
+
+
+def test_chapter_numbers_match_their_files():
+    """Chapter N is book/NN_*: what the text's "Chapter N" references count on."""
+    bad = []
+    for nb in chapters(ROOT):
+        m = re.match(r"(\d\d)_", nb.stem)
+        page = HTML / "book" / f"{nb.stem}.html"
+        if not m or int(m.group(1)) == 0 or not page.exists():
+            continue
+        number = _parse(page).h1_number
+        if number is None or number.rstrip(". ") != str(int(m.group(1))):
+            bad.append(f"{nb.stem}: heading numbered {number!r}")
+    assert not bad, "\n".join(bad)
+
+
+def test_mathjax_is_served_locally():
+    """Equations render offline: every chapter page loads MathJax from _static, no CDN."""
+    bad = []
+    for nb in chapters(ROOT):
+        page = HTML / "book" / f"{nb.stem}.html"
+        if not page.exists():
+            continue
+        text = page.read_text(encoding="utf-8")
+        srcs = re.findall(r"<script[^>]+src=\"([^\"]*mathjax[^\"]*)\"", text, flags=re.I)
+        if not srcs or any(s.startswith(("http:", "https:", "//")) for s in srcs):
+            bad.append(f"{nb.stem}: {srcs}")
+    assert not bad, "\n".join(bad)
+    assert (HTML / "_static" / "mathjax" / "tex-chtml.js").exists()
+
+
+def test_bibliography_keeps_capitals():
+    page = HTML / "book" / "references.html"
+    if not page.exists():
+        pytest.skip("no bibliography page")
+    text = " ".join(_parse(page).text)
+    assert "(s, s)" not in text and "(S, s)" in text and "(s, S)" in text
