@@ -93,6 +93,9 @@ _NOT_PROSE = [
 ]
 # A result a cell could have printed: a decimal (0.867, 4.40) or a percentage (12%, +2.5 %).
 _NUMBER = re.compile(r"(?<![\w.])[+\-\u2212]?(\d+\.\d+ ?%?|\d+ ?%)(?![\w.]*\d)")
+# a number right after these words names a part of the book, not a result ("Section 12.7")
+_REFERENCE = re.compile(r"(Section|Sections|Chapter|Chapters|Algorithm|Example|Exercise|Table|"
+                        r"Figure|Fig\.|Eq\.|eq\.|§)\s*$")
 _GLUE_USE = re.compile(r"\{glue(?::\w+)?\}`([\w-]+)")
 _GLUE_MIME = "application/papermill.record/"
 
@@ -103,7 +106,8 @@ def prose_numbers(markdown):
     text = markdown
     for pattern in _NOT_PROSE:
         text = pattern.sub(" ", text)
-    return [m.group(0).lstrip("+-\u2212").replace(" ", "") for m in _NUMBER.finditer(text)]
+    return [m.group(0).lstrip("+-\u2212").replace(" ", "") for m in _NUMBER.finditer(text)
+            if not _REFERENCE.search(text[max(m.start() - 14, 0):m.start()])]
 
 
 def glued_names(nb):

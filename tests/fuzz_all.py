@@ -348,7 +348,8 @@ def _other_cases(sysL1, env_use):
             params=fields)
     for agent in ("DDPG", "PPO", "DSAC"):
         add(f"rl.{agent}", Or + agent.lower() + ".py", (lambda a=agent: getattr(R, a)),
-            dict(config=getattr(R, agent + "Config")(), obs_dim=3, a_max=10.0))
+            dict(config=getattr(R, agent + "Config")(), obs_dim=3, a_max=10.0),
+            timeout=20.0)  # the first agent built in a process warms torch up (seconds)
     try:
         import deepstock_lite.deepstock as DS
     except Exception:  # pragma: no cover
@@ -369,7 +370,7 @@ def _other_cases(sysL1, env_use):
     add("deepstock.train_ds", Od + "ds.py", lambda: DS.train_ds,
         dict(system=sysL1(), regularization=reg, train=np.ones((2, 6)), val=np.ones((2, 6)),
              config=tiny, n_history=0, on_hand=0.0, warmup=0, cost_start=0),
-        use=lambda r: getattr(r, "val_loss", 0.0))
+        use=lambda r: getattr(r, "val_loss", 0.0), timeout=90.0)  # config=None: full training
     add("deepstock.setting1", Od + "settings.py", lambda: DS.setting1, dict(seed=42))
     add("deepstock.setting4", Od + "settings.py", lambda: DS.setting4,
         dict(n_train=2, horizon=4, n_skus=2, seed=0))
@@ -382,19 +383,43 @@ def _other_cases(sysL1, env_use):
         dict(floor=1 / 28, unit_features=(0, 1, 2, 3)))
     try:
         from deepstock_lite.deepstock import retail_study, tuning
+        import tempfile
+        ds_params = dict(lr=3e-3, batch_size=2, width=8, initial_bias=0.5)
+        # a valid budget like "small" trains for minutes: a longer limit for those calls
         add("deepstock.tuning.evaluate_config", Od + "tuning.py",
             lambda: tuning.evaluate_config,
-            dict(method="ds", reg_kind="base", setting=1, params={}, seed=0,
-                 budget="small"), params=["method", "reg_kind", "setting", "params",
-                                          "seed", "budget"])
-        add("deepstock.tuning.run_study", Od + "tuning.py", lambda: tuning.run_study,
-            dict(method="ds", reg_kind="base", setting=1, n_trials=1, storage=None),
-            params=["method", "reg_kind", "setting", "n_trials", "storage"])
+            dict(method="ds", reg_kind="base", setting=1, params=ds_params, seed=0,
+                 budget="tiny"), params=["method", "reg_kind", "setting", "params",
+                                         "seed", "budget"], timeout=120.0)
+        # the study lives in a temporary database (storage=None is the default file under
+        # studies/, which the fuzz must not write); budget "tiny" keeps each trial short
+        tmp = tempfile.mkdtemp(prefix="fuzz_study_")
+        db = f"sqlite:///{tmp}/fuzz.db"
+        add("deepstock.tuning.run_study", Od + "tuning.py",
+            lambda: _in_dir(tuning.run_study, tmp),
+            dict(method="ds", reg_kind="base", setting=1, n_trials=1, storage=db,
+                 budget="tiny"),
+            params=["method", "reg_kind", "setting", "n_trials", "storage"], timeout=60.0)
         add("deepstock.retail_study.summarize", Od + "retail_study.py",
             lambda: retail_study.summarize, dict(m=None), params=["m"])
     except Exception:  # pragma: no cover
         pass
     return cs
+
+
+def _in_dir(fn, path):
+    """``fn`` called with ``path`` as the working directory (files a default argument
+    writes, such as a study database under ``studies/``, land there)."""
+    import os
+
+    def call(**kwargs):
+        old = os.getcwd()
+        os.chdir(path)
+        try:
+            return fn(**kwargs)
+        finally:
+            os.chdir(old)
+    return call
 
 
 # ---------------------------------------------------------------------------------------

@@ -49,10 +49,7 @@ def test_requirements_pin_jupyter_book_1_and_leave_colab_packages_free():
 
 
 # Chapters still being converted to glued numbers (TEMPORARY: emptied before this lands).
-_PENDING = {"book/03_s_S_policies.ipynb", "book/04_lost_sales_dp.ipynb", "book/06_ddpg.ipynb",
-            "book/07_ppo.ipynb", "book/08_distributional_sac.ipynb",
-            "book/10_paper_experiments.ipynb", "book/11_ecommerce_scale.ipynb",
-            "book/12_interpretability_deployment.ipynb"}
+_PENDING = set()
 
 
 def test_every_chapter_follows_the_conventions():

@@ -440,11 +440,11 @@ def test_train_ds_retail_small(monkeypatch):
         train_ds_retail(etr, eva, "both")
     with pytest.raises(ValueError, match="lr"):
         train_ds_retail(etr, eva, reg, lr=-1.0)
-    import deepstock_lite.deepstock.retail as retail
+    import deepstock_lite.deepstock.retail_ds as retail_ds
 
     def nan_rollout(policy, env, skus, **kw):      # a diverged surrogate: the guard fires
         return sum(p.sum() for p in policy.parameters()) * torch.full((len(skus),), np.nan)
-    monkeypatch.setattr(retail, "retail_rollout_torch", nan_rollout)
+    monkeypatch.setattr(retail_ds, "retail_rollout_torch", nan_rollout)
     with pytest.raises(RuntimeError, match="diverged"):
         train_ds_retail(etr, eva, reg, hidden=(8,), epochs=1)
 
@@ -533,3 +533,35 @@ def test_torch_rollout_follows_the_cost_objective():
     # the cost objective needs no relaxation: relaxed or not, it is minus the dense rewards
     np.testing.assert_allclose(J.numpy(), -run["reward"].sum(1), rtol=1e-5, atol=1e-6)
     assert run["reward"].sum() < 0
+
+
+# -- Coeff per review day and the breakdown by review period ---------------------------------
+def test_period_coeff_orders_cover_per_review_day():
+    from deepstock_lite.deepstock.retail import PeriodCoeff, metrics_by_period
+    from deepstock_lite.rl.decoders import decoder_from_dict
+    cat = make_catalogue(n_skus=300, horizon=30, seed=4)
+    env = RetailEnv(cat, np.arange(300))
+    iP = env.obs_names.index("P")
+    reg = PeriodCoeff(L=env.position_L, feature_index=env.demand_feature_index,
+                      days=7.0, bias_scale=3.5, period_index=iP)
+    plain = Regularization("coeff", L=env.position_L, feature_index=env.demand_feature_index,
+                           days=7.0, bias_scale=3.5)
+    obs, _ = env.reset()
+    u = np.full((obs.shape[0], 5), 0.04)
+    np.testing.assert_allclose(reg(u, obs), obs[:, iP] * plain(u, obs))
+    ut = torch.full((obs.shape[0], 5), 0.04, requires_grad=True)
+    reg(ut, torch.as_tensor(obs)).sum().backward()            # differentiable for DS
+    assert torch.isfinite(ut.grad).all()
+    again = decoder_from_dict(reg.to_dict())
+    assert isinstance(again, PeriodCoeff) and again.period_index == iP
+    # constant output: the per-review-day cover is alike for P = 1, 2, 7 under PeriodCoeff;
+    # the plain Coeff orders the same per review, i.e. P times more per day for daily SKUs
+    by_new = metrics_by_period(env, lambda o: reg(np.full((o.shape[0], 5), 0.04), o))
+    by_old = metrics_by_period(env, lambda o: plain(np.full((o.shape[0], 5), 0.2), o))
+    assert set(by_new) == {1, 2, 7} and sum(v["skus"] for v in by_new.values()) == 300
+    per_day = [v["cover_per_day"] for v in by_new.values()]
+    assert max(per_day) / min(per_day) < 1.6
+    assert by_old[1]["cover_per_day"] > 4 * by_old[7]["cover_per_day"]
+    assert by_old[1]["turnover_days"] > by_new[1]["turnover_days"]
+    with pytest.raises(TypeError, match="evaluation"):
+        metrics_by_period(RetailEnv(cat, np.arange(300), n_envs=10), lambda o: o[:, 0])

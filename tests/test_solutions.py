@@ -80,8 +80,7 @@ def test_solution_runs(path, index, blocks, tmp_path, monkeypatch):
 
 
 # Chapters whose exercises are still being given solutions (TEMPORARY: emptied before landing).
-_PENDING = {"03_s_S_policies", "04_lost_sales_dp", "06_ddpg", "07_ppo", "08_distributional_sac",
-            "10_paper_experiments", "11_ecommerce_scale", "12_interpretability_deployment"}
+_PENDING: set[str] = set()
 
 
 def test_every_exercise_has_a_solution():

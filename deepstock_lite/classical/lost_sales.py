@@ -393,12 +393,13 @@ def _evaluate(space, orders, tol, max_iter, start=None):
                             policy=LookupPolicy(space, orders))
 
 
-def _rvi_aperiodic(P, cost, tol, max_iter):
-    """RVI on ``(P + I)/2`` with cost ``c/2``: its gain is half of ``P``'s, and it converges
-    on periodic chains too (Puterman 1994 §8.5.4, the aperiodicity transformation)."""
-    g, lo, hi, _, it = _rvi(lambda v: 0.5 * (P @ v) + 0.5 * v, 0.5 * cost, 0.5 * tol,
-                            max_iter)
-    return 2.0 * g, 2.0 * lo, 2.0 * hi, it
+def _rvi_aperiodic(P, cost, tol, max_iter, tau=0.9):
+    """RVI on ``tau P + (1 - tau) I`` with cost ``tau c``: its gain is ``tau`` times ``P``'s,
+    and it converges on periodic chains too (Puterman 1994 §8.5.4, the aperiodicity
+    transformation)."""
+    g, lo, hi, _, it = _rvi(lambda v: tau * (P @ v) + (1.0 - tau) * v, tau * cost,
+                            tau * tol, max_iter)
+    return g / tau, lo / tau, hi / tau, it
 
 
 def _evaluate_from(space, P, orders, start, tol, max_iter):

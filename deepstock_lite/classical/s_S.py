@@ -271,15 +271,15 @@ def finite_horizon_s_S(T, *, h, b, K, L=0, demand=None, mean=None, pmf=None, gri
 
 def k_convexity_constant(values):
     r"""Smallest :math:`K \ge 0` for which a function on consecutive integers is
-    :math:`K`-convex (Scarf 1960): :math:`K + f(z+a) \ge f(z) + a\,(f(z) - f(z-b))/b` for
-    all :math:`z`, :math:`a \ge 0`, :math:`b > 0`. It is the largest amount by which
+    :math:`K`-convex (Scarf 1960): :math:`K + f(z+a) \ge f(z) + a\,(f(z) - f(z-w))/w` for
+    all :math:`z`, :math:`a \ge 0`, :math:`w > 0`. It is the largest amount by which
     :math:`f` dips below the extension of a chord; 0 means :math:`f` is convex."""
     f = check_array_1d("values", values)
     n = f.size
     worst = 0.0
     for z in range(1, n - 1):
-        bs = np.arange(1, z + 1)
-        slope = (f[z] - f[z - bs]) / bs              # chords ending at z, from the left
+        w = np.arange(1, z + 1)                      # chord widths
+        slope = (f[z] - f[z - w]) / w                # chords ending at z, from the left
         a = np.arange(0, n - z)
         chord = f[z] + a[:, None] * slope[None, :]   # extended to z + a
         worst = max(worst, float((chord - f[z + a][:, None]).max()))

@@ -138,7 +138,7 @@ class CatalogueConfig:
                                          high=1.0, high_open=True)
         self.forecast_cv = check_real("forecast_cv", self.forecast_cv, low=0.0, high=10.0)
         rp = _check_tuple("review_periods", self.review_periods)
-        self.review_periods = tuple(check_int(f"review_periods[{k}]", v, low=1)
+        self.review_periods = tuple(check_int(f"review_periods[{k}]", v, low=1, high=MAX_DAYS)
                                     for k, v in enumerate(rp))
         if self.review_probs is not None:
             pr = _check_tuple("review_probs", self.review_probs, len(self.review_periods))
@@ -146,16 +146,22 @@ class CatalogueConfig:
             if abs(sum(pr) - 1.0) > 1e-9:
                 raise ValueError(f"review_probs must sum to 1, got {sum(pr)}")
             self.review_probs = pr
-        self.lead_range = _check_range("lead_range", self.lead_range, low=0, integer=True)
+        self.lead_range = _check_range("lead_range", self.lead_range, low=0, high=MAX_DAYS,
+                                       integer=True)
         self.random_lead_times = check_bool("random_lead_times", self.random_lead_times)
         self.lead_delay_max = check_int("lead_delay_max", self.lead_delay_max, low=0, high=60)
         self.lead_delay_prob = _check_range("lead_delay_prob", self.lead_delay_prob,
                                             low=0.0, high=1.0)
 
 
+MAX_DAYS = 10_000  # longest review period and lead time (days), as for the simulator
+
+
 def _check_tuple(name, value, length=None):
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-        raise TypeError(f"{name} must be a sequence, got {type(value).__name__}")
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") \
+            or (isinstance(value, np.ndarray) and value.ndim != 1):
+        shape = f" of shape {value.shape}" if isinstance(value, np.ndarray) else ""
+        raise TypeError(f"{name} must be a sequence (1-D), got {type(value).__name__}{shape}")
     value = tuple(np.asarray(value).tolist()) if isinstance(value, np.ndarray) else tuple(value)
     if length is not None and len(value) != length:
         raise ValueError(f"{name} must have {length} entries, got {len(value)}")

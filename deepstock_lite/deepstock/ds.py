@@ -30,7 +30,8 @@ import torch
 from torch import nn
 
 from ..core.simulator import InventorySystem
-from ..core.validation import check_array, check_bool, check_demand, check_int, check_real
+from ..core.validation import (MAX_COUNT, MAX_QUANTITY, check_array, check_bool, check_demand,
+                               check_int, check_real)
 from ..rl.decoders import (SURROGATES, Regularization, check_surrogate, initial_bias_logit,
                            relu_surrogate)
 from ..rl.networks import mlp
@@ -59,10 +60,7 @@ class DSConfig:
     integer_orders: bool = False  # round the orders inside the simulated (forward) pass
 
     def __post_init__(self):
-        if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
-            raise TypeError(f"hidden must be a sequence of layer widths, got "
-                            f"{type(self.hidden).__name__}")
-        self.hidden = tuple(check_int("hidden", h, low=1) for h in self.hidden)
+        self.hidden = _check_hidden(self.hidden)
         check_real("lr", self.lr, low=0.0, low_open=True)
         check_int("batch_size", self.batch_size, low=1)
         check_int("epochs", self.epochs, low=1)
@@ -77,6 +75,21 @@ class DSConfig:
         self.integer_orders = check_bool("integer_orders", self.integer_orders)
 
 
+MAX_OBS_DIM = 100_000  # widest observation a policy network is built for
+MAX_WIDTH = 4096       # widest hidden layer (as for the RL agents)
+
+
+def _check_hidden(hidden):
+    """Layer widths: a sequence (tuple, list, 1-D array) of integers in [1, MAX_WIDTH]."""
+    if isinstance(hidden, np.ndarray) and hidden.ndim == 1:
+        hidden = hidden.tolist()
+    if isinstance(hidden, (str, bytes, dict, set, np.ndarray)) \
+            or not hasattr(hidden, "__iter__"):
+        raise TypeError(f"hidden must be a sequence of layer widths (integers in "
+                        f"[1, {MAX_WIDTH}]), got {type(hidden).__name__}")
+    return tuple(check_int("hidden", h, low=1, high=MAX_WIDTH) for h in hidden)
+
+
 def _obs_vector(name, value, obs_dim):
     """A positive (``obs_scale``) or any finite (``obs_shift``) scalar or ``obs_dim`` vector."""
     if torch.is_tensor(value):
@@ -84,7 +97,11 @@ def _obs_vector(name, value, obs_dim):
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be a number or an array of {obs_dim} numbers, got "
                         f"{type(value).__name__}")
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{name} must be a number or an array of {obs_dim} numbers ({e})") \
+            from None
     if arr.ndim == 0:
         arr = check_array(name, arr.reshape(1)).reshape(())
     else:
@@ -122,14 +139,14 @@ class DSPolicy(nn.Module):
                  initial_bias=0.5, obs_shift=0.0, surrogate="exact", leak=0.1,
                  integer_orders=False):
         super().__init__()
-        obs_dim = check_int("obs_dim", obs_dim, low=1)
+        obs_dim = check_int("obs_dim", obs_dim, low=1, high=MAX_OBS_DIM)
         if not isinstance(regularization, Regularization):
             raise TypeError(f"regularization must be a Regularization, got "
                             f"{type(regularization).__name__}")
-        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
-            raise TypeError(f"hidden must be a sequence of layer widths, got "
-                            f"{type(hidden).__name__}")
-        hidden = tuple(check_int("hidden", h, low=1) for h in hidden)
+        hidden = _check_hidden(hidden)
+        if hidden and obs_dim * hidden[0] > MAX_COUNT:
+            raise ValueError(f"obs_dim * hidden[0] (first-layer weights) must be at most "
+                             f"{MAX_COUNT}, got obs_dim={obs_dim}, hidden={hidden}")
         initial_bias = check_real("initial_bias", initial_bias, low=0.0, high=1.0,
                                   low_open=True, high_open=True)
         self.surrogate, self.leak = check_surrogate(surrogate, leak)
@@ -190,8 +207,8 @@ def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.
                 or tuple(features.shape[:2]) != (B, T):
             raise ValueError(f"features must be a torch tensor of shape ({B}, {T}, F) "
                              "matching demand")
-    n_history = check_int("n_history", n_history, low=0)
-    on_hand = check_real("on_hand", on_hand)
+    n_history = check_int("n_history", n_history, low=0, high=MAX_OBS_DIM)
+    on_hand = check_real("on_hand", on_hand, low=-MAX_QUANTITY, high=MAX_QUANTITY)
     warmup = check_int("warmup", warmup, low=0)
     surrogate, leak = check_surrogate(surrogate, leak)
     L, h, b = system.L, system.h, system.b
@@ -273,8 +290,8 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
     config = DSConfig() if config is None else config
     if not isinstance(config, DSConfig):
         raise TypeError(f"config must be a DSConfig, got {type(config).__name__}")
-    n_history = check_int("n_history", n_history, low=0)
-    on_hand = check_real("on_hand", on_hand)
+    n_history = check_int("n_history", n_history, low=0, high=MAX_OBS_DIM)
+    on_hand = check_real("on_hand", on_hand, low=-MAX_QUANTITY, high=MAX_QUANTITY)
     warmup = check_int("warmup", warmup, low=0)
     verbose = check_bool("verbose", verbose)
     Dtr = torch.as_tensor(check_demand("train", train), dtype=torch.float32)
@@ -282,6 +299,9 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
     T = Dtr.shape[1]
     if Dva.shape[1] != T:
         raise ValueError(f"val must have {T} periods like train, got {Dva.shape[1]}")
+    if warmup > T - 1:
+        raise ValueError(f"warmup must be in [0, {T - 1}] (T - 1: at least one order is "
+                         f"placed), got {warmup}")
     cost_start = check_int("cost_start", cost_start, low=0, high=T - 1)
     Ftr = Fva = None
     if features is not None:
@@ -327,6 +347,11 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
         for i in range(0, len(perm), config.batch_size):
             idx = perm[i:i + config.batch_size]
             loss = loss_on(Dtr[idx], None if Ftr is None else Ftr[idx])
+            if not loss.requires_grad:
+                raise ValueError(f"no order placed from period warmup={warmup} on reaches the "
+                                 f"costs counted from cost_start={cost_start} within T={T} "
+                                 f"periods (lead time L={system.L}): lower warmup or "
+                                 f"cost_start")
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"DS training diverged at epoch {epoch}: loss {loss}")
             opt.zero_grad()

@@ -50,8 +50,9 @@ class SkuScaler:
 
     def __init__(self, floor=DEFAULT_FLOOR, unit_features=UNIT_FEATURES):
         self.floor = check_real("floor", floor, low=0.0, low_open=True)
-        if isinstance(unit_features, (str, bytes)) or not hasattr(unit_features, "__len__"):
-            raise TypeError("unit_features must be a sequence of column indices, got "
+        if isinstance(unit_features, (str, bytes)) or not hasattr(unit_features, "__len__") \
+                or (isinstance(unit_features, np.ndarray) and unit_features.ndim != 1):
+            raise TypeError("unit_features must be a sequence (1-D) of column indices, got "
                             f"{type(unit_features).__name__}")
         cols = tuple(check_int(f"unit_features[{k}]", c, low=0)
                      for k, c in enumerate(unit_features))

@@ -18,7 +18,9 @@ the table as "what each pair reaches with the same small budget and hand-set def
 from __future__ import annotations
 
 import argparse
+import math
 import itertools
+import json
 import multiprocessing as mp
 import platform
 import time
@@ -30,8 +32,8 @@ from ..core.validation import check_choice, check_int, check_real
 from .catalogue import CatalogueConfig, make_catalogue
 from .experiments import _write_json, results_path
 from .regularization import KINDS, Regularization
-from .retail import (OBJECTIVES, RetailEnv, forecast_base_stock, forecast_s_S, train_ds_retail,
-                     tune_heuristic)
+from .retail import (OBJECTIVES, PeriodCoeff, RetailEnv, forecast_base_stock, forecast_s_S,
+                     metrics_by_period, train_ds_retail, tune_heuristic)
 
 __all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "fit_method",
            "fit_heuristics", "summarize", "table1", "pareto", "relative_to"]
@@ -39,8 +41,9 @@ __all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "f
 METHODS = ("ddpg", "ppo", "dsac", "ds")
 # initial action bias (share of the output range an untrained policy starts at), chosen so
 # that every decoding starts near a sensible order: None 1.5 days per review, Base a 12-day
-# target, Coeff ≈ 6 days of the demand signals, Both ≈ 12-day target (the paper tunes it)
-INITIAL_ACTION = {"none": 0.05, "base": 0.2, "coeff": 0.05, "both": 0.1}
+# target, Coeff ≈ 1.2 days of the demand signals per review day (PeriodCoeff: P days of
+# cover for a SKU reviewed every P days), Both ≈ 12-day target (the paper tunes it)
+INITIAL_ACTION = {"none": 0.05, "base": 0.2, "coeff": 0.04, "both": 0.1}
 HEURISTIC_GRID = {"k": [float(k) for k in np.arange(0.0, 6.01, 0.5)], "window": [7, 28],
                   "cv": [0.0, 0.2, 0.4]}
 S_S_GRID = {**HEURISTIC_GRID, "m": [0.0, 1.0, 2.0, 4.0, 7.0]}
@@ -48,8 +51,11 @@ S_S_GRID = {**HEURISTIC_GRID, "m": [0.0, 1.0, 2.0, 4.0, 7.0]}
 _BUDGETS = {
     "tiny": {"n_skus": 300, "horizon": 30, "episodes": 2, "ppo_episodes": 2, "grad_steps": 1,
              "ds_epochs": 1, "ds_seconds": 30.0},
-    "full": {"n_skus": 5000, "horizon": 90, "episodes": 10, "ppo_episodes": 100,
+    "full": {"n_skus": 5000, "horizon": 90, "episodes": 30, "ppo_episodes": 100,
              "grad_steps": 32, "ds_epochs": 40, "ds_seconds": None},
+    # what a shared two-core machine finished for two seeds in the time it had
+    "short": {"n_skus": 5000, "horizon": 90, "episodes": 12, "ppo_episodes": 40,
+              "grad_steps": 16, "ds_epochs": 15, "ds_seconds": None},
 }
 
 
@@ -85,13 +91,18 @@ class RetailStudy:
 
 def make_regularization(kind, env):
     """The decoding ``kind`` for a :class:`RetailEnv`, in days of cover: None orders up to 30
-    days, Base targets up to 60 days, Coeff/Both weight the four demand signals by up to 28
-    days each plus a bias of up to 14 days."""
+    days, Base targets up to 60 days, Both weights the four demand signals by up to 28 days
+    each plus a bias of up to 14 days (a target position); Coeff is a :class:`PeriodCoeff`,
+    up to 7 days of each signal plus 3.5 days *per review day* (an order that covers the
+    SKU's review period :math:`P`)."""
     check_choice("kind", kind, set(KINDS))
     if kind == "none":
         return Regularization("none", L=env.position_L, scale=30.0)
     if kind == "base":
         return Regularization("base", L=env.position_L, scale=60.0)
+    if kind == "coeff":
+        return PeriodCoeff(L=env.position_L, feature_index=env.demand_feature_index,
+                           days=7.0, bias_scale=3.5, period_index=env.obs_names.index("P"))
     return Regularization(kind, L=env.position_L, feature_index=env.demand_feature_index,
                           days=28.0, bias_scale=14.0)
 
@@ -114,7 +125,10 @@ def _rl_config(method, kind, B, n_envs, horizon, seed):
 
 def fit_method(method, kind, study, budget="full", seed=0, envs=None):
     """Train ``method`` with decoding ``kind``; returns ``(row, act)``: the row holds the test
-    metrics, the validation objective and the training time; ``act`` is the policy."""
+    metrics, the validation objective, the training time, the learning curve ``curve``
+    (``episodes`` of training — epochs for DS — and the validation objective ``val``) and the
+    test metrics per review period ``by_period`` (:func:`metrics_by_period`); ``act`` is the
+    policy."""
     check_choice("method", method, set(METHODS))
     check_choice("budget", budget, set(_BUDGETS))
     B = _BUDGETS[budget]
@@ -128,6 +142,7 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None):
                                        time_limit=B["ds_seconds"], seed=seed,
                                        initial_bias=INITIAL_ACTION[kind])
         act = policy.act_numpy
+        curve = {"episodes": [h["epoch"] + 1 for h in hist], "val": [h["val"] for h in hist]}
     else:
         import torch
         torch.set_num_threads(1)
@@ -136,20 +151,38 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None):
                                                                   envs["train"].skus.size),
                               weight=study.weight, objective=study.objective,
                               reward="attributed", seed=seed)
-        agent, _ = module.train(train_env, config, eval_env=envs["val"], decoder=reg,
-                                quiet=True)
+        agent, hist = module.train(train_env, config, eval_env=envs["val"], decoder=reg,
+                                   quiet=True)
         act = agent.act
+        episode = train_env.num_envs * train_env.T
+        curve = {"episodes": [h["step"] / episode for h in hist if "eval_cost" in h],
+                 "val": [h["eval_cost"] for h in hist if "eval_cost" in h]}
     seconds = time.perf_counter() - t0
     test = envs["test"].rollout_metrics(act)
     row = {"method": method, "kind": kind, "seed": seed, "seconds": seconds,
-           "val_objective": envs["val"].rollout(act), **summarize(test)}
+           "val_objective": envs["val"].rollout(act), **summarize(test), "curve": curve,
+           "by_period": {str(k): v for k, v in metrics_by_period(envs["test"], act).items()}}
     return row, act
 
 
 def summarize(m):
     """The four numbers of a :meth:`RetailEnv.rollout_metrics` dict that results files keep."""
-    return {k: float(m[k]) for k in ("objective", "stockout_rate", "turnover_days",
-                                     "fill_rate")}
+    keys = ("objective", "stockout_rate", "turnover_days", "fill_rate")
+    if not isinstance(m, dict):
+        raise TypeError(f"m must be a dict of rollout metrics with keys {list(keys)}, "
+                        f"got {type(m).__name__}")
+    missing = [k for k in keys if k not in m]
+    if missing:
+        raise ValueError(f"m must hold the rollout metrics {list(keys)}; missing {missing}")
+    out = {}
+    for k in keys:
+        try:
+            out[k] = float(m[k])
+        except (TypeError, ValueError):
+            raise TypeError(f"m[{k!r}] must be a number, got {type(m[k]).__name__}") from None
+        if not math.isfinite(out[k]):
+            raise ValueError(f"m[{k!r}] must be finite, got {out[k]}")
+    return out
 
 
 def fit_heuristics(envs):
@@ -184,7 +217,9 @@ def _map(jobs, tasks):
 
 def relative_to(rows, method="ddpg", kind="both"):
     """Per (method, kind), the mean over seeds of the change in stockout rate (percentage
-    points) and turnover (days) relative to ``method + kind`` of the same seed."""
+    points) and turnover (days) relative to ``method + kind`` of the same seed, and of the
+    objective; ``<key>_min`` / ``<key>_max`` give the range over seeds, ``n_seeds`` their
+    number."""
     ref = {r["seed"]: r for r in rows if r["method"] == method and r["kind"] == kind}
     out = {}
     for r in rows:
@@ -196,7 +231,10 @@ def relative_to(rows, method="ddpg", kind="both"):
         d["d_stockout_pp"].append(r["stockout_rate"] - base["stockout_rate"])
         d["d_turnover_days"].append(r["turnover_days"] - base["turnover_days"])
         d["objective"].append(r["objective"])
-    return {k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in out.items()}
+    return {k: {**{m: float(np.mean(v)) for m, v in d.items()},
+                **{f"{m}_min": float(np.min(v)) for m, v in d.items()},
+                **{f"{m}_max": float(np.max(v)) for m, v in d.items()},
+                "n_seeds": len(d["objective"])} for k, d in out.items()}
 
 
 def _study_for(study, budget):
@@ -210,21 +248,36 @@ def _study_for(study, budget):
 
 
 def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,), jobs=1,
-           out="retail_table1"):
-    """Every method × decoding × seed plus the tuned heuristics; writes ``<out>.json``."""
+           out="retail_table1", heuristics=None):
+    """Every method × decoding × seed plus the tuned heuristics; writes ``<out>.json``
+    (after each run when ``jobs == 1``, with ``complete`` false until the end).
+    ``heuristics``: rows of :func:`fit_heuristics` computed before on the same study, reused
+    instead of re-tuned (they do not depend on the learned policies)."""
     study = _study_for(study, budget)
     check_int("jobs", jobs, low=1)
     tasks = [(m, k, study, budget, s) for s, m, k in itertools.product(seeds, methods, kinds)]
     t0 = time.perf_counter()
-    rows = _map(jobs, tasks)
-    _, _, envs = study.build()
     data = {"experiment": "one policy for all SKUs: method x regularization on held-out SKUs",
             "study": asdict(study), "budget": budget, "budget_detail": _BUDGETS[budget],
-            "initial_action": INITIAL_ACTION, "seeds": list(seeds), "rows": rows,
-            "heuristics": fit_heuristics(envs), "wall_seconds": time.perf_counter() - t0,
+            "initial_action": INITIAL_ACTION, "seeds": list(seeds), "rows": [],
+            "heuristics": [], "complete": False,
             "command": f"python -m deepstock_lite.deepstock.retail_study table1 --budget "
-                       f"{budget} --jobs {jobs}",
+                       f"{budget} --jobs {jobs} --seeds {len(seeds)} --methods "
+                       + " ".join(methods),
             "machine": platform.processor() or platform.machine()}
+    if jobs == 1:          # one run at a time: the file is rewritten after each run
+        for task in tasks:
+            data["rows"].append(_run(task))
+            data["wall_seconds"] = time.perf_counter() - t0
+            if out:
+                _write_json(results_path(out), data)
+    else:
+        data["rows"] = _map(jobs, tasks)
+    if heuristics is None:
+        _, _, envs = study.build()
+        heuristics = fit_heuristics(envs)
+    data.update(heuristics=heuristics, complete=True,
+                wall_seconds=time.perf_counter() - t0)
     if out:
         _write_json(results_path(out), data)
     return data
@@ -270,12 +323,21 @@ def main(argv=None):
     p.add_argument("--policies", nargs="+", default=["ds:both"], metavar="METHOD:KIND",
                    help="pareto: the learned policies to sweep (default ds:both)")
     p.add_argument("--out", default=None)
+    p.add_argument("--reuse-heuristics", action="store_true",
+                   help="table1: keep the tuned heuristics of the existing results file when "
+                        "its study is the same")
     a = p.parse_args(argv)
     import torch
     torch.set_num_threads(1)
     if a.experiment == "table1":
+        out = a.out or "retail_table1"
+        heur = None
+        if a.reuse_heuristics and results_path(out).exists():
+            old = json.loads(results_path(out).read_text())
+            if old.get("study") == asdict(_study_for(None, a.budget)) and old.get("heuristics"):
+                heur = old["heuristics"]
         table1(methods=a.methods, budget=a.budget, seeds=tuple(range(a.seeds)), jobs=a.jobs,
-               out=a.out or "retail_table1")
+               out=out, heuristics=heur)
     else:
         policies = [tuple(x.split(":")) for x in a.policies]
         for m, k in policies:

@@ -54,9 +54,13 @@ def make_setting(setting, reading="total"):
     return SETTINGS[key](reading=reading) if key in ("2", "3") else SETTINGS[key]()
 
 
-def _check_params(params):
+def _check_params(params, method):
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict of hyperparameters, got {type(params).__name__}")
+    missing = sorted(PARAM_KEYS[method] - set(params))
+    if missing:
+        raise ValueError(f"params for method {method!r} must hold "
+                         f"{sorted(PARAM_KEYS[method])}; missing {missing}")
     return params
 
 
@@ -169,6 +173,15 @@ def _ppo_run(params, S, reg_kind, seed, budget, surrogate="exact"):
 
 METHODS = {"ds": (_ds_space, _ds_run), "ddpg": (_ddpg_space, _ddpg_run),
            "ppo": (_ppo_space, _ppo_run), "dsac": (_dsac_space, _dsac_run)}
+# the hyperparameters each method's run reads (the keys of its search space)
+PARAM_KEYS = {"ds": {"lr", "batch_size", "width", "initial_bias"},
+              "ddpg": {"lr", "gamma", "batch_size", "tau", "buffer_size", "exploration_noise"},
+              "dsac": {"lr", "gamma", "batch_size", "tau", "init_alpha"},
+              "ppo": {"lr", "gamma", "gae_lambda", "clip_coef", "ent_coef", "n_epochs",
+                      "minibatch_size"}}
+# the synthetic settings have no demand features, so only these decodings apply
+SETTING_KINDS = ("none", "base")
+MAX_TRIALS = 100_000
 
 
 def _regularization(kind, S):
@@ -211,7 +224,10 @@ def open_study(name, storage=None, n_startup_trials=10, seed=0):
 
 def _check_common(method, reg_kind, setting, budget, reading, surrogate, seed):
     method = _check_str("method", method, METHODS)
-    reg_kind = _check_str("reg", reg_kind, KINDS)
+    reg_kind = _check_str("reg_kind", reg_kind, KINDS)
+    if reg_kind not in SETTING_KINDS:
+        raise ValueError(f"reg_kind must be one of {list(SETTING_KINDS)} on the synthetic "
+                         f"settings ({reg_kind!r} needs demand features), got {reg_kind!r}")
     key = _check_setting(setting)
     budget = _check_str("budget", budget, BUDGETS)
     reading = _check_str("reading", reading, READINGS)
@@ -233,7 +249,7 @@ def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small", *
     """
     method, reg_kind, key, budget, reading, surrogate, seed = _check_common(
         method, reg_kind, setting, budget, reading, surrogate, seed)
-    params = _check_params(params)
+    params = _check_params(params, method)
     S = make_setting(key, reading)
     return METHODS[method][1](params, S, reg_kind, seed, budget, surrogate)
 
@@ -259,7 +275,7 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
 
     method, reg_kind, key, budget, reading, surrogate, seed = _check_common(
         method, reg_kind, setting, budget, reading, surrogate, seed)
-    n_trials = check_int("n_trials", n_trials, low=1)
+    n_trials = check_int("n_trials", n_trials, low=1, high=MAX_TRIALS)
     n_startup_trials = check_int("n_startup_trials", n_startup_trials, low=0)
     storage = _check_storage(storage)
     if study_name is not None and (not isinstance(study_name, str) or not study_name):

@@ -33,7 +33,8 @@ from gymnasium import spaces
 from gymnasium.vector import VectorEnv
 
 from ..core.simulator import InventorySystem
-from ..core.validation import check_bool, check_choice, check_demand, check_int, check_real
+from ..core.validation import (MAX_COUNT, check_bool, check_choice, check_demand, check_int,
+                                check_real)
 
 __all__ = ["InventoryEnv", "BatchInventoryEnv", "observation"]
 
@@ -77,11 +78,15 @@ class _InventoryCore:
             raise ValueError(f"horizon must be a multiple of the review period P={system.P}, "
                              f"got {horizon}")
         self.q_max = check_real("q_max", q_max, low=0.0, low_open=True)
-        self.warmup = check_int("warmup", warmup, low=0)
+        self.warmup = check_int("warmup", warmup, low=0, high=MAX_COUNT)
         if not system.is_review(self.warmup):
             raise ValueError(f"warmup must end on a review period of {system!r}; "
                              f"period {self.warmup} is not one")
-        self.n_history = check_int("n_history", n_history, low=0)
+        self.n_history = check_int("n_history", n_history, low=0, high=MAX_COUNT)
+        if self.warmup + self.horizon + self.n_history > MAX_COUNT:
+            raise ValueError(f"warmup + horizon + n_history must be at most {MAX_COUNT}, got "
+                             f"warmup={self.warmup}, horizon={self.horizon}, "
+                             f"n_history={self.n_history}")
         self.integer_orders = check_bool("integer_orders", integer_orders)
         self.on_hand = check_real("on_hand", on_hand)
         if not isinstance(reward, str):
@@ -136,16 +141,16 @@ class _InventoryCore:
         F = None if self.features is None else self.F
         return observation(self.state, self.D, self.n_history, F).astype(np.float32)
 
-    def decode(self, action, n):
-        a = as_actions(action, n)
+    def decode(self, action, n, name="action"):
+        a = as_actions(action, n, name)
         q = np.clip(a, 0.0, self.q_max)
         return np.rint(q) if self.integer_orders else q
 
-    def step(self, action):
+    def step(self, action, name="action"):
         if self.state is None or self.state.t >= self.warmup + self.horizon:
             raise RuntimeError("the episode has ended (truncated): call reset() first")
         sys, s = self.system, self.state
-        q = self.decode(action, s.n)
+        q = self.decode(action, s.n, name)
         t0 = s.t
         if self.reward_mode == "attributed":
             attributed = self._attributed_cost(q)
@@ -183,7 +188,10 @@ def as_actions(action, n, name="action"):
     if isinstance(action, (str, bytes)) or action is None:
         raise TypeError(f"{name} must be an array of numbers (orders), got "
                         f"{type(action).__name__}")
-    a = np.asarray(action)
+    try:
+        a = np.asarray(action)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
     if a.dtype == bool or not (np.issubdtype(a.dtype, np.floating)
                                or np.issubdtype(a.dtype, np.integer)):
         raise TypeError(f"{name} must hold numbers (int or float), got dtype {a.dtype}")
@@ -456,7 +464,12 @@ class BatchInventoryEnv(VectorEnv):
             self.num_envs, self._rows = self.core.array.shape[0], np.arange(
                 self.core.array.shape[0])
         else:
-            self.num_envs, self._rows = check_int("n_envs", n_envs, low=1), None
+            self.num_envs, self._rows = check_int("n_envs", n_envs, low=1, high=MAX_COUNT), None
+            size = self.num_envs * (self.core.T + self.core.n_history + self.core.obs_dim)
+            if size > MAX_COUNT:
+                raise ValueError(f"n_envs * (periods + n_history + obs_dim) must be at most "
+                                 f"{MAX_COUNT} (the arrays allocated per episode), got "
+                                 f"n_envs={self.num_envs}: {size}")
         self.seed = _check_seed(seed)
         self.single_observation_space, self.single_action_space = self.core.spaces()
         self.observation_space = spaces.Box(-np.inf, np.inf,
@@ -482,7 +495,7 @@ class BatchInventoryEnv(VectorEnv):
         return obs, {"t": self.core.state.t}
 
     def step(self, actions):
-        obs, reward, truncated, info = self.core.step(actions)
+        obs, reward, truncated, info = self.core.step(actions, "actions")
         n = self.num_envs
         return (obs, reward.astype(np.float64), np.zeros(n, dtype=bool),
                 np.full(n, bool(truncated)), info)

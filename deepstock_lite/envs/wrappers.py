@@ -33,6 +33,8 @@ import gymnasium as gym
 from gymnasium import spaces
 from gymnasium.vector import VectorWrapper
 
+from ..core.validation import check_choice
+
 __all__ = ["RegularizedAction", "RegularizedVectorAction", "make_regularization"]
 
 _RANGES = {(-1.0, 1.0), (0.0, 1.0)}
@@ -55,6 +57,8 @@ def make_regularization(regularization, env=None, **kwargs):
     time of ``env``'s system)."""
     if isinstance(regularization, str):
         from ..deepstock.regularization import Regularization  # lazy: imports torch
+        from ..rl.decoders import KINDS
+        check_choice("regularization kind", regularization, set(KINDS))
         if "L" not in kwargs:
             L = _lead_time(env)
             if L is None:

@@ -16,9 +16,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..core.validation import check_int, check_real
+from ..core.validation import MAX_COUNT, check_array, check_int, check_real
 
 __all__ = ["ReplayBuffer", "compute_gae"]
+
+_MAX_FLOATS = 10 * MAX_COUNT  # largest replay buffer: 4 GB of float32
 
 
 class ReplayBuffer:
@@ -30,7 +32,13 @@ class ReplayBuffer:
     """
 
     def __init__(self, capacity, obs_dim, act_dim=1):
-        self.capacity = check_int("buffer_size", capacity, low=1)
+        self.capacity = check_int("capacity (buffer_size)", capacity, low=1, high=MAX_COUNT)
+        obs_dim = check_int("obs_dim", obs_dim, low=1, high=MAX_COUNT)
+        act_dim = check_int("act_dim", act_dim, low=1, high=MAX_COUNT)
+        if self.capacity * (2 * obs_dim + act_dim + 2) > _MAX_FLOATS:
+            raise ValueError(f"capacity * (2 * obs_dim + act_dim + 2) (float32 numbers stored) "
+                             f"must be at most {_MAX_FLOATS}, got capacity={self.capacity}, "
+                             f"obs_dim={obs_dim}, act_dim={act_dim}")
         self.obs = np.zeros((self.capacity, obs_dim), np.float32)
         self.next_obs = np.zeros((self.capacity, obs_dim), np.float32)
         self.u = np.zeros((self.capacity, act_dim), np.float32)
@@ -83,6 +91,26 @@ class ReplayBuffer:
         self.pos, self.size = int(d["pos"]), s
 
 
+_MAX_VALUE = 1e100  # rewards and values beyond this overflow the discounted sums
+
+
+def _like(name, value, shape, flags=False):
+    """A finite float array of ``shape`` (the shape of the rewards, same number of
+    elements); ``flags`` (episode-end markers) may be bool and must lie in [0, 1]."""
+    if flags and isinstance(value, (np.ndarray, list, tuple)):
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError):  # ragged: check_array names it
+            arr = None
+        if arr is not None and arr.dtype == bool:
+            value = arr.astype(np.float64)
+    arr = check_array(name, value, nonnegative=flags, max_abs=1.0 if flags else _MAX_VALUE)
+    if arr.size != int(np.prod(shape)):
+        raise ValueError(f"{name} must have the shape of rewards {shape} (time x envs), "
+                         f"got shape {arr.shape}")
+    return arr.reshape(shape)
+
+
 def compute_gae(rewards, values, next_values, terminated, truncated, gamma, lam):
     """Advantages and returns by GAE(γ, λ); arrays of shape ``(T, n)`` (time × envs).
 
@@ -92,6 +120,18 @@ def compute_gae(rewards, values, next_values, terminated, truncated, gamma, lam)
     """
     gamma = check_real("gamma", gamma, low=0.0, high=1.0)
     lam = check_real("lam", lam, low=0.0, high=1.0)
+    r = check_array("rewards", rewards, ndim=(1, 2), max_abs=_MAX_VALUE)
+    shape = r.shape if r.ndim == 2 else (r.shape[0], 1)
+    _like("values", values, shape)
+    _like("next_values", next_values, shape)
+    _like("terminated", terminated, shape, flags=True)
+    _like("truncated", truncated, shape, flags=True)
+    return _gae(rewards, values, next_values, terminated, truncated, gamma, lam)
+
+
+def _gae(rewards, values, next_values, terminated, truncated, gamma, lam):
+    """:func:`compute_gae` on arguments already checked (PPO's rollouts: a NaN value there
+    is left for the training guard to report as a divergence)."""
     r = np.asarray(rewards, np.float64)
     if r.ndim == 1:
         r = r[:, None]

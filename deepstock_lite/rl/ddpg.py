@@ -24,9 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core.validation import MAX_QUANTITY
 from .networks import ACTIVATIONS, adam, mlp, polyak_update, set_initial_action
-from .training import (OffPolicyAgent, field_bool, field_hidden, field_int, field_real,
-                       train_agent)
+from .training import (OffPolicyAgent, field_bool, field_choice, field_hidden, field_int,
+                       field_real, train_agent)
 
 __all__ = ["DDPGConfig", "DDPG", "train"]
 
@@ -70,14 +71,13 @@ class DDPGConfig:
         field_bool(self, "lr_decay")
         field_real(self, "lr_final_fraction", low=0.0, high=1.0)
         field_hidden(self)
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"DDPGConfig.activation must be one of {sorted(ACTIVATIONS)}, "
-                             f"got {self.activation!r}")
+        field_choice(self, "activation", ACTIVATIONS)
         field_real(self, "exploration_noise", low=0.0)
         field_int(self, "gradient_steps", low=1)
         field_int(self, "policy_delay", low=1)
         field_real(self, "max_grad_norm", low=0.0, low_open=True, optional=True)
-        field_real(self, "a_max", low=0.0, low_open=True, optional=True)
+        field_real(self, "a_max", low=0.0, high=MAX_QUANTITY, low_open=True,
+                   optional=True)
         field_real(self, "initial_action", low=0.0, high=1.0, low_open=True, high_open=True,
                    optional=True)
         field_bool(self, "normalize_obs")

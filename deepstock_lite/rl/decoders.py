@@ -92,11 +92,18 @@ def inventory_position(obs, L):
     if not torch.is_tensor(obs):
         if isinstance(obs, (str, bytes)) or obs is None:
             raise TypeError(f"obs must be an array of observations, got {type(obs).__name__}")
-        obs = np.asarray(obs, np.float64)
+        try:
+            obs = np.asarray(obs, np.float64)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"obs must be a rectangular array of numbers ({e})") from None
     if obs.ndim < 1 or obs.shape[-1] < 1 + m:
         raise ValueError(f"obs must have at least {1 + m} columns (on-hand and L-1 = {m} "
                          f"pipeline values) in its last axis, got shape {tuple(obs.shape)}")
-    return obs[..., 0] + obs[..., 1:1 + m].sum(-1)
+    position = obs[..., 0] + obs[..., 1:1 + m].sum(-1)
+    if not torch.is_tensor(position) and not np.all(np.isfinite(position)):
+        raise ValueError(f"obs must be finite (no NaN or inf, no overflow) in its first "
+                         f"{1 + m} columns (on-hand and pipeline)")
+    return position
 
 
 def order_up_to(target, position, surrogate="exact", leak=0.1):

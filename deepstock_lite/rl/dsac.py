@@ -38,10 +38,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core.validation import check_real
+from ..core.validation import MAX_QUANTITY, check_real
 from .networks import ACTIVATIONS, adam, mlp, polyak_update, set_initial_action
-from .training import (OffPolicyAgent, field_bool, field_hidden, field_int, field_real,
-                       train_agent)
+from .training import (OffPolicyAgent, field_bool, field_choice, field_hidden, field_int,
+                       field_real, train_agent)
 
 __all__ = ["DSACConfig", "DSAC", "train", "quantile_huber_loss", "squashed_log_prob",
            "quantile_levels"]
@@ -94,20 +94,18 @@ class DSACConfig:
         field_bool(self, "lr_decay")
         field_real(self, "lr_final_fraction", low=0.0, high=1.0)
         field_hidden(self)
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"DSACConfig.activation must be one of {sorted(ACTIVATIONS)}, "
-                             f"got {self.activation!r}")
+        field_choice(self, "activation", ACTIVATIONS)
         field_int(self, "n_quantiles", low=2, high=1000)
         field_int(self, "top_quantiles_to_drop", low=0, high=self.n_quantiles - 1)
         field_real(self, "kappa", low=0.0, low_open=True)
         field_real(self, "init_alpha", low=0.0, low_open=True)
         field_bool(self, "autotune_alpha")
         field_real(self, "target_entropy", low=-20.0, high=5.0)
-        if self.risk not in ("neutral", "cvar"):
-            raise ValueError(f"DSACConfig.risk must be 'neutral' or 'cvar', got {self.risk!r}")
+        field_choice(self, "risk", ("neutral", "cvar"))
         field_real(self, "cvar_level", low=0.0, high=1.0, low_open=True)
         field_int(self, "gradient_steps", low=1)
-        field_real(self, "a_max", low=0.0, low_open=True, optional=True)
+        field_real(self, "a_max", low=0.0, high=MAX_QUANTITY, low_open=True,
+                   optional=True)
         field_real(self, "initial_action", low=0.0, high=1.0, low_open=True, high_open=True,
                    optional=True)
         field_bool(self, "normalize_obs")

@@ -9,18 +9,34 @@ return, as Stable-Baselines3's ``VecNormalize`` does (the rewards are scaled, no
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
 
-from ..core.validation import check_int, check_real
+from ..core.validation import MAX_COUNT, check_bool, check_int, check_real
 
 __all__ = ["RunningMeanStd", "ObsNormalizer", "RewardScaler"]
+
+
+def _check_shape(shape):
+    """A shape: an integer >= 0 or a tuple of them, at most ``MAX_COUNT`` elements."""
+    if isinstance(shape, (numbers.Integral,)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"shape must be a tuple of integers >= 0, got {type(shape).__name__}")
+    dims = tuple(check_int("shape", d, low=0, high=MAX_COUNT) for d in shape)
+    if int(np.prod(dims, dtype=object)) > MAX_COUNT:
+        raise ValueError(f"shape must have at most {MAX_COUNT} elements, got {dims}")
+    return dims
 
 
 class RunningMeanStd:
     """Running mean and variance of vectors of shape ``shape`` (float64)."""
 
     def __init__(self, shape=(), epsilon=1e-4):
+        shape = _check_shape(shape)
+        epsilon = check_real("epsilon", epsilon, low=0.0)
         self.mean = np.zeros(shape, dtype=np.float64)
         self.var = np.ones(shape, dtype=np.float64)
         self.count = float(epsilon)
@@ -49,10 +65,10 @@ class ObsNormalizer:
     """``(obs - mean) / sqrt(var + eps)`` clipped to ``[-clip, clip]``; identity if disabled."""
 
     def __init__(self, dim, enabled=True, clip=10.0, eps=1e-8):
-        self.dim = check_int("dim", dim, low=1)
-        self.enabled = bool(enabled)
+        self.dim = check_int("dim", dim, low=1, high=MAX_COUNT)
+        self.enabled = check_bool("enabled", enabled)
         self.clip = check_real("clip", clip, low=0.0, low_open=True)
-        self.eps = eps
+        self.eps = check_real("eps", eps, low=0.0, low_open=True)
         self.rms = RunningMeanStd((self.dim,))
 
     def update(self, obs):
@@ -94,10 +110,11 @@ class RewardScaler:
     """
 
     def __init__(self, n_envs, gamma, enabled=True, clip=10.0, eps=1e-8):
-        self.n_envs = check_int("n_envs", n_envs, low=1)
+        self.n_envs = check_int("n_envs", n_envs, low=1, high=MAX_COUNT)
         self.gamma = check_real("gamma", gamma, low=0.0, high=1.0)
-        self.enabled = bool(enabled)
-        self.clip, self.eps = clip, eps
+        self.enabled = check_bool("enabled", enabled)
+        self.clip = check_real("clip", clip, low=0.0, low_open=True)
+        self.eps = check_real("eps", eps, low=0.0, low_open=True)
         self.rms = RunningMeanStd(())
         self.ret = np.zeros(self.n_envs)
 

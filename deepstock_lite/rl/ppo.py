@@ -30,12 +30,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core.validation import check_int
-from .buffers import compute_gae
+from ..core.validation import MAX_QUANTITY, check_int
+from .buffers import _gae
 from .networks import ACTIVATIONS, mlp, set_initial_action
 from .normalization import RewardScaler
-from .training import (Agent, field_bool, field_hidden, field_int, field_real,
-                       train_agent)
+from .training import (Agent, field_bool, field_choice, field_hidden, field_int,
+                       field_real, train_agent)
 
 __all__ = ["PPOConfig", "PPO", "train", "clipped_surrogate"]
 
@@ -86,12 +86,11 @@ class PPOConfig:
         field_real(self, "target_kl", low=0.0, low_open=True, optional=True)
         field_real(self, "log_std_init", low=-10.0, high=2.0)
         field_hidden(self)
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"PPOConfig.activation must be one of {sorted(ACTIVATIONS)}, "
-                             f"got {self.activation!r}")
+        field_choice(self, "activation", ACTIVATIONS)
         for name in ("norm_adv", "normalize_obs", "normalize_reward"):
             field_bool(self, name)
-        field_real(self, "a_max", low=0.0, low_open=True, optional=True)
+        field_real(self, "a_max", low=0.0, high=MAX_QUANTITY, low_open=True,
+                   optional=True)
         field_real(self, "initial_action", low=0.0, high=1.0, low_open=True, high_open=True,
                    optional=True)
         field_int(self, "eval_every", low=1)
@@ -196,8 +195,8 @@ class PPO(Agent):
         v_last = self.critic(s_last)[:, 0]
         V_t = torch.stack(V)
         next_values = torch.cat([V_t[1:], v_last[None]], 0)
-        adv, ret = compute_gae(np.stack(R), V_t.numpy(), next_values.numpy(), np.stack(TERM),
-                               np.stack(TRUNC), self.config.gamma, self.config.gae_lambda)
+        adv, ret = _gae(np.stack(R), V_t.numpy(), next_values.numpy(), np.stack(TERM),
+                        np.stack(TRUNC), self.config.gamma, self.config.gae_lambda)
         return {"obs": torch.stack(S), "u": torch.stack(U), "logp": torch.stack(LOGP),
                 "values": V_t, "adv": torch.as_tensor(adv, dtype=torch.float32),
                 "ret": torch.as_tensor(ret, dtype=torch.float32),

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..core.validation import check_bool, check_int, check_real
+from ..core.validation import (MAX_COUNT, MAX_QUANTITY, check_bool, check_choice, check_int,
+                               check_real)
 from .buffers import ReplayBuffer
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .decoders import IdentityDecoder, decoder_from_dict
@@ -57,6 +58,12 @@ def field_bool(cfg, name):
     setattr(cfg, name, check_bool(f"{type(cfg).__name__}.{name}", getattr(cfg, name)))
 
 
+def field_choice(cfg, name, choices):
+    """A config field that must be one of ``choices`` (names; lists and arrays are refused
+    with a message naming the field, not an unhashable-type error)."""
+    check_choice(f"{type(cfg).__name__}.{name}", getattr(cfg, name), set(choices))
+
+
 def field_hidden(cfg, name="hidden"):
     value = getattr(cfg, name)
     full = f"{type(cfg).__name__}.{name}"
@@ -84,6 +91,9 @@ def check_env(env):
         raise ValueError("env's single_observation_space must be flat (1-D)")
 
 
+MAX_OBS_DIM = 100_000  # widest observation an agent's networks are built for
+
+
 class Agent:
     """Base class: policy evaluation, best-policy bookkeeping, guard, checkpoints.
 
@@ -101,8 +111,13 @@ class Agent:
             raise TypeError(f"config must be a {self.Config.__name__}, "
                             f"got {type(config).__name__}")
         self.config = config
-        self.obs_dim = check_int("obs_dim", obs_dim, low=1)
-        self.a_max = check_real("a_max", a_max, low=0.0, low_open=True)
+        self.obs_dim = check_int("obs_dim", obs_dim, low=1, high=MAX_OBS_DIM)
+        width = max(getattr(config, "hidden", None) or (1,))
+        if (self.obs_dim + 1) * width > MAX_COUNT:
+            raise ValueError(f"(obs_dim + 1) * widest hidden layer must be at most {MAX_COUNT} "
+                             f"(first-layer weights), got obs_dim={self.obs_dim}, "
+                             f"hidden={config.hidden}")
+        self.a_max = check_real("a_max", a_max, low=0.0, high=MAX_QUANTITY, low_open=True)
         self.decoder = IdentityDecoder() if decoder is None else decoder
         if not callable(self.decoder):
             raise TypeError("decoder must be callable as decoder(raw_action, obs) -> order")

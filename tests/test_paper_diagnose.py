@@ -1,0 +1,50 @@
+"""The paper diagnoses (Chapter 10) run end to end on a tiny budget."""
+import json
+import shutil
+
+import pytest
+
+from deepstock_lite.deepstock import experiments, paper_diagnose
+
+
+@pytest.fixture
+def one_thread():
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)      # several threads on a loaded machine are much slower
+    yield
+    torch.set_num_threads(n)
+
+
+def test_paper_diagnose_tiny(tmp_path, monkeypatch, one_thread):
+    # the diagnoses read the tuned configurations from the results folder
+    for k in ("1", "4"):
+        shutil.copy(experiments.results_path(f"paper_setting{k}"),
+                    tmp_path / f"paper_setting{k}.json")
+    monkeypatch.setattr(experiments, "RESULTS", tmp_path)
+    data = paper_diagnose.run("tiny", out="diag")
+    saved = json.loads((tmp_path / "diag.json").read_text())
+    assert saved == json.loads(json.dumps(data))
+    runs = saved["ds_lr"]["runs"]
+    assert {r["lr"] for r in runs} == {saved["ds_lr"]["tuned_lr"], paper_diagnose.LOW_LR}
+    for r in runs:
+        assert len(r["val_curve"]) == r["epochs_run"]
+        assert 0 <= r["best_epoch"] < r["epochs_run"]
+        # the kept model is the best validation epoch, and its loss is the run's val
+        assert min(r["val_curve"]) == pytest.approx(r["val"], abs=1e-4)
+        assert r["test"] >= saved["ds_lr"]["benchmark"] * 0.9
+    row = saved["s4_none"]["rows"][0]
+    assert row["method"] == "ddpg" and len(row["trajectory"]["order"]) == 16
+    assert 0.0 <= row["first_order"] <= 200.0
+    assert row["test"] >= saved["s4_none"]["benchmark"] - 1e-6   # the true optimum
+
+
+def test_paper_diagnose_capture_restores():
+    from deepstock_lite.deepstock import ds
+    original = ds.train_ds
+    with pytest.raises(RuntimeError):
+        with paper_diagnose.capture(ds, "train_ds"):
+            raise RuntimeError
+    assert ds.train_ds is original
+    with pytest.raises(ValueError, match="budget must be one of"):
+        paper_diagnose.run("huge", out=None)
