@@ -20,6 +20,7 @@ __all__ = [
     "check_array",
     "check_demand",
     "check_choice",
+    "check_name",
 ]
 
 
@@ -130,6 +131,15 @@ def check_choice(name, value, choices):
         shown = sorted(choices, key=repr)
         raise ValueError(f"{name} must be one of {shown}, got {value!r}")
     return value
+
+
+def check_name(name, value, choices):
+    """``value`` must be a string among ``choices``: a ``TypeError`` for a non-string (a list,
+    a number), a ``ValueError`` for an unknown name, each naming the argument."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {list(choices)}, got "
+                        f"{type(value).__name__}")
+    return check_choice(name, value, set(choices))
 
 
 def _range_text(low, high, low_open=False, high_open=False):

@@ -33,8 +33,8 @@ from ..classical.lost_sales import (backorder_base_stock_level, best_capped_base
                                     evaluate_policy_exact, solve_lost_sales)
 from ..core.demand import Poisson
 from ..core.simulator import InventorySystem
-from ..core.validation import check_choice, check_int, check_real
-from .ds import SURROGATES, DSConfig, config_dict, train_ds
+from ..core.validation import check_int, check_name, check_real
+from .ds import DSConfig, config_dict, train_ds
 from .regularization import Regularization
 from .settings import setting1, setting2, setting3, setting4
 
@@ -101,8 +101,8 @@ def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0,
     mean = check_real("mean", mean, low=0.0, high=50.0, low_open=True)
     h = check_real("h", h, low=0.0, low_open=True)
     seed = check_int("seed", seed, low=0)
-    _check_str_choice("reg", reg, ("none", "base"))
-    _check_str_choice("budget", budget, tuple(_BUDGETS))
+    check_name("reg", reg, ("none", "base"))
+    check_name("budget", budget, tuple(_BUDGETS))
     B = _BUDGETS[budget]
     system = InventorySystem(L=L, h=h, b=b, backlog=False)
     S_bo = backorder_base_stock_level(L, h=h, b=b, mean=mean)
@@ -129,13 +129,6 @@ def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0,
             "optimal": opt, "ds_cost": cost,
             "gap": cost / opt - 1, "train_seconds": seconds, "epochs_run": len(res.history),
             "best_val": res.best_val, "config": config_dict(cfg)}
-
-
-def _check_str_choice(name, value, choices):
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, one of {list(choices)}, got "
-                        f"{type(value).__name__}")
-    return check_choice(name, value, set(choices))
 
 
 def _check_cells(cells):
@@ -165,8 +158,8 @@ def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,)
     cells = ZIPKIN_CELLS if cells is None else _check_cells(cells)
     if isinstance(regs, str) or not regs:
         raise TypeError(f"regs must be a non-empty sequence of decodings, got {regs!r}")
-    regs = tuple(_check_str_choice("regs", r, ("none", "base")) for r in regs)
-    _check_str_choice("budget", budget, tuple(_BUDGETS))
+    regs = tuple(check_name("regs", r, ("none", "base")) for r in regs)
+    check_name("budget", budget, tuple(_BUDGETS))
     seeds = _check_seeds(seeds)
     if out is not None:
         _check_out(out)
@@ -201,12 +194,12 @@ def ds_setting_run(key, params, seed=0, *, budget="small", surrogate="exact", le
     (:func:`deepstock_lite.deepstock.tuning.evaluate_config`), but with the chosen gradient.
     Returns ``{"val": …, "test": …, "epochs_run": …, "seconds": …}``."""
     settings = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
-    key = _check_str_choice("key", str(key), tuple(settings))
+    key = check_name("key", str(key), tuple(settings))
     if not isinstance(params, dict) or not {"lr", "batch_size", "width",
                                             "initial_bias"} <= set(params):
         raise TypeError("params must be a dict with lr, batch_size, width and initial_bias")
-    _check_str_choice("budget", budget, ("tiny", "small", "full"))
-    _check_str_choice("reg", reg, ("none", "base"))
+    check_name("budget", budget, ("tiny", "small", "full"))
+    check_name("reg", reg, ("none", "base"))
     seed = check_int("seed", seed, low=0)
     S = settings[key]()
     n_train = S.data.train.shape[0]
@@ -241,11 +234,11 @@ def ds_surrogate_study(budget="full", seeds=(0, 1, 2), settings=("1", "2", "3", 
 
     ``budget="tiny"`` trains for a few epochs only (a smoke test). Writes
     ``data/results/<out>.json`` after every run (``out=None``: nothing written)."""
-    _check_str_choice("budget", budget, ("tiny", "full"))
+    check_name("budget", budget, ("tiny", "full"))
     seeds = _check_seeds(seeds)
     if isinstance(settings, str) or not hasattr(settings, "__iter__"):
         raise TypeError(f"settings must be a sequence of setting keys, got {settings!r}")
-    settings = tuple(_check_str_choice("settings", str(k), ("1", "2", "3", "4"))
+    settings = tuple(check_name("settings", str(k), ("1", "2", "3", "4"))
                      for k in settings)
     cells = SURROGATE_CELLS if cells is None else _check_cells(cells)
     leak = check_real("leak", leak, low=0.0, high=1.0, low_open=True)
@@ -311,6 +304,21 @@ def _command(cells, regs, budget, seeds, out):
     return cmd + ("" if out == "zipkin_ds" else f" --out {out}")
 
 
+def parse_cells(parser, values):
+    """``--cells 4,19 2,9`` as (L, b) tuples (None when not given); an argparse error for a
+    cell outside Zipkin's table."""
+    if not values:
+        return None
+    try:
+        cells = [tuple(int(v) for v in c.split(",")) for c in values]
+    except ValueError:
+        parser.error(f"--cells takes L,b pairs such as 4,19, got {values}")
+    bad = [c for c in cells if c not in ZIPKIN_CELLS]
+    if bad:
+        parser.error(f"--cells must be among Zipkin's (L, b) cells {ZIPKIN_CELLS}, got {bad}")
+    return cells
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.experiments")
     p.add_argument("experiment", choices=["zipkin-ds", "ds-surrogate"])
@@ -321,12 +329,7 @@ def main(argv=None):
     p.add_argument("--regs", nargs="+", default=["base", "none"], choices=["base", "none"])
     p.add_argument("--out", default="zipkin_ds")
     a = p.parse_args(argv)
-    cells = None
-    if a.cells:
-        cells = [tuple(int(v) for v in c.split(",")) for c in a.cells]
-        bad = [c for c in cells if c not in ZIPKIN_CELLS]
-        if bad:
-            p.error(f"--cells must be among Zipkin's (L, b) cells {ZIPKIN_CELLS}, got {bad}")
+    cells = parse_cells(p, a.cells)
     import torch
     torch.set_num_threads(1)
     if a.experiment == "ds-surrogate":

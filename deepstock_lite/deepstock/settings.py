@@ -15,7 +15,7 @@ import numpy as np
 from ..core.paper_data import DemandSplits, make_ar1, make_iid, make_indep
 from ..core.policies import FunctionPolicy
 from ..core.simulator import InventorySystem, simulate
-from ..core.validation import check_choice, check_int
+from ..core.validation import check_choice, check_int, check_name
 from ..envs.inventory_env import BatchInventoryEnv, observation
 
 __all__ = ["PaperSetting", "READINGS", "ar1_sizes", "setting1", "setting2", "setting3",
@@ -102,10 +102,7 @@ def ar1_sizes(key, reading="total"):
     """``(n_train, n_val)`` of Setting ``key`` (``"2"`` or ``"3"``) under a reading of the
     paper's count (see :data:`READINGS`)."""
     key = check_choice("key", str(key), set(_AR1_SIZES))
-    if not isinstance(reading, str):
-        raise TypeError(f"reading must be a string, one of {list(READINGS)}, "
-                        f"got {type(reading).__name__}")
-    reading = check_choice("reading", reading, set(READINGS))
+    reading = check_name("reading", reading, READINGS)
     n = _AR1_SIZES[key]
     return (n // 2, n // 2) if reading == "total" else (n, n)
 

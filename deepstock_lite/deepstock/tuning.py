@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.validation import check_choice, check_int
+from ..core.validation import check_choice, check_int, check_name
 from .regularization import KINDS, SURROGATES, Regularization
 from .settings import READINGS, setting1, setting2, setting3, setting4
 
@@ -29,13 +29,6 @@ __all__ = ["METHODS", "SETTINGS", "BUDGETS", "open_study", "run_study", "best_so
 
 SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
 BUDGETS = ("tiny", "small", "full")
-
-
-def _check_str(name, value, choices):
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, one of {sorted(choices)}, got "
-                        f"{type(value).__name__}")
-    return check_choice(name, value, set(choices))
 
 
 def _check_setting(setting):
@@ -50,7 +43,7 @@ def make_setting(setting, reading="total"):
     ``reading`` picks Settings 2–3's data sizes (see :data:`~.settings.READINGS`) and is
     ignored by Settings 1 and 4."""
     key = _check_setting(setting)
-    reading = _check_str("reading", reading, READINGS)
+    reading = check_name("reading", reading, READINGS)
     return SETTINGS[key](reading=reading) if key in ("2", "3") else SETTINGS[key]()
 
 
@@ -223,15 +216,15 @@ def open_study(name, storage=None, n_startup_trials=10, seed=0):
 
 
 def _check_common(method, reg_kind, setting, budget, reading, surrogate, seed):
-    method = _check_str("method", method, METHODS)
-    reg_kind = _check_str("reg_kind", reg_kind, KINDS)
+    method = check_name("method", method, METHODS)
+    reg_kind = check_name("reg_kind", reg_kind, KINDS)
     if reg_kind not in SETTING_KINDS:
         raise ValueError(f"reg_kind must be one of {list(SETTING_KINDS)} on the synthetic "
                          f"settings ({reg_kind!r} needs demand features), got {reg_kind!r}")
     key = _check_setting(setting)
-    budget = _check_str("budget", budget, BUDGETS)
-    reading = _check_str("reading", reading, READINGS)
-    surrogate = _check_str("surrogate", surrogate, SURROGATES)
+    budget = check_name("budget", budget, BUDGETS)
+    reading = check_name("reading", reading, READINGS)
+    surrogate = check_name("surrogate", surrogate, SURROGATES)
     if surrogate != "exact" and method != "ds":
         raise ValueError(f"surrogate applies to method 'ds' only, got surrogate={surrogate!r} "
                          f"with method={method!r}")

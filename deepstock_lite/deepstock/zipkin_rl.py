@@ -29,7 +29,7 @@ from ..core.demand import Poisson
 from ..core.seeding import set_seed
 from ..core.simulator import InventorySystem
 from ..core.validation import check_choice, check_int
-from .experiments import ZIPKIN_CELLS, _write_json, results_path
+from .experiments import ZIPKIN_CELLS, _write_json, parse_cells, results_path
 
 __all__ = ["zipkin_rl_run", "zipkin_rl_sweep", "ALGOS", "REGS"]
 
@@ -166,12 +166,7 @@ def main(argv=None):
     p.add_argument("--cells", nargs="+", default=None, metavar="L,b")
     p.add_argument("--out", default="zipkin_rl")
     a = p.parse_args(argv)
-    cells = None
-    if a.cells:
-        cells = [tuple(int(v) for v in c.split(",")) for c in a.cells]
-        bad = [c for c in cells if c not in ZIPKIN_CELLS]
-        if bad:
-            p.error(f"--cells must be among Zipkin's (L, b) cells {ZIPKIN_CELLS}, got {bad}")
+    cells = parse_cells(p, a.cells)
     import torch
     torch.set_num_threads(1)
     zipkin_rl_sweep(cells=cells, algos=tuple(a.algos), regs=tuple(a.regs),

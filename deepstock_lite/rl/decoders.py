@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..core.validation import check_choice, check_int, check_real
+from ..core.validation import check_int, check_name, check_real
 
 __all__ = ["IdentityDecoder", "BaseStockDecoder", "Regularization", "KINDS", "SURROGATES",
            "decoder_from_dict", "register_decoder", "inventory_position", "order_up_to",
@@ -50,16 +50,9 @@ KINDS = ("none", "base", "coeff", "both")
 SURROGATES = ("exact", "leaky", "straight-through")
 
 
-def _check_name(name, value, choices):
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, one of {list(choices)}, "
-                        f"got {type(value).__name__}")
-    return check_choice(name, value, set(choices))
-
-
 def check_surrogate(surrogate, leak):
     """Validate a surrogate-gradient choice; returns ``(surrogate, leak)``."""
-    surrogate = _check_name("surrogate", surrogate, SURROGATES)
+    surrogate = check_name("surrogate", surrogate, SURROGATES)
     leak = check_real("leak", leak, low=0.0, high=1.0, low_open=True)
     return surrogate, leak
 
@@ -170,7 +163,7 @@ class Regularization:
     """
 
     def __init__(self, kind, L=0, scale=None, feature_index=(), days=28.0, bias_scale=0.0):
-        self.kind = _check_name("kind", kind, KINDS)
+        self.kind = check_name("kind", kind, KINDS)
         self.L = check_int("L", L, low=0)
         if isinstance(feature_index, (str, bytes)) or not hasattr(feature_index, "__iter__"):
             raise TypeError(f"feature_index must be a sequence of column indices, got "
