@@ -21,6 +21,7 @@ __all__ = [
     "check_demand",
     "check_choice",
     "check_name",
+    "check_seeds",
 ]
 
 
@@ -140,6 +141,16 @@ def check_name(name, value, choices):
         raise TypeError(f"{name} must be a string, one of {list(choices)}, got "
                         f"{type(value).__name__}")
     return check_choice(name, value, set(choices))
+
+
+def check_seeds(seeds, name="seeds"):
+    """A non-empty sequence of non-negative integer seeds, as a tuple."""
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of integers, got {type(seeds).__name__}")
+    seeds = tuple(check_int(name, s, low=0) for s in seeds)
+    if not seeds:
+        raise ValueError(f"{name} must name at least one seed")
+    return seeds
 
 
 def _range_text(low, high, low_open=False, high_open=False):

@@ -33,7 +33,7 @@ from ..classical.lost_sales import (backorder_base_stock_level, best_capped_base
                                     evaluate_policy_exact, solve_lost_sales)
 from ..core.demand import Poisson
 from ..core.simulator import InventorySystem
-from ..core.validation import check_int, check_name, check_real
+from ..core.validation import check_int, check_name, check_real, check_seeds
 from .ds import DSConfig, config_dict, train_ds
 from .regularization import Regularization
 from .settings import setting1, setting2, setting3, setting4
@@ -142,15 +142,6 @@ def _check_cells(cells):
     return cells
 
 
-def _check_seeds(seeds):
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
-        raise TypeError(f"seeds must be a sequence of integers, got {type(seeds).__name__}")
-    seeds = tuple(check_int("seeds", s, low=0) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
-    return seeds
-
-
 def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,),
                     out="zipkin_ds"):
     """All cells × decodings × seeds; writes ``data/results/<out>.json`` and returns it.
@@ -160,7 +151,7 @@ def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,)
         raise TypeError(f"regs must be a non-empty sequence of decodings, got {regs!r}")
     regs = tuple(check_name("regs", r, ("none", "base")) for r in regs)
     check_name("budget", budget, tuple(_BUDGETS))
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     if out is not None:
         _check_out(out)
     rows = []
@@ -235,7 +226,7 @@ def ds_surrogate_study(budget="full", seeds=(0, 1, 2), settings=("1", "2", "3", 
     ``budget="tiny"`` trains for a few epochs only (a smoke test). Writes
     ``data/results/<out>.json`` after every run (``out=None``: nothing written)."""
     check_name("budget", budget, ("tiny", "full"))
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     if isinstance(settings, str) or not hasattr(settings, "__iter__"):
         raise TypeError(f"settings must be a sequence of setting keys, got {settings!r}")
     settings = tuple(check_name("settings", str(k), ("1", "2", "3", "4"))

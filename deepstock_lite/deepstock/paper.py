@@ -28,7 +28,7 @@ import numpy as np
 from scipy import stats
 
 from ..core.policies import BaseStock
-from ..core.validation import check_int
+from ..core.validation import check_int, check_seeds
 from .ds import DSConfig, train_ds
 from .experiments import _write_json, results_path
 from .regularization import Regularization
@@ -100,11 +100,7 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
     import optuna
 
     trials = check_int("trials", trials, low=2)
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
-        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
-    seeds = tuple(check_int("seeds", s_, low=0) for s_ in seeds)
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = check_seeds(seeds)
     if reading not in READINGS:
         raise ValueError(f"reading must be one of {list(READINGS)}, got {reading!r}")
     storage = storage or _storage(key)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.validation import check_choice, check_int, check_name
+from ..core.validation import check_choice, check_int, check_name, check_seeds
 from .regularization import KINDS, SURROGATES, Regularization
 from .settings import READINGS, setting1, setting2, setting3, setting4
 
@@ -337,11 +337,7 @@ def rerun_top(study, method, reg_kind, setting, k=5, seeds=(0, 1, 2, 3, 4), budg
     validation loss, each with its per-seed validation and test losses."""
     done = _complete(study)
     k = check_int("k", k, low=1)
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
-        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
-    seeds = tuple(check_int("seeds", s, low=0) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = check_seeds(seeds)
     top = sorted(done, key=lambda t: t.value)[:k]
     rows = []
     for t in top:
