@@ -48,16 +48,9 @@ def test_requirements_pin_jupyter_book_1_and_leave_colab_packages_free():
     assert {"torch", "numpy"} <= set(deps)  # unpinned in the package
 
 
-# Chapters still being converted to glued numbers (TEMPORARY: emptied before this lands).
-_PENDING = set()
-
-
 def test_every_chapter_follows_the_conventions():
     assert len(chapters(ROOT)) >= 3
-    problems = [p for p in check(ROOT)
-                if not (p.split(":")[0] in _PENDING and any(
-                    k in p for k in ("hand-typed number", "without a caption", "plain text")))]
-    assert problems == []
+    assert check(ROOT) == []
 
 
 def test_check_catches_a_hand_typed_result(tmp_path):

@@ -79,10 +79,6 @@ def test_solution_runs(path, index, blocks, tmp_path, monkeypatch):
         plt.close("all")
 
 
-# Chapters whose exercises are still being given solutions (TEMPORARY: emptied before landing).
-_PENDING: set[str] = set()
-
-
 def test_every_exercise_has_a_solution():
     """Each chapter's exercises section has as many solution dropdowns as exercises."""
     import nbformat
@@ -101,6 +97,6 @@ def test_every_exercise_has_a_solution():
                     if m.group("title").strip().lower().startswith("solution"))
         n_hint = sum(1 for m in _ADMONITION.finditer(section)
                      if m.group("title").strip().lower().startswith("hint"))
-        if (n_sol < n_ex or n_hint < n_ex) and path.stem not in _PENDING:
+        if n_sol < n_ex or n_hint < n_ex:
             missing.append(f"{path.stem}: {n_ex} exercises, {n_hint} hints, {n_sol} solutions")
     assert not missing, "\n".join(missing)
