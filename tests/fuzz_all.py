@@ -26,8 +26,8 @@ import signal
 import sys
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 

@@ -38,3 +38,21 @@ def test_retail_benchmark_small_budget(tmp_path, capsys):
     assert data["train_speed"][0]["n_train"] == 100
     assert data["train_speed"][0]["seconds_per_epoch"] > 0
     assert "lower J" in capsys.readouterr().out
+
+
+def test_paper_sweep_cost_report(tmp_path, capsys):
+    import optuna
+
+    sweep = load("paper_sweep")
+    storage = f"sqlite:///{tmp_path / 'paper_s1.db'}"
+    study = optuna.create_study(study_name="paper-ds-base-s1-small", storage=storage)
+    dist = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
+    for k, cpu in enumerate((2.0, 3.0, 4.0)):
+        study.add_trial(optuna.trial.create_trial(value=1.0 + k, params={"lr": 1e-3},
+                                                  distributions=dist,
+                                                  user_attrs={"cpu_seconds": cpu}))
+    study.set_user_attr("rerun_0_0", {"val": 1.0, "test": 1.1, "cpu_seconds": 1.0})
+    rows = sweep.main(["--studies", str(tmp_path)])
+    assert rows[0]["done"] == 3 and rows[0]["trial_seconds"] == 9.0
+    assert rows[0]["rerun_seconds"] == 1.0
+    assert "setting 1: 0.00 h of compute" in capsys.readouterr().out

@@ -51,3 +51,32 @@ def test_setting4_benchmark_matches_closed_form():
     S = paper.SETTINGS["4"]()
     closed = (np.mean(S.data.info["test_sigma"]) * stats.norm.pdf(stats.norm.ppf(0.9)))
     assert abs(b["benchmark"] / closed - 1) < 0.05
+
+
+def test_trial_costs_separate_interrupted_from_diverged():
+    """A trial cut short by a stopped process (failed on resume, then retried) is neither a
+    failure nor compute; a diverged trial is both; CPU seconds are preferred to wall time."""
+    import datetime
+
+    import optuna
+
+    t0 = datetime.datetime(2026, 1, 1)
+    later = t0 + datetime.timedelta(seconds=1000)
+    study = optuna.create_study()
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    mk = optuna.trial.create_trial
+    study.add_trial(mk(value=1.0, params={"x": 0.5}, distributions=dist,
+                       user_attrs={"cpu_seconds": 7.0}))                    # ran: 7 s
+    study.add_trial(mk(state=optuna.trial.TrialState.FAIL, params={"x": 0.2},
+                       distributions=dist))                                   # interrupted
+    study.add_trial(mk(value=2.0, params={"x": 0.2}, distributions=dist,
+                       system_attrs={"failed_trial": 1}, user_attrs={"cpu_seconds": 5.0}))
+    study.add_trial(mk(state=optuna.trial.TrialState.FAIL, params={"x": 0.9},
+                       distributions=dist, user_attrs={"cpu_seconds": 3.0}))  # diverged
+    # an old trial without CPU time: its wall time counts
+    old = mk(value=3.0, params={"x": 0.1}, distributions=dist)
+    old.datetime_start, old.datetime_complete = t0, later
+    study.add_trial(old)
+    failed, interrupted, seconds = paper.trial_costs(study)
+    assert (failed, interrupted) == (1, 1)
+    assert abs(seconds - (7.0 + 5.0 + 3.0 + 1000.0)) < 1e-9

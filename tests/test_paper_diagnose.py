@@ -26,7 +26,10 @@ def test_paper_diagnose_tiny(tmp_path, monkeypatch, one_thread):
     saved = json.loads((tmp_path / "diag.json").read_text())
     assert saved == json.loads(json.dumps(data))
     runs = saved["ds_lr"]["runs"]
-    assert {r["lr"] for r in runs} == {saved["ds_lr"]["tuned_lr"], paper_diagnose.LOW_LR}
+    assert [r["config"] for r in runs] == ["tuned", "six_trial", "low_lr"]
+    assert runs[0]["lr"] == saved["ds_lr"]["tuned_lr"]
+    assert runs[1]["params"] == paper_diagnose.SIX_TRIAL_PARAMS
+    assert runs[2]["lr"] == paper_diagnose.LOW_LR
     for r in runs:
         assert len(r["val_curve"]) == r["epochs_run"]
         assert 0 <= r["best_epoch"] < r["epochs_run"]

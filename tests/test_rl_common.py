@@ -1,5 +1,6 @@
 """Shared RL machinery: GAE, Polyak averaging, normalizers, replay buffer, decoders,
 checkpoints."""
+import copy
 import os
 
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 from deepstock_lite.rl import (BaseStockDecoder, IdentityDecoder, ObsNormalizer, ReplayBuffer,
                                RewardScaler, RunningMeanStd, compute_gae, decoder_from_dict,
                                load_checkpoint, save_checkpoint)
-from deepstock_lite.rl.networks import mlp, polyak_update
+from deepstock_lite.rl.networks import Adam, MLP, Net, mlp, polyak_update
 from deepstock_lite.rl.training import linear_lr
 
 torch.set_num_threads(1)
@@ -63,6 +64,49 @@ def test_polyak_update():
         torch.testing.assert_close(pb, pa)
     with pytest.raises(ValueError, match="tau"):
         polyak_update(b, a, 1.5)
+
+
+def test_fast_paths_are_bit_identical_to_torch():
+    """The overhead-free MLP forward, Net.requires_grad_ and Adam's short path compute exactly
+    what nn.Sequential, Module.requires_grad_ and torch's fused Adam compute."""
+    torch.manual_seed(0)
+    net = mlp(5, 3, (16, 16), "elu")
+    assert isinstance(net, MLP)
+    ref = torch.nn.Sequential(*net)          # the same layers, torch's own forward
+    x = torch.randn(64, 5)
+    assert torch.equal(net(x), ref(x))
+    # Adam: the short path (from the second step on) against torch's own fused step
+    twin = copy.deepcopy(ref)
+    ours, theirs = Adam(list(net.parameters()), 1e-2), torch.optim.Adam(
+        list(twin.parameters()), lr=1e-2, fused=True)
+    for k in range(30):
+        for model, opt in ((net, ours), (twin, theirs)):
+            for g in opt.param_groups:
+                g["lr"] = 1e-2 / (1 + k)      # the agents decay the learning rate
+            opt.zero_grad()
+            (model(x) ** 2).mean().backward()
+            opt.step()
+    assert ours._fast is not None            # the short path did run
+    for a, b in zip(net.parameters(), twin.parameters()):
+        assert torch.equal(a, b)
+    # a reloaded state drops the cached state tensors
+    ours.load_state_dict(theirs.state_dict())
+    assert ours._fast is None
+    # Net: freezing through the cached list, and polyak_update with cached lists
+    class Two(Net):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp(2, 1, (4,))
+    a, b = Two(), Two()
+    a.requires_grad_(False)
+    assert not any(p.requires_grad for p in a.parameters())
+    a.requires_grad_(True)
+    assert all(p.requires_grad for p in a.parameters())
+    b_plain, a_plain = torch.nn.Sequential(*copy.deepcopy(b.net)), torch.nn.Sequential(*a.net)
+    polyak_update(b, a, 0.1)                 # cached parameter lists
+    polyak_update(b_plain, a_plain, 0.1)     # plain modules
+    for pb, pp in zip(b.parameters(), b_plain.parameters()):
+        assert torch.equal(pb, pp)
 
 
 def test_running_mean_std_matches_numpy():

@@ -334,7 +334,8 @@ def solve_lost_sales(L, *, h, b, demand=None, mean=None, pmf=None, max_position=
 
     Demand: ``mean`` (Poisson), ``pmf`` (on ``0..m``) or ``demand`` (a
     :class:`DiscreteDemand`, e.g. ``DiscreteDemand.geometric(5)``). ``max_position``
-    defaults to the backorder base-stock level ``S_bo`` (Zipkin 2008) and may not be lower.
+    defaults to the backorder base-stock level ``S_bo`` (Zipkin 2008) and may not be
+    lower.
     ``tol`` bounds ``upper - lower`` of the certified cost.
     """
     model = LostSalesModel(L, h, b, demand, mean, pmf)
@@ -349,8 +350,9 @@ def solve_lost_sales(L, *, h, b, demand=None, mean=None, pmf=None, max_position=
     g, lo, hi, v, it = _rvi(lambda v: np.minimum.reduceat(A @ v, starts), space.cost,
                             tol, max_iter)
     orders = _argmin_segments(A @ v, starts, room + 1)
-    return LostSalesResult(cost=g, lower=lo, upper=hi, policy=LookupPolicy(space, orders),
-                           values=v, max_position=S, iterations=it, model=model)
+    policy = LookupPolicy(space, orders)
+    return LostSalesResult(cost=g, lower=lo, upper=hi, policy=policy, values=v,
+                           max_position=S, iterations=it, model=model)
 
 
 def _argmin_segments(q, starts, lengths):

@@ -118,10 +118,10 @@ def newsvendor_normal(mu, sigma, h, b):
     sigma = check_real("sigma", sigma, low=0.0, low_open=True, high=1e15)
     z = stats.norm.ppf(min(max(alpha, 1e-300), 1.0))
     if not np.isfinite(z):  # b = 0 or h = 0: the optimum runs off to -inf or +inf
-        raise ValueError("h and b must both be > 0 for normal demand (otherwise the optimal "
-                         f"order is infinite), got h={h}, b={b}")
-    return NewsvendorSolution(S=float(mu + z * sigma),
-                              cost=float((h + b) * sigma * stats.norm.pdf(z)), ratio=alpha)
+        raise ValueError("h and b must both be > 0 for normal demand (otherwise the "
+                         f"optimal order is infinite), got h={h}, b={b}")
+    cost = (h + b) * sigma * stats.norm.pdf(z)
+    return NewsvendorSolution(S=float(mu + z * sigma), cost=float(cost), ratio=alpha)
 
 
 def _as_dist(pmf):

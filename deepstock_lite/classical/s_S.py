@@ -73,8 +73,8 @@ class _Model:
         self.L = check_int("L", L, low=0, high=10_000)
         self.demand = as_demand(demand, mean=mean, pmf=pmf)
         if self.demand.p0 >= 1.0:
-            raise ValueError("demand must not be identically zero (P(D = 0) < 1 required; check "
-                             "demand=, mean= or pmf=)")
+            raise ValueError("demand must not be identically zero (P(D = 0) < 1 required; "
+                             "check demand=, mean= or pmf=)")
         self.lead = lead_time_law(self.demand, self.L)
         self._m = np.zeros(0)
         # the cycle length S - s is of the order of the EOQ; bound it so nothing hangs
@@ -114,17 +114,18 @@ def single_period_cost(y, *, h, b, L=0, demand=None, mean=None, pmf=None):
 
 
 def renewal_mass(demand, n):
-    r"""Renewal mass :math:`m(0..n-1)` of i.i.d. integer demand (Zheng & Federgruen 1991,
-    eq. (3)): :math:`m(0) = 1/(1-p_0)`, :math:`m(j) = \sum_{l=1}^{j} p_l\, m(j-l)/(1-p_0)`.
-    :math:`m(j)` is the expected number of periods the position spends exactly :math:`j`
-    below the order-up-to level, so :math:`M(n) = \sum_{j<n} m(j)` is the mean cycle length."""
+    r"""Renewal mass :math:`m(0..n-1)` of i.i.d. integer demand (Zheng & Federgruen
+    1991, eq. (3)): :math:`m(0) = 1/(1-p_0)`,
+    :math:`m(j) = \sum_{l=1}^{j} p_l\, m(j-l)/(1-p_0)`. :math:`m(j)` is the expected
+    number of periods the position spends exactly :math:`j` below the order-up-to level,
+    so :math:`M(n) = \sum_{j<n} m(j)` is the mean cycle length."""
     if not isinstance(demand, DiscreteDemand):
         raise TypeError(f"demand must be a DiscreteDemand, got {type(demand).__name__}")
     n = check_int("n", n, low=1, high=10 * _MAX_CYCLE)
     p = demand.head(n)
     if p[0] >= 1.0:
-        raise ValueError("demand must not be identically zero (P(D = 0) < 1 required; check "
-                             "demand=, mean= or pmf=)")
+        raise ValueError("demand must not be identically zero (P(D = 0) < 1 required; "
+                             "check demand=, mean= or pmf=)")
     m = np.empty(n)
     m[0] = 1.0 / (1.0 - p[0])
     for j in range(1, n):
@@ -166,10 +167,10 @@ def optimal_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None, max_iter=100_
     r"""Optimal :math:`(s^*, S^*)` by the algorithm of Zheng & Federgruen (1991, §3).
 
     It starts from the minimizer :math:`y^*` of :math:`G`, lowers :math:`s` until
-    :math:`c(s, y^*) \le G(s)` (Lemma 1: the optimal :math:`s` is the first such point), then
-    raises :math:`S` while :math:`G(S) \le c^*` (no larger :math:`S` can help, since
-    :math:`G` is convex), improving :math:`s` whenever a better :math:`S` is found. Exact for
-    any integer demand; cost per period :math:`K\,1\{\text{order}\} + G(y)`.
+    :math:`c(s, y^*) \le G(s)` (Lemma 1: the optimal :math:`s` is the first such point),
+    then raises :math:`S` while :math:`G(S) \le c^*` (no larger :math:`S` can help,
+    since :math:`G` is convex), improving :math:`s` whenever a better :math:`S` is found.
+    Exact for any integer demand; cost per period :math:`K\,1\{\text{order}\} + G(y)`.
     """
     model = _Model(h, b, K, L, demand, mean, pmf)
     max_iter = check_int("max_iter", max_iter, low=1, high=10_000_000)
@@ -192,10 +193,10 @@ def optimal_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None, max_iter=100_
             c0 = model.cost(s, S0)
         S += 1
     if it > max_iter:
-        raise ValueError(f"max_iter={max_iter} is too small: the Zheng-Federgruen search "
-                         "did not stop within it")
-    return SSResult(s=s, S=S0, cost=c0, base_stock_level=y, base_stock_cost=Gy, h=model.h,
-                    b=model.b, K=model.K, L=model.L, demand=model.demand)
+        raise ValueError(f"max_iter={max_iter} is too small: the Zheng-Federgruen "
+                         "search did not stop within it")
+    return SSResult(s=s, S=S0, cost=c0, base_stock_level=y, base_stock_cost=Gy,
+                    h=model.h, b=model.b, K=model.K, L=model.L, demand=model.demand)
 
 
 def eoq_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None):
@@ -271,7 +272,7 @@ def finite_horizon_s_S(T, *, h, b, K, L=0, demand=None, mean=None, pmf=None, gri
 
 def k_convexity_constant(values):
     r"""Smallest :math:`K \ge 0` for which a function on consecutive integers is
-    :math:`K`-convex (Scarf 1960): :math:`K + f(z+a) \ge f(z) + a\,(f(z) - f(z-w))/w` for
+    :math:`K`-convex (Scarf 1960): :math:`K + f(z+a) \ge f(z) + a\,(f(z)-f(z-w))/w` for
     all :math:`z`, :math:`a \ge 0`, :math:`w > 0`. It is the largest amount by which
     :math:`f` dips below the extension of a chord; 0 means :math:`f` is convex."""
     f = check_array_1d("values", values)

@@ -278,20 +278,12 @@ def _power(p, k, n):
 
 
 def _real_levels(name, y):
-    if isinstance(y, (str, bytes)) or y is None or isinstance(y, bool):
-        raise TypeError(f"{name} must be a number or an array of numbers, got "
-                        f"{type(y).__name__}")
-    from .validation import _asarray
-    arr = _asarray(name, y)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
-                                 or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
-    arr = arr.astype(float)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    if arr.size and np.max(np.abs(arr)) > 1e15:
-        raise ValueError(f"{name} must be at most 1e15 in absolute value")
-    return arr
+    """Levels (order-up-to, stock) at which a cost is evaluated: any real numbers up to 1e15
+    in size, a scalar or an array of any shape (empty allowed)."""
+    if isinstance(y, bool):
+        raise TypeError(f"{name} must be a number or an array of numbers, got bool")
+    from .validation import check_array
+    return check_array(name, y, max_abs=1e15, allow_empty=True)
 
 
 def _is_scipy(law, kind):

@@ -110,7 +110,8 @@ class InventorySystem:
 
     # -- one period ------------------------------------------------------------------------
     def step(self, state, order, demand):
-        """Advance ``state`` by one period in place and return the period's :class:`PeriodRecord`.
+        """Advance ``state`` by one period in place; return the period's
+        :class:`PeriodRecord`.
 
         ``order`` is ignored (treated as 0) unless ``state.t`` is a review period.
         ``demand`` is this period's demand, shape ``(n,)``.
@@ -118,8 +119,8 @@ class InventorySystem:
         n = state.n
         if _is_clean(demand, n):
             if not (demand.min() >= 0.0 and demand.max() <= MAX_QUANTITY):
-                raise ValueError(f"demand must be finite and in [0, {MAX_QUANTITY:g}], got "
-                                 f"min {demand.min()}, max {demand.max()}")
+                raise ValueError(f"demand must be finite and in [0, {MAX_QUANTITY:g}], "
+                                 f"got min {demand.min()}, max {demand.max()}")
         else:
             demand = check_array("demand", demand, nonnegative=True,
                                  max_abs=MAX_QUANTITY).reshape(-1)
@@ -140,7 +141,7 @@ class InventorySystem:
         unmet = demand - sales
         if self.backlog:
             end = x0 - demand
-            # 4. cost: h per unit on hand, b per unit backordered, at the end of the period
+            # 4. end-of-period cost: h per unit on hand, b per unit backordered
             cost = (self.h + self.b) * np.maximum(end, 0.0) - self.b * end
         else:
             end = x0 - sales

@@ -87,9 +87,10 @@ def check_probability(name, value, *, open_interval=True):
                       high_open=open_interval)
 
 
-def check_array(name, value, *, ndim=None, nonnegative=False, allow_int=True, max_abs=None):
+def check_array(name, value, *, ndim=None, nonnegative=False, allow_int=True, max_abs=None,
+                allow_empty=False):
     """Return a float array after checking numeric dtype, dimension and finiteness (and,
-    with ``max_abs``, magnitude)."""
+    with ``max_abs``, magnitude); an empty array only with ``allow_empty``."""
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
     arr = _asarray(name, value)
@@ -98,9 +99,11 @@ def check_array(name, value, *, ndim=None, nonnegative=False, allow_int=True, ma
         raise TypeError(f"{name} must hold numbers (int or float), got dtype {arr.dtype}")
     if ndim is not None and arr.ndim not in np.atleast_1d(ndim):
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
-    if arr.size == 0:
+    if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} must not be empty")
     arr = arr.astype(float)
+    if arr.size == 0:
+        return arr
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     if nonnegative and np.any(arr < 0):

@@ -36,7 +36,7 @@ from .settings import setting1, setting2, setting3, setting4
 from .settings import READINGS
 from .tuning import best_so_far, evaluate_config, make_setting, run_study, trial_table
 
-__all__ = ["benchmark", "run_setting", "ds_overfit"]
+__all__ = ["benchmark", "run_setting", "ds_overfit", "trial_costs"]
 
 SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
 METHODS = ("ds", "ddpg", "ppo", "dsac")
@@ -82,6 +82,25 @@ def _storage(key):
     return f"sqlite:///studies/paper_s{key}.db"
 
 
+def trial_costs(study):
+    """``(failed, interrupted, seconds)`` of a study: trials that failed by themselves
+    (diverged or non-finite), trials cut short by a stopped process (marked failed on resume
+    and re-run with the same parameters: they do not count as failures), and the compute of
+    the trials that ran to their end or failed by themselves: their recorded CPU seconds, or
+    their wall time for trials run before CPU time was recorded."""
+    import optuna
+
+    retried = {t.system_attrs.get("failed_trial") for t in study.trials} - {None}
+    failed, seconds = 0, 0.0
+    for t in study.trials:
+        if t.number in retried or t.datetime_complete is None:
+            continue
+        failed += t.state == optuna.trial.TrialState.FAIL
+        seconds += t.user_attrs.get("cpu_seconds",
+                                    (t.datetime_complete - t.datetime_start).total_seconds())
+    return failed, len(retried), seconds
+
+
 def _rerun(study, method, reg, key, params, seed, budget, reading):
     """The best configuration re-run with ``seed``, cached in the study (resumable)."""
     name = f"rerun_{seed}_{study.best_trial.number}"
@@ -97,8 +116,6 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
                 storage=None, out=None, reading="total"):
     """Studies and re-runs for one setting; writes ``paper_setting<key>.json``. Resumes from
     ``storage`` (default ``studies/paper_s<key>.db``): finished trials and re-runs are kept."""
-    import optuna
-
     trials = check_int("trials", trials, low=2)
     seeds = check_seeds(seeds)
     if reading not in READINGS:
@@ -119,14 +136,13 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
             reruns = [_rerun(study, method, reg, key, best.params, seed, budget, reading)
                       for seed in seeds]
             table = trial_table(study)[:trials]
-            failed = sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
-            cpu = sum((t.datetime_complete - t.datetime_start).total_seconds()
-                      for t in study.trials if t.datetime_complete is not None)
+            failed, interrupted, cpu = trial_costs(study)
             test = float(np.mean([r["test"] for r in reruns]))
             rows.append({"method": method, "reg": reg, "params": best.params,
                          "best_so_far_val": curve[:, 0].tolist(),
                          "best_so_far_test": curve[:, 1].tolist(),
                          "trials": table, "failed_trials": failed,
+                         "interrupted_trials": interrupted,
                          "rerun_val": [r["val"] for r in reruns],
                          "rerun_test": [r["test"] for r in reruns], "test": test,
                          "gap": test / bench["benchmark"] - 1,

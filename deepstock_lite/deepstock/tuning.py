@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -289,7 +290,11 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
 
     def objective(trial):
         params = space(trial, budget)
-        out = run(params, S, reg_kind, seed, budget, surrogate)
+        t0 = time.process_time()
+        try:
+            out = run(params, S, reg_kind, seed, budget, surrogate)
+        finally:  # CPU time of the trial, diverged ones included (the sweep's cost)
+            trial.set_user_attr("cpu_seconds", time.process_time() - t0)
         trial.set_user_attr("test", out["test"])
         if not math.isfinite(out["val"]):
             raise FloatingPointError("validation loss is not finite")

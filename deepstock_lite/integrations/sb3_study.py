@@ -30,7 +30,6 @@ after every run and finished runs are skipped, so a killed study resumes where i
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform

@@ -114,9 +114,10 @@ def _like(name, value, shape, flags=False):
 def compute_gae(rewards, values, next_values, terminated, truncated, gamma, lam):
     """Advantages and returns by GAE(γ, λ); arrays of shape ``(T, n)`` (time × envs).
 
-    ``values[t] = V(s_t)``; ``next_values[t] = V(s_{t+1})``, the value of the observation the
-    environment returned at step ``t`` (for a truncated step, the final observation of the
-    episode). Returns ``(advantages, returns)`` with ``returns = advantages + values``.
+    ``values[t] = V(s_t)``; ``next_values[t] = V(s_{t+1})``, the value of the
+    observation the environment returned at step ``t`` (for a truncated step, the final
+    observation of the episode). Returns ``(advantages, returns)`` with
+    ``returns = advantages + values``.
     """
     gamma = check_real("gamma", gamma, low=0.0, high=1.0)
     lam = check_real("lam", lam, low=0.0, high=1.0)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..core.validation import MAX_QUANTITY
-from .networks import ACTIVATIONS, adam, mlp, polyak_update, set_initial_action
+from .networks import ACTIVATIONS, Net, adam, mlp, polyak_update, set_initial_action
 from .training import (OffPolicyAgent, field_bool, field_choice, field_hidden, field_int,
                        field_real, train_agent)
 
@@ -87,7 +87,7 @@ class DDPGConfig:
         field_int(self, "seed", low=0, high=2**32 - 1)
 
 
-class Actor(nn.Module):
+class Actor(Net):
     r""":math:`\mu_\phi(s) = \tanh(f_\phi(s)) \in [-1, 1]`."""
 
     def __init__(self, obs_dim, hidden, activation, act_dim=1):
@@ -98,7 +98,7 @@ class Actor(nn.Module):
         return torch.tanh(self.net(s))
 
 
-class Critic(nn.Module):
+class Critic(Net):
     r""":math:`Q_\theta(s, u)`."""
 
     def __init__(self, obs_dim, hidden, activation, act_dim=1):
@@ -155,8 +155,8 @@ class DDPG(OffPolicyAgent):
         self._step(self.critic_opt, critic_loss, self.critic.parameters())
         out = {"critic_loss": critic_loss.item()}
         if self.n_updates % c.policy_delay == 0:
-            # the actor's gradient flows through the critic, but the critic's own weights need
-            # none: freezing them skips a third of the backward pass
+            # the actor's gradient flows through the critic, but the critic's own
+            # weights need none: freezing them skips a third of the backward pass
             self.critic.requires_grad_(False)
             actor_loss = -self.critic(s, self.actor(s)).mean()
             self._step(self.actor_opt, actor_loss, self.actor.parameters())

@@ -39,7 +39,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..core.validation import MAX_QUANTITY, check_real
-from .networks import ACTIVATIONS, adam, mlp, polyak_update, set_initial_action
+from .networks import ACTIVATIONS, Net, adam, mlp, polyak_update, set_initial_action
 from .training import (OffPolicyAgent, field_bool, field_choice, field_hidden, field_int,
                        field_real, train_agent)
 
@@ -121,10 +121,11 @@ def quantile_levels(n):
 
 
 def quantile_huber_loss(z, y, tau, kappa=1.0):
-    r"""QR-DQN's quantile Huber loss of predicted quantiles ``z (B, N)`` against target atoms
-    ``y (B, M)``: :math:`\frac1M\sum_{i,j}|\tau_i - 1\{y_j < z_i\}|\,H_\kappa(y_j - z_i)/\kappa`,
-    averaged over the batch (``H`` = Huber). Its minimizer is the vector of ``tau``-quantiles
-    of the target distribution (exactly as :math:`\kappa \to 0`)."""
+    r"""QR-DQN's quantile Huber loss of predicted quantiles ``z (B, N)`` against target
+    atoms ``y (B, M)``:
+    :math:`\frac1M\sum_{i,j}|\tau_i - 1\{y_j < z_i\}|\,H_\kappa(y_j - z_i)/\kappa`,
+    averaged over the batch (``H`` = Huber). Its minimizer is the vector of
+    ``tau``-quantiles of the target distribution (exactly as :math:`\kappa \to 0`)."""
     if z.dim() != 2 or y.dim() != 2 or z.shape[0] != y.shape[0]:
         raise ValueError(f"z and y must be (B, N) and (B, M), got {tuple(z.shape)}, "
                          f"{tuple(y.shape)}")
@@ -137,15 +138,17 @@ def quantile_huber_loss(z, y, tau, kappa=1.0):
 
 
 def squashed_log_prob(x, mean, log_std):
-    r""":math:`\log\pi(u)` of :math:`u = \tanh x`, :math:`x \sim \mathcal N(m, \sigma^2)`:
-    :math:`\log\mathcal N(x; m, \sigma^2) - \log(1 - \tanh^2 x)`, with the stable identity
+    r""":math:`\log\pi(u)` of :math:`u = \tanh x`,
+    :math:`x \sim \mathcal N(m, \sigma^2)`:
+    :math:`\log\mathcal N(x; m, \sigma^2) - \log(1 - \tanh^2 x)`, with the stable
+    identity
     :math:`\log(1 - \tanh^2 x) = 2(\log 2 - x - \operatorname{softplus}(-2x))`."""
     std = log_std.exp()
     logn = -0.5 * ((x - mean) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
     return (logn - 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))).sum(-1)
 
 
-class SquashedGaussianActor(nn.Module):
+class SquashedGaussianActor(Net):
     def __init__(self, obs_dim, hidden, activation, act_dim=1):
         super().__init__()
         self.net = mlp(obs_dim, 2 * act_dim, hidden, activation, out_gain=0.01)
@@ -161,7 +164,7 @@ class SquashedGaussianActor(nn.Module):
         return torch.tanh(x), squashed_log_prob(x, mean, log_std)
 
 
-class QuantileCritic(nn.Module):
+class QuantileCritic(Net):
     r""":math:`Z_\theta(s, u)`: N return quantiles."""
 
     def __init__(self, obs_dim, hidden, activation, n_quantiles, act_dim=1):
@@ -217,8 +220,8 @@ class DSAC(OffPolicyAgent):
         return self.actor.sample(s, self.gen)[0].numpy()
 
     def objective(self, z):
-        """Φ(Z): the mean of the return quantiles, or their lower tail mean (minus the CVaR
-        of cost) when ``risk="cvar"``."""
+        """Φ(Z): the mean of the return quantiles, or their lower tail mean (minus the
+        CVaR of cost) when ``risk="cvar"``."""
         if self.config.risk == "neutral":
             return z.mean(-1)
         k = max(1, math.ceil(self.config.cvar_level * z.shape[-1] - 1e-9))

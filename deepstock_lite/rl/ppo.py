@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core.validation import MAX_QUANTITY, check_int
+from ..core.validation import MAX_QUANTITY
 from .buffers import _gae
 from .networks import ACTIVATIONS, mlp, set_initial_action
 from .normalization import RewardScaler
@@ -118,7 +118,8 @@ class GaussianActor(nn.Module):
 
     def log_prob_entropy(self, s, u):
         mu, log_std = self(s)
-        logp = (-0.5 * ((u - mu) / log_std.exp()) ** 2 - log_std - 0.5 * LOG_2PI).sum(-1)
+        z = (u - mu) / log_std.exp()
+        logp = (-0.5 * z ** 2 - log_std - 0.5 * LOG_2PI).sum(-1)
         entropy = (0.5 + 0.5 * LOG_2PI + log_std).sum(-1)
         return logp, entropy
 

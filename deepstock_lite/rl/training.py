@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..core.validation import (MAX_COUNT, MAX_QUANTITY, check_bool, check_choice, check_int,
+from ..core.validation import (MAX_COUNT, MAX_QUANTITY, check_bool, check_int, check_name,
                                check_real)
 from .buffers import ReplayBuffer
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -59,9 +59,9 @@ def field_bool(cfg, name):
 
 
 def field_choice(cfg, name, choices):
-    """A config field that must be one of ``choices`` (names; lists and arrays are refused
-    with a message naming the field, not an unhashable-type error)."""
-    check_choice(f"{type(cfg).__name__}.{name}", getattr(cfg, name), set(choices))
+    """A config field that must be one of the names ``choices`` (a ``TypeError`` for a
+    non-string, a ``ValueError`` for an unknown name, each naming ``Config.field``)."""
+    check_name(f"{type(cfg).__name__}.{name}", getattr(cfg, name), choices)
 
 
 def field_hidden(cfg, name="hidden"):
