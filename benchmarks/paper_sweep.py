@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def study_rows(path):
     import optuna
 
-    from deepstock_lite.deepstock.paper import trial_costs
+    from deepstock_lite.deepstock.paper import trial_costs, trial_seconds
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = f"sqlite:///{path}"
@@ -38,9 +38,8 @@ def study_rows(path):
         rerun_s = sum(v.get("cpu_seconds", 0.0) for v in reruns)
         # trials that took more than 10x their study's median (only wall-timed trials run on
         # an overloaded machine do): their excess over the median, reported apart
-        secs = [t.user_attrs.get("cpu_seconds",
-                                 (t.datetime_complete - t.datetime_start).total_seconds())
-                for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        secs = [trial_seconds(t) for t in study.trials
+                if t.state == optuna.trial.TrialState.COMPLETE]
         med = float(np.median(secs)) if secs else 0.0
         excess = sum(x - med for x in secs if x > 10 * med)
         rows.append({"study": summary.study_name, "done": done, "failed": failed,

@@ -36,7 +36,7 @@ from .settings import setting1, setting2, setting3, setting4
 from .settings import READINGS
 from .tuning import best_so_far, evaluate_config, make_setting, run_study, trial_table
 
-__all__ = ["benchmark", "run_setting", "ds_overfit", "trial_costs"]
+__all__ = ["benchmark", "run_setting", "ds_overfit", "trial_costs", "trial_seconds"]
 
 SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
 METHODS = ("ds", "ddpg", "ppo", "dsac")
@@ -82,12 +82,18 @@ def _storage(key):
     return f"sqlite:///studies/paper_s{key}.db"
 
 
+def trial_seconds(trial):
+    """The compute of a finished trial: its recorded CPU seconds, or its wall time for trials
+    run before CPU time was recorded."""
+    return trial.user_attrs.get(
+        "cpu_seconds", (trial.datetime_complete - trial.datetime_start).total_seconds())
+
+
 def trial_costs(study):
     """``(failed, interrupted, seconds)`` of a study: trials that failed by themselves
     (diverged or non-finite), trials cut short by a stopped process (marked failed on resume
     and re-run with the same parameters: they do not count as failures), and the compute of
-    the trials that ran to their end or failed by themselves: their recorded CPU seconds, or
-    their wall time for trials run before CPU time was recorded."""
+    the trials that ran to their end or failed by themselves (:func:`trial_seconds`)."""
     import optuna
 
     retried = {t.system_attrs.get("failed_trial") for t in study.trials} - {None}
@@ -96,8 +102,7 @@ def trial_costs(study):
         if t.number in retried or t.datetime_complete is None:
             continue
         failed += t.state == optuna.trial.TrialState.FAIL
-        seconds += t.user_attrs.get("cpu_seconds",
-                                    (t.datetime_complete - t.datetime_start).total_seconds())
+        seconds += trial_seconds(t)
     return failed, len(retried), seconds
 
 
