@@ -37,6 +37,7 @@ from ..core.validation import check_int, check_name, check_real, check_seeds
 from .ds import DSConfig, config_dict, train_ds
 from .regularization import Regularization
 from .settings import setting1, setting2, setting3, setting4
+from .tuning import PARAM_KEYS
 
 __all__ = ["ZIPKIN_CELLS", "zipkin_ds_cell", "zipkin_ds_sweep", "results_path", "load_results",
            "ds_setting_run", "ds_surrogate_study", "SURROGATE_CELLS"]
@@ -186,8 +187,7 @@ def ds_setting_run(key, params, seed=0, *, budget="small", surrogate="exact", le
     Returns ``{"val": …, "test": …, "epochs_run": …, "seconds": …}``."""
     settings = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
     key = check_name("key", str(key), tuple(settings))
-    if not isinstance(params, dict) or not {"lr", "batch_size", "width",
-                                            "initial_bias"} <= set(params):
+    if not isinstance(params, dict) or not PARAM_KEYS["ds"] <= set(params):
         raise TypeError("params must be a dict with lr, batch_size, width and initial_bias")
     check_name("budget", budget, ("tiny", "small", "full"))
     check_name("reg", reg, ("none", "base"))
