@@ -34,7 +34,7 @@ from ..core.validation import (MAX_COUNT, MAX_QUANTITY, check_array, check_bool,
                                check_int, check_real)
 from ..rl.decoders import (SURROGATES, Regularization, check_surrogate, initial_bias_logit,
                            relu_surrogate)
-from ..rl.networks import mlp
+from ..rl.networks import MAX_OBS_DIM, MAX_WIDTH, mlp
 
 __all__ = ["DSConfig", "DSPolicy", "ds_rollout", "train_ds", "DSResult", "SURROGATES",
            "config_dict", "round_surrogate"]
@@ -73,10 +73,6 @@ class DSConfig:
         check_int("seed", self.seed, low=0)
         self.surrogate, self.leak = check_surrogate(self.surrogate, self.leak)
         self.integer_orders = check_bool("integer_orders", self.integer_orders)
-
-
-MAX_OBS_DIM = 100_000  # widest observation a policy network is built for
-MAX_WIDTH = 4096       # widest hidden layer (as for the RL agents)
 
 
 def _check_hidden(hidden):

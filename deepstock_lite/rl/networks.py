@@ -7,10 +7,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ACTIVATIONS", "MLP", "Net", "mlp", "adam", "Adam", "polyak_update", "all_finite",
+__all__ = ["ACTIVATIONS", "MAX_OBS_DIM", "MAX_WIDTH", "MLP", "Net", "mlp", "adam", "Adam", "polyak_update", "all_finite",
            "set_initial_action"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
+#: the largest networks the book's agents and DS policies are built for
+MAX_OBS_DIM = 100_000  # widest observation (input layer)
+MAX_WIDTH = 4096       # widest hidden layer
 
 # The off-policy agents run one small update per environment step, where Python overhead, not
 # arithmetic, dominates. The classes below remove overhead only: every tensor operation is the

@@ -24,7 +24,7 @@ from ..core.validation import (MAX_COUNT, MAX_QUANTITY, check_bool, check_int, c
 from .buffers import ReplayBuffer
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .decoders import IdentityDecoder, decoder_from_dict
-from .networks import all_finite
+from .networks import MAX_OBS_DIM, MAX_WIDTH, all_finite
 from .normalization import ObsNormalizer
 
 #: a critic whose TD errors exceed this many times the largest discounted return of the
@@ -69,7 +69,7 @@ def field_hidden(cfg, name="hidden"):
     full = f"{type(cfg).__name__}.{name}"
     if not isinstance(value, (list, tuple)) or len(value) == 0:
         raise TypeError(f"{full} must be a non-empty tuple of layer widths, got {value!r}")
-    setattr(cfg, name, tuple(check_int(f"{full}[{i}]", h, low=1, high=4096)
+    setattr(cfg, name, tuple(check_int(f"{full}[{i}]", h, low=1, high=MAX_WIDTH)
                              for i, h in enumerate(value)))
 
 
@@ -89,9 +89,6 @@ def check_env(env):
         raise ValueError("env's single_action_space must have shape (1,) (one order per SKU)")
     if len(env.single_observation_space.shape) != 1:
         raise ValueError("env's single_observation_space must be flat (1-D)")
-
-
-MAX_OBS_DIM = 100_000  # widest observation an agent's networks are built for
 
 
 class Agent:
