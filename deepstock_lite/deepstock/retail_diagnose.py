@@ -1,0 +1,208 @@
+r"""Why DDPG + None beats DDPG + Both on Chapter 11's catalogue: what the trained policies do.
+
+    python -m deepstock_lite.deepstock.retail_diagnose [--budget full|tiny] [--seeds 2]
+
+Re-trains DDPG + None and DDPG + Both exactly as ``retail_study table1`` does (same study,
+budget and seeds, so the test objective equals the Table 1 row, which the file records beside
+it) and measures, on the test SKUs:
+
+* ``response``: the change of the order (days of cover) for one more day of cover on hand, at
+  the review-day states the policy visits, averaged over the states where it orders at least
+  one day (a base-stock rule has exactly −1 there; steeper than −1 over-corrects, between
+  −1 and 0 smooths);
+* ``by_period``: per review period :math:`P`, over review cycles, the variance of the cycle's
+  orders over the variance of its demand (median over SKUs; the *bullwhip ratio*), the share
+  of cycles without an order, and the mean and standard deviation of end-of-day stock (days);
+* ``damping``: the test metrics of the order :math:`\beta q + (1-\beta) F P` — the policy's
+  order pulled towards the forecast demand of a cycle (``forecast_7`` times :math:`P`), which
+  keeps the mean order and damps its reaction to the stock — for :data:`BETAS`;
+* ``level`` (Both): the metrics with the learned target shifted by :data:`SHIFTS` days — can
+  Both reach None's point by its level alone?;
+* ``clamp`` (Both): the share of review states whose target lies below the inventory position
+  (the order is zero whatever the target), and the size of the critic's gradient in the
+  actor's output there and elsewhere.
+
+The tuned forecast base stock (Chapter 11) gets the same measurements, as the classical
+reference. ``--budget full`` takes about 15 minutes per seed on one core; ``tiny`` is a smoke
+test. Writes ``data/results/retail_diagnose.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+
+import numpy as np
+
+from ..core.validation import check_choice, check_int
+from ..rl.decoders import inventory_position
+from . import experiments
+from .retail import forecast_base_stock, tune_heuristic
+from .retail_env import RetailEnv
+from .retail_study import _BUDGETS, HEURISTIC_GRID, _study_for, fit_method
+
+__all__ = ["BETAS", "SHIFTS", "review_states", "order_response", "cycle_stats", "damped",
+           "run"]
+
+BETAS = (1.0, 0.75, 0.5)
+SHIFTS = (-3.0, -2.0, -1.0, 0.0, 1.0)
+_KEEP = ("objective", "stockout_rate", "turnover_days")
+
+
+def _metrics(env, policy_fn):
+    m = env.rollout_metrics(policy_fn)
+    return {k: float(m[k]) for k in _KEEP}
+
+
+def review_states(env, policy_fn, delta=1.0):
+    """One test episode of ``policy_fn`` on ``env`` (all pool SKUs). Returns ``(obs, rec)``:
+    the observations of the counted review days ``(k, obs_dim)``, and a dict of ``order``,
+    ``demand`` and ``end`` in days of cover, each ``(n_skus, counted days)``, plus ``q`` and
+    ``dq`` ``(k,)``: the policy's order at each of those review states and its change per day
+    of cover added on hand (``delta`` days added, the rest of the state unchanged)."""
+    if not isinstance(env, RetailEnv) or env._draw:
+        raise TypeError("env must be an evaluation RetailEnv (n_envs=None)")
+    obs, _ = env.reset()
+    seen, q_rev, dq_rev = [], [], []
+    rows = {"order": [], "demand": [], "end": []}
+    for t in range(env.T):
+        q = np.asarray(policy_fn(obs), float)
+        if t >= env.burn_in:
+            review = (t % env._Pc) == 0
+            more = obs.copy()
+            more[:, 0] += delta
+            dq = (np.asarray(policy_fn(more), float) - q) / delta
+            seen.append(obs[review])
+            q_rev.append(q[review])
+            dq_rev.append(dq[review])
+        obs, _, _, _, info = env.step(q)
+        if t >= env.burn_in:
+            for k, v in (("order", info["order_units"]), ("end", info["end"]),
+                         ("demand", info["sales"] + info["lost"])):
+                rows[k].append(v * env._inv_s)
+    rec = {k: np.stack(v, 1) for k, v in rows.items()}
+    rec.update(q=np.concatenate(q_rev), dq=np.concatenate(dq_rev))
+    return np.concatenate(seen), rec
+
+
+def order_response(rec, min_order=1.0):
+    """From a :func:`review_states` record: the mean change of the order per day of cover on
+    hand over the review states where the policy orders at least ``min_order`` days, and the
+    share of such states; ``(slope, share)``."""
+    use = rec["q"] >= min_order
+    return (float(rec["dq"][use].mean()) if use.any() else float("nan")), float(use.mean())
+
+
+def cycle_stats(env, rec):
+    """Per review period of ``env``'s SKUs, from a :func:`review_states` record: ``bullwhip``
+    (median over SKUs of var(orders per cycle) / var(demand per cycle)), ``no_order``
+    (share of cycles without an order), ``stock_mean`` and ``stock_sd`` (end-of-day stock in
+    days of cover; means over SKUs)."""
+    out = {}
+    n_days = rec["order"].shape[1]
+    for P in np.unique(env._Pc):
+        sel = env._Pc == P
+        m = (n_days // P) * P
+        cyc = {k: rec[k][sel, :m].reshape(sel.sum(), -1, P).sum(2) for k in ("order", "demand")}
+        ratio = cyc["order"].var(1) / np.maximum(cyc["demand"].var(1), 1e-12)
+        out[str(int(P))] = {"skus": int(sel.sum()), "bullwhip": float(np.median(ratio)),
+                            "no_order": float(np.mean(cyc["order"] <= 0.0)),
+                            "stock_mean": float(rec["end"][sel].mean()),
+                            "stock_sd": float(rec["end"][sel].std(1).mean())}
+    return out
+
+
+def damped(env, policy_fn, beta):
+    r"""The order :math:`\beta q + (1-\beta) F P`: ``policy_fn``'s order pulled towards the
+    forecast demand of one review cycle (``forecast_7`` times ``P``, days of cover)."""
+    i_f, i_p = env.obs_names.index("forecast_7"), env.obs_names.index("P")
+
+    def policy(obs):
+        return beta * np.asarray(policy_fn(obs), float) + (1.0 - beta) * obs[:, i_f] * obs[:, i_p]
+    return policy
+
+
+def _shifted(agent, env, shift):
+    """DDPG + Both with its learned target moved by ``shift`` days of cover."""
+    def policy(obs):
+        o = np.asarray(obs, np.float64)
+        y = agent.decoder.target(agent.raw_action(obs), o) + shift
+        return np.maximum(y - inventory_position(o, env.position_L), 0.0)
+    return policy
+
+
+def _clamp(agent, env, obs):
+    import torch
+    o = np.asarray(obs, np.float64)
+    y = agent.decoder.target(agent.raw_action(obs), o)
+    idle = y < inventory_position(o, env.position_L)
+    s = agent.obs_norm(torch.from_numpy(np.asarray(obs, np.float32)))
+    u = agent.actor(s).detach().requires_grad_(True)
+    agent.critic(s, u).sum().backward()
+    g = u.grad.norm(dim=1).numpy()
+    return {"share_idle": float(idle.mean()),
+            "grad_idle": float(np.median(g[idle])) if idle.any() else float("nan"),
+            "grad_ordering": float(np.median(g[~idle])) if (~idle).any() else float("nan")}
+
+
+def _measure(env, policy_fn):
+    obs, rec = review_states(env, policy_fn)
+    slope, ordering = order_response(rec)
+    return obs, {"test": _metrics(env, policy_fn), "response": slope,
+                 "share_ordering": ordering, "by_period": cycle_stats(env, rec),
+                 "damping": {str(b): _metrics(env, damped(env, policy_fn, b)) for b in BETAS}}
+
+
+def run(budget="full", seeds=(0, 1), out="retail_diagnose"):
+    """The measurements above for DDPG + None and + Both, every seed, and the tuned forecast
+    base stock; writes ``<out>.json`` and returns its content."""
+    check_choice("budget", budget, set(_BUDGETS) - {"short"})
+    seeds = [check_int("seeds", s, low=0) for s in seeds]
+    t0 = time.process_time()
+    study = _study_for(None, budget)
+    _, _, envs = study.build()
+    env = envs["test"]
+    params, _, _ = tune_heuristic("base_stock", envs["train"], HEURISTIC_GRID)
+    params = {k: float(v) if k != "window" else int(v) for k, v in params.items()}
+    _, heur = _measure(env, forecast_base_stock(env, **params))
+    data = {"budget": budget, "study": asdict(study), "betas": list(BETAS),
+            "shifts": list(SHIFTS), "heuristic": {"params": params, **heur}, "rows": []}
+    table = experiments.results_path("retail_table1")
+    ref = json.loads(table.read_text()) if table.exists() else {}
+    same_study = ref.get("study") == data["study"] and ref.get("budget") == budget
+    for seed in seeds:
+        for kind in ("none", "both"):
+            row, act = fit_method("ddpg", kind, study, budget, seed, envs=envs)
+            agent = act.__self__
+            obs, m = _measure(env, act)
+            t1 = [r["objective"] for r in ref.get("rows", []) if same_study and
+                  (r["method"], r["kind"], r["seed"]) == ("ddpg", kind, seed)]
+            m.update(kind=kind, seed=seed, table1_objective=t1[0] if t1 else None)
+            if kind == "both":
+                m["level"] = {str(s): _metrics(env, _shifted(agent, env, s)) for s in SHIFTS}
+                m["clamp"] = _clamp(agent, env, obs)
+            data["rows"].append(m)
+            print(f"DDPG + {kind:<4} seed {seed}: test J {m['test']['objective']:.3f}, "
+                  f"response {m['response']:+.2f}, damped (beta 0.5) J "
+                  f"{m['damping']['0.5']['objective']:.3f}", flush=True)
+    data["cpu_seconds"] = time.process_time() - t0
+    data["command"] = (f"python -m deepstock_lite.deepstock.retail_diagnose --budget {budget} "
+                       f"--seeds {len(seeds)}")
+    if out:
+        experiments._write_json(experiments.results_path(out), data)
+    return data
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.retail_diagnose")
+    p.add_argument("--budget", choices=["full", "tiny"], default="full")
+    p.add_argument("--seeds", type=int, default=2)
+    a = p.parse_args(argv)
+    import torch
+    torch.set_num_threads(1)
+    run(a.budget, tuple(range(a.seeds)))
+
+
+if __name__ == "__main__":
+    main()
