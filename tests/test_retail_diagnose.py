@@ -24,7 +24,8 @@ def test_retail_diagnose_tiny(tmp_path, monkeypatch, one_thread):
     data = rd.run("tiny", seeds=(0,), out="diag")
     saved = json.loads((tmp_path / "diag.json").read_text())
     assert saved == json.loads(json.dumps(data))
-    assert [(r["kind"], r["seed"]) for r in saved["rows"]] == [("none", 0), ("both", 0)]
+    assert [(r["kind"], r["critic"], r["seed"]) for r in saved["rows"]] == [
+        ("none", "action", 0), ("both", "action", 0), ("both", "order", 0)]
     # no Table 1 file for the tiny study: nothing to compare with
     assert all(r["table1_objective"] is None for r in saved["rows"])
     h = saved["heuristic"]
@@ -37,11 +38,14 @@ def test_retail_diagnose_tiny(tmp_path, monkeypatch, one_thread):
         for v in r["by_period"].values():
             assert 0.0 <= v["no_order"] <= 1.0 and v["bullwhip"] >= 0.0
             assert v["stock_mean"] >= 0.0 and v["stock_sd"] >= 0.0
-    both = saved["rows"][1]
-    assert both["level"]["0.0"] == both["test"]        # no shift: the policy itself
-    sr = [both["level"][str(s)]["stockout_rate"] for s in rd.SHIFTS]
-    assert sr == sorted(sr, reverse=True)                # more stock, fewer stockouts
-    assert 0.0 <= both["clamp"]["share_idle"] <= 1.0
+    for both in saved["rows"][1:]:
+        assert both["level"]["0.0"] == both["test"]        # no shift: the policy itself
+        sr = [both["level"][str(s)]["stockout_rate"] for s in rd.SHIFTS]
+        assert sr == sorted(sr, reverse=True)                # more stock, fewer stockouts
+        assert 0.0 <= both["clamp"]["share_idle"] <= 1.0
+    # the order critic passes no gradient where the order is clamped
+    oc = saved["rows"][2]["clamp"]
+    assert oc["share_idle"] == 0.0 or oc["grad_idle"] == 0.0
 
 
 def test_cycle_stats_on_a_hand_record():

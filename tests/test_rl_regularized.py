@@ -114,3 +114,52 @@ def test_initial_action_bias_sets_where_an_untrained_policy_starts(envs, cls):
     np.testing.assert_allclose(default, 0.5, atol=0.03)
     with pytest.raises(ValueError, match="initial_action"):
         cls.Config(initial_action=1.0)
+
+
+def test_ddpg_order_critic_learns_the_contextual_newsvendor(envs):
+    # the critic scores the decoded order instead of the actor's two outputs
+    train, ev, optimum = envs
+    config = ddpg.DDPGConfig(total_steps=30_000, learning_starts=2_000, eval_every=4_000,
+                             gradient_steps=16, exploration_noise=0.1, critic_input="order",
+                             seed=0)
+    agent, _ = ddpg.train(train, config, eval_env=ev, decoder=both(), quiet=True)
+    assert agent.critic.net[0].in_features == train.single_observation_space.shape[0] + 1
+    gap = agent.evaluate(ev) / optimum - 1
+    print(f"DDPG + Both, critic on the order: gap to the optimum {100 * gap:.2f}%")
+    assert gap < 0.06
+
+
+def test_ddpg_order_critic_passes_no_gradient_where_the_order_is_clamped(envs):
+    import torch
+    train, _, _ = envs
+    agent = DDPG(ddpg.DDPGConfig(critic_input="order", initial_action=0.5),
+                 train.single_observation_space.shape[0], 60.0, both())
+    # on hand 100 is far above any target (at most 2 days x mu + 5): the order is 0
+    obs = torch.tensor([[100.0, 10.0], [0.0, 10.0]])
+    agent.obs_norm.update(obs.numpy())
+    u = agent.actor(agent.obs_norm(obs)).detach().requires_grad_(True)
+    v = agent.critic(agent.obs_norm(obs), agent.critic_action(obs, u))
+    grad, = torch.autograd.grad(v.sum(), u)
+    assert torch.all(grad[0] == 0.0)            # clamped: no signal for the actor
+    assert torch.any(grad[1] != 0.0)            # ordering: the signal passes
+    # the default critic scores the actor's outputs themselves
+    plain = DDPG(ddpg.DDPGConfig(), train.single_observation_space.shape[0], 60.0, both())
+    assert plain.critic_action(obs, u) is u
+
+
+def test_ddpg_order_critic_checkpoint_round_trip(envs, tmp_path):
+    train, ev, _ = envs
+    config = ddpg.DDPGConfig(total_steps=3_000, learning_starts=1_000, eval_every=1_000,
+                             critic_input="order", seed=0)
+    agent, _ = ddpg.train(train, config, decoder=both(), quiet=True)
+    agent.save(tmp_path / "oc.pt")
+    back = DDPG.load(tmp_path / "oc.pt")
+    assert back.config.critic_input == "order"
+    obs = ev.reset()[0][:5]
+    np.testing.assert_array_equal(back.act(obs), agent.act(obs))
+    assert back.critic.net[0].in_features == agent.critic.net[0].in_features
+
+
+def test_ddpg_critic_input_is_validated():
+    with pytest.raises(ValueError, match="critic_input"):
+        ddpg.DDPGConfig(critic_input="decoded")

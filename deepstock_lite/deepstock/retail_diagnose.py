@@ -22,8 +22,14 @@ it) and measures, on the test SKUs:
   (the order is zero whatever the target), and the size of the critic's gradient in the
   actor's output there and elsewhere.
 
+A third policy tests why DDPG learns what it learns under Both: DDPG + Both re-trained with
+``critic_input="order"`` (:class:`~deepstock_lite.rl.ddpg.DDPGConfig`), a critic that scores
+the decoded order instead of the network's five outputs, so that the actor gets exactly no
+gradient where the order is clamped at zero. Rows carry ``critic`` (``"action"`` or
+``"order"``).
+
 The tuned forecast base stock (Chapter 11) gets the same measurements, as the classical
-reference. ``--budget full`` takes about 15 minutes per seed on one core; ``tiny`` is a smoke
+reference. ``--budget full`` takes about 20 minutes per seed on one core; ``tiny`` is a smoke
 test. Writes ``data/results/retail_diagnose.json``.
 """
 from __future__ import annotations
@@ -42,9 +48,12 @@ from .retail import forecast_base_stock, tune_heuristic
 from .retail_env import RetailEnv
 from .retail_study import _BUDGETS, HEURISTIC_GRID, _study_for, fit_method
 
-__all__ = ["BETAS", "SHIFTS", "review_states", "order_response", "cycle_stats", "damped",
+__all__ = ["VARIANTS", "BETAS", "SHIFTS", "review_states", "order_response", "cycle_stats", "damped",
            "run"]
 
+#: (decoding, what the critic scores): the two Table 1 pairs, and Both with a critic on the
+#: decoded order, whose actor gets no gradient where the order is clamped at zero
+VARIANTS = (("none", "action"), ("both", "action"), ("both", "order"))
 BETAS = (1.0, 0.75, 0.5)
 SHIFTS = (-3.0, -2.0, -1.0, 0.0, 1.0)
 _KEEP = ("objective", "stockout_rate", "turnover_days")
@@ -137,9 +146,10 @@ def _clamp(agent, env, obs):
     o = np.asarray(obs, np.float64)
     y = agent.decoder.target(agent.raw_action(obs), o)
     idle = y < inventory_position(o, env.position_L)
-    s = agent.obs_norm(torch.from_numpy(np.asarray(obs, np.float32)))
+    raw = torch.from_numpy(np.asarray(obs, np.float32))
+    s = agent.obs_norm(raw)
     u = agent.actor(s).detach().requires_grad_(True)
-    agent.critic(s, u).sum().backward()
+    agent.critic(s, agent.critic_action(raw, u)).sum().backward()
     g = u.grad.norm(dim=1).numpy()
     return {"share_idle": float(idle.mean()),
             "grad_idle": float(np.median(g[idle])) if idle.any() else float("nan"),
@@ -172,20 +182,24 @@ def run(budget="full", seeds=(0, 1), out="retail_diagnose"):
     ref = json.loads(table.read_text()) if table.exists() else {}
     same_study = ref.get("study") == data["study"] and ref.get("budget") == budget
     for seed in seeds:
-        for kind in ("none", "both"):
-            row, act = fit_method("ddpg", kind, study, budget, seed, envs=envs)
+        for kind, critic in VARIANTS:
+            over = None if critic == "action" else {"critic_input": critic}
+            row, act = fit_method("ddpg", kind, study, budget, seed, envs=envs,
+                                  overrides=over)
             agent = act.__self__
             obs, m = _measure(env, act)
             t1 = [r["objective"] for r in ref.get("rows", []) if same_study and
+                  critic == "action" and
                   (r["method"], r["kind"], r["seed"]) == ("ddpg", kind, seed)]
-            m.update(kind=kind, seed=seed, table1_objective=t1[0] if t1 else None)
+            m.update(kind=kind, critic=critic, seed=seed,
+                     table1_objective=t1[0] if t1 else None)
             if kind == "both":
                 m["level"] = {str(s): _metrics(env, _shifted(agent, env, s)) for s in SHIFTS}
                 m["clamp"] = _clamp(agent, env, obs)
             data["rows"].append(m)
-            print(f"DDPG + {kind:<4} seed {seed}: test J {m['test']['objective']:.3f}, "
-                  f"response {m['response']:+.2f}, damped (beta 0.5) J "
-                  f"{m['damping']['0.5']['objective']:.3f}", flush=True)
+            print(f"DDPG + {kind:<4} (critic on the {critic}) seed {seed}: test J "
+                  f"{m['test']['objective']:.3f}, response {m['response']:+.2f}, damped "
+                  f"(beta 0.5) J {m['damping']['0.5']['objective']:.3f}", flush=True)
     data["cpu_seconds"] = time.process_time() - t0
     data["command"] = (f"python -m deepstock_lite.deepstock.retail_diagnose --budget {budget} "
                        f"--seeds {len(seeds)}")

@@ -18,6 +18,7 @@ the table as "what each pair reaches with the same small budget and hand-set def
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import itertools
 import json
@@ -123,13 +124,15 @@ def _rl_config(method, kind, B, n_envs, horizon, seed):
     return dsac, dsac.DSACConfig(**kw)
 
 
-def fit_method(method, kind, study, budget="full", seed=0, envs=None):
+def fit_method(method, kind, study, budget="full", seed=0, envs=None, overrides=None):
     """Train ``method`` with decoding ``kind``; returns ``(row, act)``: the row holds the test
     metrics, the validation objective, the training time, the learning curve ``curve``
     (``episodes`` of training — epochs for DS — and the validation objective ``val``) and the
     test metrics per review period ``by_period`` (:func:`metrics_by_period`); ``act`` is the
-    policy."""
+    policy. ``overrides``: fields of the RL agent's config to change (not for DS)."""
     check_choice("method", method, set(METHODS))
+    if overrides is not None and (method == "ds" or not isinstance(overrides, dict)):
+        raise TypeError("overrides must be a dict of RL config fields (not for method 'ds')")
     check_choice("budget", budget, set(_BUDGETS))
     B = _BUDGETS[budget]
     if envs is None:
@@ -147,6 +150,8 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None):
         import torch
         torch.set_num_threads(1)
         module, config = _rl_config(method, kind, B, study.n_envs, envs["train"].T, seed)
+        if overrides:
+            config = dataclasses.replace(config, **overrides)
         train_env = RetailEnv(cat, envs["train"].skus, n_envs=min(study.n_envs,
                                                                   envs["train"].skus.size),
                               weight=study.weight, objective=study.objective,

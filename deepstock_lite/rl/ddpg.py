@@ -4,7 +4,10 @@ Symbols as in the chapter:
 
 * actor :math:`\mu_\phi(s) \in [-1, 1]` (tanh), raw action :math:`a = a_{\max}(\mu_\phi(s)+1)/2`,
   order :math:`q = \mathrm{decoder}(a, s)`;
-* critic :math:`Q_\theta(s, u)` on normalized actions :math:`u`;
+* critic :math:`Q_\theta(s, u)` on normalized actions :math:`u` (or, with
+  ``critic_input="order"``, :math:`Q_\theta(s, \tilde q)` on the decoded order
+  :math:`\tilde q = 2q/a_{\max} - 1`: the actor's gradient then passes through the decoder and
+  is exactly zero where the decoder clamps the order at zero);
 * targets :math:`\mu_{\bar\phi}, Q_{\bar\theta}` updated by Polyak averaging
   :math:`\bar\theta \leftarrow \tau\theta + (1-\tau)\bar\theta`;
 * TD target :math:`y = r + \gamma\,(1 - d)\,Q_{\bar\theta}(s', \mu_{\bar\phi}(s'))` with
@@ -57,6 +60,7 @@ class DDPGConfig:
     reward_norm: bool = True         # centre/scale rewards by warm-up statistics
     eval_every: int = 2_500          # transitions between evaluations / history rows
     patience: int = 0                # stop after this many evaluations without improvement
+    critic_input: str = "action"     # what the critic scores: "action" u or decoded "order"
     seed: int = 0
 
     def __post_init__(self):
@@ -84,6 +88,7 @@ class DDPGConfig:
         field_bool(self, "reward_norm")
         field_int(self, "eval_every", low=1)
         field_int(self, "patience", low=0)
+        field_choice(self, "critic_input", ("action", "order"))
         field_int(self, "seed", low=0, high=2**32 - 1)
 
 
@@ -120,7 +125,8 @@ class DDPG(OffPolicyAgent):
         c = self.config
         self.actor = Actor(self.obs_dim, c.hidden, c.activation, self.act_dim)
         set_initial_action(self.actor.net[-1], c.initial_action, squash=True)
-        self.critic = Critic(self.obs_dim, c.hidden, c.activation, self.act_dim)
+        width = 1 if c.critic_input == "order" else self.act_dim
+        self.critic = Critic(self.obs_dim, c.hidden, c.activation, width)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_opt = adam(self.actor.parameters(), c.actor_lr)
@@ -136,6 +142,16 @@ class DDPG(OffPolicyAgent):
         eps = torch.randn(mu.shape, generator=self.gen)
         return (mu + self.config.exploration_noise * eps).clamp(-1.0, 1.0).numpy()
 
+    def critic_action(self, obs, u):
+        r"""What the critic scores for raw observations ``obs`` and normalized actions ``u``
+        (tensors): ``u`` itself, or with ``critic_input="order"`` the decoded order
+        :math:`2q/a_{\max} - 1`, differentiable in ``u`` through the decoder (torch)."""
+        if self.config.critic_input == "action":
+            return u
+        a = (u.clamp(-1.0, 1.0) + 1.0) / 2.0 if self.unit_actions else self.to_raw(u)[:, 0]
+        q = self.decoder(a, obs)
+        return (2.0 * q / self.a_max - 1.0).unsqueeze(-1)
+
     def _step(self, opt, loss, params):
         opt.zero_grad()
         loss.backward()
@@ -146,19 +162,21 @@ class DDPG(OffPolicyAgent):
     def update(self, batch):
         """One DDPG update on a replay batch; returns the losses as floats."""
         c = self.config
-        s, s2 = self.obs_norm(batch["obs"]), self.obs_norm(batch["next_obs"])
+        o, o2 = batch["obs"], batch["next_obs"]
+        s, s2 = self.obs_norm(o), self.obs_norm(o2)
         u, d = batch["u"], batch["terminated"]
         r = self.scaled_reward(batch["r"])
         with torch.no_grad():
-            y = r + c.gamma * (1.0 - d) * self.critic_target(s2, self.actor_target(s2))
-        critic_loss = ((self.critic(s, u) - y) ** 2).mean()
+            u2 = self.critic_action(o2, self.actor_target(s2))
+            y = r + c.gamma * (1.0 - d) * self.critic_target(s2, u2)
+        critic_loss = ((self.critic(s, self.critic_action(o, u)) - y) ** 2).mean()
         self._step(self.critic_opt, critic_loss, self.critic.parameters())
         out = {"critic_loss": critic_loss.item()}
         if self.n_updates % c.policy_delay == 0:
             # the actor's gradient flows through the critic, but the critic's own
             # weights need none: freezing them skips a third of the backward pass
             self.critic.requires_grad_(False)
-            actor_loss = -self.critic(s, self.actor(s)).mean()
+            actor_loss = -self.critic(s, self.critic_action(o, self.actor(s))).mean()
             self._step(self.actor_opt, actor_loss, self.actor.parameters())
             self.critic.requires_grad_(True)
             polyak_update(self.actor_target, self.actor, c.tau)
@@ -175,7 +193,8 @@ class DDPG(OffPolicyAgent):
         units (minus the discounted cost); broadcasts ``obs (n, d)`` against ``a (n,)``."""
         u = self.normalized_action(obs, a)
         obs = torch.as_tensor(np.atleast_2d(np.asarray(obs, np.float32))).expand(len(u), -1)
-        return self.unscale_value(self.critic(self.obs_norm(obs), u)).numpy().astype(np.float64)
+        v = self.critic(self.obs_norm(obs), self.critic_action(obs, u))
+        return self.unscale_value(v).numpy().astype(np.float64)
 
 
 def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore_best=True):
