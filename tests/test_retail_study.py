@@ -83,3 +83,17 @@ def test_the_study_can_use_the_cost_objective():
     assert row["objective"] > 0 and np.isfinite(row["val_objective"])
     with pytest.raises(ValueError, match="objective"):
         rs.RetailStudy(objective="profit")
+
+
+def test_table1_with_the_order_critic_is_a_ddpg_option(tmp_path):
+    with pytest.raises(ValueError, match="critic_input"):
+        rs.table1(methods=("ddpg", "ds"), budget="tiny", critic_input="order", out=None)
+    with pytest.raises(ValueError, match="critic_input"):
+        rs.table1(methods=("ddpg",), budget="tiny", critic_input="q", out=None)
+    data = rs.table1(methods=("ddpg",), kinds=("both",), budget="tiny",
+                     critic_input="order", out=str(tmp_path / "oc"))
+    assert data["critic_input"] == "order" and "--critic-input order" in data["command"]
+    assert [(r["method"], r["kind"]) for r in data["rows"]] == [("ddpg", "both")]
+    with pytest.raises(TypeError, match="overrides"):
+        rs.fit_method("ds", "both", rs.RetailStudy(n_skus=40, horizon=30), "tiny",
+                      overrides={"critic_input": "order"})

@@ -205,8 +205,9 @@ def fit_heuristics(envs):
 
 
 def _run(args):
-    method, kind, study, budget, seed = args
-    row, _ = fit_method(method, kind, study, budget, seed)
+    method, kind, study, budget, seed, *rest = args
+    overrides = rest[0] if rest else None
+    row, _ = fit_method(method, kind, study, budget, seed, overrides=overrides)
     print(f"{method:>4} + {kind:<5} seed {seed}: test J {row['objective']:.3f} "
           f"(SR {row['stockout_rate']:.2f}%, TT {row['turnover_days']:.1f} d) "
           f"in {row['seconds']:.0f} s", flush=True)
@@ -253,22 +254,34 @@ def _study_for(study, budget):
 
 
 def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,), jobs=1,
-           out="retail_table1", heuristics=None):
+           out="retail_table1", heuristics=None, critic_input="action"):
     """Every method × decoding × seed plus the tuned heuristics; writes ``<out>.json``
     (after each run when ``jobs == 1``, with ``complete`` false until the end).
     ``heuristics``: rows of :func:`fit_heuristics` computed before on the same study, reused
-    instead of re-tuned (they do not depend on the learned policies)."""
+    instead of re-tuned (they do not depend on the learned policies). ``critic_input``:
+    what DDPG's critic scores (``"action"``, the paper's setup, or the decoded ``"order"``;
+    :class:`~deepstock_lite.rl.ddpg.DDPGConfig`); needs ``methods == ("ddpg",)`` when not
+    ``"action"``."""
     study = _study_for(study, budget)
     check_int("jobs", jobs, low=1)
-    tasks = [(m, k, study, budget, s) for s, m, k in itertools.product(seeds, methods, kinds)]
+    check_choice("critic_input", critic_input, {"action", "order"})
+    if critic_input != "action" and tuple(methods) != ("ddpg",):
+        raise ValueError(f"critic_input={critic_input!r} is a DDPG option: methods must be "
+                         f"('ddpg',), got {tuple(methods)}")
+    over = None if critic_input == "action" else {"critic_input": critic_input}
+    tasks = [(m, k, study, budget, s, over)
+             for s, m, k in itertools.product(seeds, methods, kinds)]
     t0 = time.perf_counter()
     data = {"experiment": "one policy for all SKUs: method x regularization on held-out SKUs",
             "study": asdict(study), "budget": budget, "budget_detail": _BUDGETS[budget],
             "initial_action": INITIAL_ACTION, "seeds": list(seeds), "rows": [],
+            "critic_input": critic_input,
             "heuristics": [], "complete": False,
             "command": f"python -m deepstock_lite.deepstock.retail_study table1 --budget "
                        f"{budget} --jobs {jobs} --seeds {len(seeds)} --methods "
-                       + " ".join(methods),
+                       + " ".join(methods)
+                       + ("" if critic_input == "action" else
+                          f" --critic-input {critic_input} --out {out}"),
             "machine": platform.processor() or platform.machine()}
     if jobs == 1:          # one run at a time: the file is rewritten after each run
         for task in tasks:
@@ -328,6 +341,9 @@ def main(argv=None):
     p.add_argument("--policies", nargs="+", default=["ds:both"], metavar="METHOD:KIND",
                    help="pareto: the learned policies to sweep (default ds:both)")
     p.add_argument("--out", default=None)
+    p.add_argument("--critic-input", choices=["action", "order"], default="action",
+                   help="table1: what DDPG's critic scores (default: the network's output, "
+                        "as in the paper)")
     p.add_argument("--reuse-heuristics", action="store_true",
                    help="table1: keep the tuned heuristics of the existing results file when "
                         "its study is the same")
@@ -337,12 +353,14 @@ def main(argv=None):
     if a.experiment == "table1":
         out = a.out or "retail_table1"
         heur = None
-        if a.reuse_heuristics and results_path(out).exists():
-            old = json.loads(results_path(out).read_text())
-            if old.get("study") == asdict(_study_for(None, a.budget)) and old.get("heuristics"):
-                heur = old["heuristics"]
+        # the output file's heuristics, else Table 1's: they do not depend on the agents
+        for name in dict.fromkeys((out, "retail_table1")) if a.reuse_heuristics else ():
+            if heur is None and results_path(name).exists():
+                old = json.loads(results_path(name).read_text())
+                if old.get("study") == asdict(_study_for(None, a.budget)):
+                    heur = old.get("heuristics") or None
         table1(methods=a.methods, budget=a.budget, seeds=tuple(range(a.seeds)), jobs=a.jobs,
-               out=out, heuristics=heur)
+               out=out, heuristics=heur, critic_input=a.critic_input)
     else:
         policies = [tuple(x.split(":")) for x in a.policies]
         for m, k in policies:
