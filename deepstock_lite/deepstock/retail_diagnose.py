@@ -29,7 +29,7 @@ gradient where the order is clamped at zero. Rows carry ``critic`` (``"action"``
 ``"order"``).
 
 The tuned forecast base stock (Chapter 11) gets the same measurements, as the classical
-reference. ``--budget full`` takes about 20 minutes per seed on one core; ``tiny`` is a smoke
+reference. ``--budget full`` takes about 10 CPU-minutes per seed; ``tiny`` is a smoke
 test. Writes ``data/results/retail_diagnose.json``.
 """
 from __future__ import annotations
