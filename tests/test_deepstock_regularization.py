@@ -149,7 +149,6 @@ def test_surrogate_clamp_exact_forward_chosen_backward(surrogate, slope):
 
 
 def test_bad_surrogate():
-    from deepstock_lite.rl.decoders import relu_surrogate  # noqa: F401
     from deepstock_lite.deepstock import DSConfig
     with pytest.raises(ValueError, match="surrogate must be one of"):
         DSConfig(surrogate="soft")
