@@ -42,14 +42,14 @@ from dataclasses import asdict
 import numpy as np
 
 from ..core.validation import check_choice, check_int
-from ..rl.decoders import inventory_position
+from ..rl.decoders import inventory_position, order_up_to
 from . import experiments
 from .retail import forecast_base_stock, tune_heuristic
 from .retail_env import RetailEnv
 from .retail_study import _BUDGETS, HEURISTIC_GRID, _study_for, fit_method
 
-__all__ = ["VARIANTS", "BETAS", "SHIFTS", "review_states", "order_response", "cycle_stats", "damped",
-           "run"]
+__all__ = ["VARIANTS", "BETAS", "SHIFTS", "review_states", "order_response", "cycle_stats",
+           "damped", "run"]
 
 #: (decoding, what the critic scores): the two Table 1 pairs, and Both with a critic on the
 #: decoded order, whose actor gets no gradient where the order is clamped at zero
@@ -69,7 +69,9 @@ def review_states(env, policy_fn, delta=1.0):
     the observations of the counted review days ``(k, obs_dim)``, and a dict of ``order``,
     ``demand`` and ``end`` in days of cover, each ``(n_skus, counted days)``, plus ``q`` and
     ``dq`` ``(k,)``: the policy's order at each of those review states and its change per day
-    of cover added on hand (``delta`` days added, the rest of the state unchanged)."""
+    of cover added on hand (``delta`` days added, the rest of the state unchanged), and
+    ``metrics``: the episode's objective, stockout rate and turnover (as
+    :meth:`RetailEnv.rollout_metrics` gives them)."""
     if not isinstance(env, RetailEnv) or env._draw:
         raise TypeError("env must be an evaluation RetailEnv (n_envs=None)")
     obs, _ = env.reset()
@@ -91,7 +93,9 @@ def review_states(env, policy_fn, delta=1.0):
                          ("demand", info["sales"] + info["lost"])):
                 rows[k].append(v * env._inv_s)
     rec = {k: np.stack(v, 1) for k, v in rows.items()}
-    rec.update(q=np.concatenate(q_rev), dq=np.concatenate(dq_rev))
+    m = env._metrics()
+    rec.update(q=np.concatenate(q_rev), dq=np.concatenate(dq_rev),
+               metrics={k: float(m[k]) for k in _KEEP})
     return np.concatenate(seen), rec
 
 
@@ -137,7 +141,7 @@ def _shifted(agent, env, shift):
     def policy(obs):
         o = np.asarray(obs, np.float64)
         y = agent.decoder.target(agent.raw_action(obs), o) + shift
-        return np.maximum(y - inventory_position(o, env.position_L), 0.0)
+        return order_up_to(y, inventory_position(o, env.position_L))
     return policy
 
 
@@ -159,7 +163,7 @@ def _clamp(agent, env, obs):
 def _measure(env, policy_fn):
     obs, rec = review_states(env, policy_fn)
     slope, ordering = order_response(rec)
-    return obs, {"test": _metrics(env, policy_fn), "response": slope,
+    return obs, {"test": rec["metrics"], "response": slope,
                  "share_ordering": ordering, "by_period": cycle_stats(env, rec),
                  "damping": {str(b): _metrics(env, damped(env, policy_fn, b)) for b in BETAS}}
 

@@ -18,18 +18,18 @@ the table as "what each pair reaches with the same small budget and hand-set def
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import itertools
 import json
 import multiprocessing as mp
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from ..core.validation import check_choice, check_int, check_real
+from ..rl.ddpg import CRITIC_INPUTS
 from .catalogue import CatalogueConfig, make_catalogue
 from .experiments import _write_json, results_path
 from .regularization import KINDS, Regularization
@@ -151,7 +151,7 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None, overrides=
         torch.set_num_threads(1)
         module, config = _rl_config(method, kind, B, study.n_envs, envs["train"].T, seed)
         if overrides:
-            config = dataclasses.replace(config, **overrides)
+            config = replace(config, **overrides)
         train_env = RetailEnv(cat, envs["train"].skus, n_envs=min(study.n_envs,
                                                                   envs["train"].skus.size),
                               weight=study.weight, objective=study.objective,
@@ -205,8 +205,7 @@ def fit_heuristics(envs):
 
 
 def _run(args):
-    method, kind, study, budget, seed, *rest = args
-    overrides = rest[0] if rest else None
+    method, kind, study, budget, seed, overrides = args
     row, _ = fit_method(method, kind, study, budget, seed, overrides=overrides)
     print(f"{method:>4} + {kind:<5} seed {seed}: test J {row['objective']:.3f} "
           f"(SR {row['stockout_rate']:.2f}%, TT {row['turnover_days']:.1f} d) "
@@ -264,7 +263,7 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
     ``"action"``."""
     study = _study_for(study, budget)
     check_int("jobs", jobs, low=1)
-    check_choice("critic_input", critic_input, {"action", "order"})
+    check_choice("critic_input", critic_input, set(CRITIC_INPUTS))
     if critic_input != "action" and tuple(methods) != ("ddpg",):
         raise ValueError(f"critic_input={critic_input!r} is a DDPG option: methods must be "
                          f"('ddpg',), got {tuple(methods)}")
@@ -308,10 +307,10 @@ def pareto(study=None, *, weights=(0.03, 0.1, 0.3, 1.0), policies=(("ds", "both"
     study = _study_for(study, budget)
     weights = [check_real("weights", w, low=0.0) for w in weights]
     t0 = time.perf_counter()
-    tasks = [(m, k, RetailStudy(**{**asdict(study), "weight": w}), budget, seed)
+    tasks = [(m, k, RetailStudy(**{**asdict(study), "weight": w}), budget, seed, None)
              for w in weights for m, k in policies]
     rows = _map(jobs, tasks)
-    for row, (_, _, st, _, _) in zip(rows, tasks):
+    for row, (_, _, st, *_) in zip(rows, tasks):
         row["weight"] = st.weight
     heur = []
     for w in weights:
@@ -341,7 +340,7 @@ def main(argv=None):
     p.add_argument("--policies", nargs="+", default=["ds:both"], metavar="METHOD:KIND",
                    help="pareto: the learned policies to sweep (default ds:both)")
     p.add_argument("--out", default=None)
-    p.add_argument("--critic-input", choices=["action", "order"], default="action",
+    p.add_argument("--critic-input", choices=CRITIC_INPUTS, default="action",
                    help="table1: what DDPG's critic scores (default: the network's output, "
                         "as in the paper)")
     p.add_argument("--reuse-heuristics", action="store_true",

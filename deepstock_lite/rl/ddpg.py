@@ -32,7 +32,10 @@ from .networks import ACTIVATIONS, Net, adam, mlp, polyak_update, set_initial_ac
 from .training import (OffPolicyAgent, field_bool, field_choice, field_hidden, field_int,
                        field_real, train_agent)
 
-__all__ = ["DDPGConfig", "DDPG", "train"]
+__all__ = ["DDPGConfig", "DDPG", "train", "CRITIC_INPUTS"]
+
+#: what the critic can score: the actor's normalized output u, or the decoded order
+CRITIC_INPUTS = ("action", "order")
 
 
 @dataclass
@@ -88,7 +91,7 @@ class DDPGConfig:
         field_bool(self, "reward_norm")
         field_int(self, "eval_every", low=1)
         field_int(self, "patience", low=0)
-        field_choice(self, "critic_input", ("action", "order"))
+        field_choice(self, "critic_input", CRITIC_INPUTS)
         field_int(self, "seed", low=0, high=2**32 - 1)
 
 
