@@ -12,22 +12,25 @@ training (updates, acting and held-out evaluations included; one torch thread), 
 to compare with Stable-Baselines3's agents on the same machine.
 
     python benchmarks/agents.py                      # all algorithms, both instances, 3 seeds
-    python benchmarks/agents.py --algos ddpg --instances a --seeds 0 1
+    python benchmarks/agents.py --algos ddpg --instances a --seeds 0 1 --json results_tmp/a.json
+
+Every option, and that the ``--json`` file can be written, are checked before any training;
+the file is written atomically.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import time
 
 import numpy as np
 import torch
 
 from deepstock_lite import set_seed
+from deepstock_lite.core import results_store as store
 from deepstock_lite.envs import BatchInventoryEnv
 from deepstock_lite.rl import BaseStockDecoder, ddpg, dsac, ppo
-from deepstock_lite.rl.instances import get_instance, make_envs
+from deepstock_lite.rl.instances import INSTANCES, get_instance, make_envs
 
 A_MAX = 50.0
 
@@ -87,13 +90,20 @@ def run(algo, name, seed, test, steps=None):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--algos", nargs="+", default=["ddpg", "ppo", "dsac"])
-    p.add_argument("--instances", nargs="+", default=["a", "b"])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--json", default=None, help="also write the rows to this JSON file")
-    p.add_argument("--steps", type=int, default=None, help="override total_steps (smoke test)")
-    p.add_argument("--test-paths", type=int, default=500)
+    p.add_argument("--algos", nargs="+", choices=list(MODULES), default=["ddpg", "ppo", "dsac"])
+    p.add_argument("--instances", nargs="+", choices=sorted(INSTANCES), default=["a", "b"])
+    p.add_argument("--seeds", nargs="+", type=store.int_at_least(0), default=[0, 1, 2])
+    p.add_argument("--json", "--out", dest="json", default=None, metavar="PATH",
+                   help="also write the rows to this JSON file")
+    p.add_argument("--steps", type=store.int_at_least(2), default=None,
+                   help="override total_steps (smoke test)")
+    p.add_argument("--test-paths", type=store.int_at_least(1), default=500)
     args = p.parse_args(argv)
+    if args.json is not None:
+        try:
+            store.check_writable(args.json, "--json")
+        except store.ResultsError as e:
+            p.error(str(e))
     torch.set_num_threads(1)
     tests = {n: test_env(get_instance(n), paths=args.test_paths) for n in args.instances}
     rows = []
@@ -115,8 +125,8 @@ def main(argv=None):
             print(f"  {algo:5} ({name}): {np.mean(g):6.1%}  (worst {np.max(g):.1%}, "
                   f"{len(g)} seeds)")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+        store.write_json(args.json, rows)
+        print(f"wrote {store.describe(args.json)}")
 
 
 if __name__ == "__main__":

@@ -13,16 +13,19 @@ tuned forecast heuristic on held-out SKUs.
 
     python benchmarks/retail.py                       # full run (about 3 minutes)
     python benchmarks/retail.py --train 500 --test 500 --epochs 1 --scale 1000 --train-scale 500
+
+Every option, and that the ``--json`` file can be written, are checked before any training;
+the file is written atomically.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 import torch
 
+from deepstock_lite.core import results_store as store
 from deepstock_lite.deepstock.catalogue import CatalogueConfig, make_catalogue
 from deepstock_lite.deepstock.retail import RetailEnv, train_ds_retail
 from deepstock_lite.deepstock.retail_study import (INITIAL_ACTION, fit_heuristics,
@@ -79,15 +82,24 @@ def training_speed(sizes, epochs=2, horizon=90, seed=2):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--train", type=int, default=5000)
-    p.add_argument("--val", type=int, default=500)
-    p.add_argument("--test", type=int, default=5000)
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--scale", type=int, nargs="+", default=[1000, 10_000, 100_000])
-    p.add_argument("--train-scale", type=int, nargs="+", default=[1000, 2000, 5000])
-    p.add_argument("--json", default=None)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    count = store.int_at_least(1)
+    p.add_argument("--train", type=count, default=5000, help="training SKUs")
+    p.add_argument("--val", type=count, default=500, help="validation SKUs")
+    p.add_argument("--test", type=count, default=5000, help="held-out test SKUs")
+    p.add_argument("--epochs", type=count, default=40)
+    p.add_argument("--scale", type=count, nargs="+", default=[1000, 10_000, 100_000],
+                   help="catalogue sizes (SKUs) of the evaluation-speed test")
+    p.add_argument("--train-scale", type=count, nargs="+", default=[1000, 2000, 5000],
+                   help="training SKUs of the training-speed test")
+    p.add_argument("--json", "--out", dest="json", default=None, metavar="PATH",
+                   help="also write the results to this JSON file")
     a = p.parse_args(argv)
+    if a.json is not None:
+        try:
+            store.check_writable(a.json, "--json")
+        except store.ResultsError as e:
+            p.error(str(e))
     torch.set_num_threads(1)
     policy, res = train_and_evaluate(a.train, a.val, a.test, a.epochs)
     print(f"DS + Both on {res['n_train']} training SKUs ({res['epochs']} epochs), evaluated on "
@@ -111,9 +123,9 @@ def main(argv=None):
               f"{r['seconds_per_epoch']:.2f} s per epoch "
               f"({r['sku_days_per_s'] / 1e3:.0f} k SKU-days/s forward + backward)")
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"train_eval": res, "speed": speed, "margin": margin,
-                       "train_speed": train_speed}, f, indent=1)
+        store.write_json(a.json, {"train_eval": res, "speed": speed, "margin": margin,
+                                  "train_speed": train_speed})
+        print(f"wrote {store.describe(a.json)}")
     return res, speed
 
 

@@ -53,9 +53,12 @@ def repository_url(root=None):
 
 
 def execute(paths=None, timeout=600):
-    """Execute notebooks in place (outputs and widget state saved, no timing metadata)."""
+    """Execute notebooks in place (outputs and widget state saved, no timing metadata); each
+    executed notebook replaces its file atomically."""
     import nbformat
     from nbclient import NotebookClient
+
+    from .core.results_store import atomic_write
 
     paths = [Path(p) for p in paths] if paths else chapters()
     for path in paths:
@@ -65,7 +68,9 @@ def execute(paths=None, timeout=600):
                                 resources={"metadata": {"path": str(path.parent)}},
                                 store_widget_state=True, record_timing=False)
         client.execute()
-        nbformat.write(nb, path)
+        # into a temporary file of the same folder, then moved over the chapter: a full disk
+        # or an interrupt leaves the committed notebook as it was
+        atomic_write(path, lambda f: nbformat.write(nb, f))
         print(f"{path}: executed in {time.perf_counter() - t0:.1f} s")
         # errors raised while *displaying* (e.g. a bad LaTeX label in a figure) do not stop
         # the kernel, so look for them in the outputs

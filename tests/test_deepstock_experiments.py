@@ -3,11 +3,21 @@ import json
 
 import pytest
 
+from deepstock_lite.core import results_store
 from deepstock_lite.deepstock import experiments
 
 
-def test_zipkin_ds_sweep_tiny(tmp_path, monkeypatch):
-    monkeypatch.setattr(experiments, "RESULTS", tmp_path)
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    """A committed folder and a scratch folder of the test's own (a tiny run writes scratch)."""
+    committed = tmp_path / "committed"
+    committed.mkdir()
+    monkeypatch.setattr(results_store, "RESULTS", committed)
+    monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
+    return committed
+
+
+def test_zipkin_ds_sweep_tiny(tmp_path, folders):
     data = experiments.zipkin_ds_sweep(cells=[(1, 4), (2, 9)], regs=("base",), budget="tiny",
                                        out="tiny")
     saved = json.loads((tmp_path / "tiny.json").read_text())
@@ -36,14 +46,17 @@ def test_bad_arguments():
 def test_ds_surrogate_study_tiny_and_resumable(tmp_path, monkeypatch):
     import shutil
     # the study reads the paper's best configuration from the results folder
-    shutil.copy(experiments.results_path("paper_setting1"), tmp_path / "paper_setting1.json")
-    monkeypatch.setattr(experiments, "RESULTS", tmp_path)
+    committed = tmp_path / "committed"
+    committed.mkdir()
+    shutil.copy(experiments.results_path("paper_setting1"), committed / "paper_setting1.json")
+    monkeypatch.setattr(results_store, "RESULTS", committed)
+    monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
     kw = dict(budget="tiny", seeds=(0,), settings=("1",), cells=[(1, 4)], out="surr")
     data = experiments.ds_surrogate_study(**kw)
     rows = json.loads((tmp_path / "surr.json").read_text())["rows"]
     assert len(rows) == len(data["rows"]) == 2 + 4   # setting: 2 gradients; cell: 2 x 2
     assert {r["gradient"] for r in rows} == set(experiments.GRADIENTS)
-    assert data["command"].endswith("ds-surrogate --budget tiny")
+    assert data["command"].endswith("ds-surrogate --budget tiny --seeds 1")
     again = experiments.ds_surrogate_study(**kw)      # resumes: nothing new to run
     assert again["rows"] == data["rows"]
 
@@ -77,7 +90,7 @@ def test_more_bad_arguments():
     with pytest.raises(ValueError, match="out must be a results name"):
         experiments.results_path(3)
     # a plain name lands in data/results/, a path is taken as given
-    assert experiments.results_path("x") == experiments.RESULTS / "x.json"
+    assert experiments.results_path("x") == results_store.RESULTS / "x.json"
     assert str(experiments.results_path("tmp/x")) == "tmp/x.json"
 
 

@@ -1,11 +1,23 @@
 """The paper-experiment scripts run end to end on a tiny budget."""
 import json
 
-from deepstock_lite.deepstock import experiments, paper
+import pytest
+
+from deepstock_lite.core import results_store
+from deepstock_lite.deepstock import paper
 
 
-def test_run_setting_tiny(tmp_path, monkeypatch):
-    monkeypatch.setattr(experiments, "RESULTS", tmp_path)
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    """A committed folder and a scratch folder of the test's own (a tiny run writes scratch)."""
+    committed = tmp_path / "committed"
+    committed.mkdir()
+    monkeypatch.setattr(results_store, "RESULTS", committed)
+    monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
+    return committed
+
+
+def test_run_setting_tiny(tmp_path, folders):
     data = paper.run_setting("1", trials=2, seeds=(0,), budget="tiny", methods=("ds", "ddpg"),
                              storage=f"sqlite:///{tmp_path}/p.db")
     saved = json.loads((tmp_path / "paper_setting1.json").read_text())
@@ -25,9 +37,7 @@ def test_run_setting_tiny(tmp_path, monkeypatch):
         assert a["trials"] == b["trials"] and a["rerun_test"] == b["rerun_test"]
 
 
-def test_run_setting_reading_and_bad_arguments(tmp_path, monkeypatch):
-    import pytest
-    monkeypatch.setattr(experiments, "RESULTS", tmp_path)
+def test_run_setting_reading_and_bad_arguments(tmp_path, folders):
     data = paper.run_setting("3", trials=2, seeds=(0,), budget="tiny", methods=("ds",),
                              regs=("base",), storage=f"sqlite:///{tmp_path}/p.db")
     assert data["reading"] == "total" and "5 train + 5 val" in data["name"]
@@ -37,8 +47,7 @@ def test_run_setting_reading_and_bad_arguments(tmp_path, monkeypatch):
         paper.run_setting("3", seeds=3, out=False)
 
 
-def test_ds_overfit_tiny(tmp_path, monkeypatch):
-    monkeypatch.setattr(experiments, "RESULTS", tmp_path)
+def test_ds_overfit_tiny(tmp_path, folders):
     data = paper.ds_overfit(ns=(5,), horizons=(2, 4), seeds=(0,), epochs=3, out="o")
     assert len(data["rows"]) == 2
     assert json.loads((tmp_path / "o.json").read_text())["rows"][0]["N"] == 5

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+from deepstock_lite.core import results_store
 from deepstock_lite.deepstock import experiments, paper_diagnose
 
 
@@ -18,11 +19,14 @@ def one_thread():
 
 def test_paper_diagnose_tiny(tmp_path, monkeypatch, one_thread):
     # the diagnoses read the tuned configurations from the results folder
+    committed = tmp_path / "committed"
+    committed.mkdir()
     for k in ("1", "4"):
         shutil.copy(experiments.results_path(f"paper_setting{k}"),
-                    tmp_path / f"paper_setting{k}.json")
-    monkeypatch.setattr(experiments, "RESULTS", tmp_path)
-    data = paper_diagnose.run("tiny", out="diag")
+                    committed / f"paper_setting{k}.json")
+    monkeypatch.setattr(results_store, "RESULTS", committed)
+    monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
+    data = paper_diagnose.run("tiny", out="diag")       # a tiny run: into the scratch folder
     saved = json.loads((tmp_path / "diag.json").read_text())
     assert saved == json.loads(json.dumps(data))
     runs = saved["ds_lr"]["runs"]

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from deepstock_lite.deepstock import experiments
+from deepstock_lite.core import results_store
 from deepstock_lite.deepstock import retail_diagnose as rd
 
 
@@ -20,8 +20,9 @@ def one_thread():
 
 
 def test_retail_diagnose_tiny(tmp_path, monkeypatch, one_thread):
-    monkeypatch.setattr(experiments, "RESULTS", tmp_path)
-    data = rd.run("tiny", seeds=(0,), out="diag")
+    monkeypatch.setattr(results_store, "RESULTS", tmp_path / "committed")
+    monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
+    data = rd.run("tiny", seeds=(0,), out="diag")       # a tiny run: into the scratch folder
     saved = json.loads((tmp_path / "diag.json").read_text())
     assert saved == json.loads(json.dumps(data))
     assert [(r["kind"], r["critic"], r["seed"]) for r in saved["rows"]] == [

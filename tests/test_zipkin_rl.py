@@ -4,12 +4,13 @@ import json
 
 import pytest
 
-from deepstock_lite.deepstock import experiments, zipkin_rl
+from deepstock_lite.core import results_store
+from deepstock_lite.deepstock import zipkin_rl
 
 
 def test_tiny_sweep_scores_exactly_and_resumes(tmp_path, monkeypatch):
-    monkeypatch.setattr(experiments, "RESULTS", tmp_path)
-    monkeypatch.setattr(zipkin_rl, "results_path", lambda name: tmp_path / f"{name}.json")
+    monkeypatch.setattr(results_store, "RESULTS", tmp_path / "committed")
+    monkeypatch.setattr(results_store, "SCRATCH", tmp_path)     # a tiny run writes scratch
     data = zipkin_rl.zipkin_rl_sweep(cells=[(1, 4)], algos=("ddpg", "ppo"), regs=("base",),
                                      seeds=(0,), budget="tiny", out="z", quiet=True)
     rows = data["rows"]

@@ -1,31 +1,33 @@
 """Long experiments as functions with a small-budget default and a script entry point that
-writes a results file (JSON) under ``deepstock_lite/data/results/``; chapters load the files.
+writes a results file (JSON); chapters load the files from ``deepstock_lite/data/results/``.
 
-    python -m deepstock_lite.deepstock.experiments zipkin-ds --budget full
+    python -m deepstock_lite.deepstock.experiments zipkin-ds --budget full --write
 
 trains DS (the differentiable simulator) with the None and Base decodings on all 16 cells of
 Zipkin's lost-sales table and evaluates each trained policy *exactly* (relative value iteration
 on the rounded policy, :func:`~deepstock_lite.classical.lost_sales.evaluate_policy_exact`).
 
-    python -m deepstock_lite.deepstock.experiments ds-surrogate --budget full
+    python -m deepstock_lite.deepstock.experiments ds-surrogate --budget full --write
 
 compares DS trained with the exact pathwise gradient against surrogate gradients of the kinks
 (:attr:`DSConfig.surrogate <deepstock_lite.deepstock.ds.DSConfig>`): on the paper's Settings 1–4
 with DS + Base at the best configuration of ``paper_setting<k>.json``, evaluated as
 :mod:`~deepstock_lite.deepstock.paper` evaluates it, and on four of Zipkin's lost-sales cells
 with None and Base (at the ``medium`` budget: 64 training trajectories, 100 epochs),
-every seed kept. It writes ``ds_surrogate.json`` after every run and
+every seed kept (three by default). It writes ``ds_surrogate.json`` after every run and
 resumes from it (runs already in the file are skipped).
+
+Where a run writes (:mod:`deepstock_lite.core.results_store`): only a ``--budget full`` run
+with ``--write`` (or ``--out NAME``, a plain name) replaces a file of the committed folder;
+any other run writes ``results_tmp/<name>.json`` (or ``--out PATH``) and says so. A file of
+another budget or experiment is replaced only with ``--force``. ``--budget tiny`` is a smoke
+test.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +35,7 @@ from ..classical.lost_sales import (backorder_base_stock_level, best_capped_base
                                     evaluate_policy_exact, solve_lost_sales)
 from ..core.demand import Poisson
 from ..core.simulator import InventorySystem
+from ..core import results_store as store
 from ..core.validation import check_int, check_name, check_real, check_seeds
 from .ds import DSConfig, config_dict, train_ds
 from .regularization import Regularization
@@ -43,7 +46,8 @@ __all__ = ["ZIPKIN_CELLS", "zipkin_ds_cell", "zipkin_ds_sweep", "results_path", 
            "ds_setting_run", "ds_surrogate_study", "SURROGATE_CELLS"]
 
 ZIPKIN_CELLS = [(L, b) for b in (4, 9, 19, 39) for L in (1, 2, 3, 4)]
-RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
+ZIPKIN_EXPERIMENT = "DS on Zipkin's lost-sales cells"
+SURROGATE_EXPERIMENT = "DS: exact against surrogate gradients"
 
 _BUDGETS = {  # DS training budget per cell
     "tiny": dict(n_train=8, n_val=8, epochs=2, patience=2),
@@ -53,43 +57,18 @@ _BUDGETS = {  # DS training budget per cell
 }
 
 
-def _check_out(name):
-    """A results name: a plain name (a file in ``data/results/``) or a path to a file."""
-    if isinstance(name, Path):
-        name = str(name)
-    if not isinstance(name, str) or not name.strip() or name.endswith(("/", "\\")):
-        raise ValueError("out must be a results name (a file in data/results/) or a file path, "
-                         f"got {name!r}")
-    return name
-
-
 def results_path(name):
     """Path of a results file: ``data/results/<name>.json`` for a plain name, or ``name``
-    itself (with ``.json`` added) when it names a folder, e.g. a temporary directory."""
-    name = _check_out(name)
-    if "/" in name or "\\" in name:
-        path = Path(name)
-        return path if path.suffix == ".json" else path.with_name(path.name + ".json")
-    return RESULTS / f"{name}.json"
+    itself (with ``.json`` added) when it has a folder or a ``.json`` suffix
+    (:func:`deepstock_lite.core.results_store.results_path`)."""
+    return store.results_path(name)
 
 
 def load_results(name):
-    """Load a results file written by this module (or by the paper's experiments)."""
-    path = results_path(name)
-    if not path.exists():
-        raise ValueError(f"no results file {path.name} in {path.parent}; generate it with "
-                         "the command in this module's docstring")
-    return json.loads(path.read_text())
-
-
-def _write_json(path, data):
-    """Write atomically: an interrupted run never leaves a half-written results file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
+    """Load a results file (a name in ``data/results/`` or a path), as the chapters do; an
+    error naming the file when it is missing or corrupt."""
+    return store.load(name, hint="generate it with the command of its driver (README, "
+                                 "'For authors')")
 
 
 def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0,
@@ -143,18 +122,28 @@ def _check_cells(cells):
     return cells
 
 
+def _target(out, budget, identity, write, force):
+    """``(path, old)`` of a run's results file, checked before it trains
+    (:func:`deepstock_lite.core.results_store.prepare`); ``(None, None)`` for ``out=None``."""
+    if out is None:
+        return None, None
+    return store.prepare(out, budget=budget, identity=identity, write=write, force=force)
+
+
 def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,),
-                    out="zipkin_ds"):
-    """All cells × decodings × seeds; writes ``data/results/<out>.json`` and returns it.
-    ``out=None`` writes nothing."""
+                    out="zipkin_ds", *, write=False, force=False):
+    """All cells × decodings × seeds; writes ``<out>.json`` and returns it. ``out=None``
+    writes nothing. A plain name ``out`` is a file of the committed folder with ``write=True``
+    (``budget="full"`` only), else of ``results_tmp/``; a path is taken as given. ``force``:
+    replace a file of another budget or experiment."""
     cells = ZIPKIN_CELLS if cells is None else _check_cells(cells)
     if isinstance(regs, str) or not regs:
         raise TypeError(f"regs must be a non-empty sequence of decodings, got {regs!r}")
     regs = tuple(check_name("regs", r, ("none", "base")) for r in regs)
     check_name("budget", budget, tuple(_BUDGETS))
     seeds = check_seeds(seeds)
-    if out is not None:
-        _check_out(out)
+    path, _ = _target(out, budget, {"experiment": ZIPKIN_EXPERIMENT, "budget": budget},
+                      write, force)
     rows = []
     for L, b in cells:
         capped = best_capped_base_stock(L, h=1.0, b=b, mean=5.0)
@@ -165,12 +154,13 @@ def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,)
                 rows.append(row)
                 print(f"L={L} b={b:>2} {reg:>4} seed {seed}: gap {row['gap']:+.2%} "
                       f"({row['train_seconds']:.0f} s)", flush=True)
-    data = {"experiment": "DS on Zipkin's lost-sales cells", "budget": budget,
+    data = {"experiment": ZIPKIN_EXPERIMENT, "budget": budget,
             "gradient": DSConfig().surrogate,
             "command": _command(cells, regs, budget, seeds, out),
             "machine": platform.processor() or platform.machine(), "rows": rows}
-    if out:
-        _write_json(results_path(out), data)
+    if path is not None:
+        store.write_json(path, data)
+        print(store.report(path), flush=True)
     return data
 
 
@@ -214,17 +204,24 @@ def ds_setting_run(key, params, seed=0, *, budget="small", surrogate="exact", le
 def _paper_best(key, reg):
     """The best DS configuration and benchmark recorded by the paper's experiments."""
     data = load_results(f"paper_setting{key}")
-    row = next(r for r in data["rows"] if r["method"] == "ds" and r["reg"] == reg)
+    try:
+        row = next(r for r in data["rows"] if r["method"] == "ds" and r["reg"] == reg)
+    except (KeyError, TypeError, StopIteration):
+        raise store.ResultsError(f"{store.describe(results_path(f'paper_setting{key}'))} has "
+                                 f"no DS + {reg} row; regenerate it with "
+                                 "deepstock_lite.deepstock.paper") from None
     return {"params": row["params"], "budget": data["budget"],
             "benchmark": data["benchmark"], "paper_rerun_test": row["rerun_test"]}
 
 
 def ds_surrogate_study(budget="full", seeds=(0, 1, 2), settings=("1", "2", "3", "4"),
-                       cells=None, leak=0.1, out="ds_surrogate"):
+                       cells=None, leak=0.1, out="ds_surrogate", *, write=False, force=False):
     """Exact against surrogate gradients, every seed kept; resumable (see module docstring).
 
-    ``budget="tiny"`` trains for a few epochs only (a smoke test). Writes
-    ``data/results/<out>.json`` after every run (``out=None``: nothing written)."""
+    ``budget="tiny"`` trains for a few epochs only (a smoke test). Writes ``<out>.json``
+    after every run (``out=None``: nothing written; ``out``, ``write`` and ``force`` as in
+    :func:`zipkin_ds_sweep`); a file of the same budget and leak is resumed, and its seeds
+    are kept with the new ones."""
     check_name("budget", budget, ("tiny", "full"))
     seeds = check_seeds(seeds)
     if isinstance(settings, str) or not hasattr(settings, "__iter__"):
@@ -233,23 +230,27 @@ def ds_surrogate_study(budget="full", seeds=(0, 1, 2), settings=("1", "2", "3", 
                      for k in settings)
     cells = SURROGATE_CELLS if cells is None else _check_cells(cells)
     leak = check_real("leak", leak, low=0.0, high=1.0, low_open=True)
-    path = None if out is None else results_path(out)
-    data = {"experiment": "DS: exact against surrogate gradients", "budget": budget,
+    path, old = _target(out, budget, {"experiment": SURROGATE_EXPERIMENT, "budget": budget,
+                                      "leak": leak}, write, force)
+    data = {"experiment": SURROGATE_EXPERIMENT, "budget": budget,
             "leak": leak, "seeds": list(seeds), "settings": {}, "rows": [],
             "command": "python -m deepstock_lite.deepstock.experiments ds-surrogate "
-                       f"--budget {budget}", "machine": platform.processor()
-            or platform.machine()}
-    if path is not None and path.exists():
-        old = json.loads(path.read_text())
-        if old.get("budget") == budget and old.get("leak") == leak:
-            data["rows"] = [r for r in old["rows"] if r["gradient"] in GRADIENTS]
-            data["settings"] = old.get("settings", {})
+                       f"--budget {budget}" + ("" if seeds == (0, 1, 2) else
+                                               f" --seeds {len(seeds)}"),
+            "machine": platform.processor() or platform.machine()}
+    if old is not None:        # the same budget and leak: resume
+        data["rows"] = [r for r in old.get("rows", []) if r.get("gradient") in GRADIENTS]
+        data["settings"] = old.get("settings", {})
+        data["seeds"] = sorted(set(old.get("seeds", [])) | set(seeds))
     done = {(r["part"], r["where"], r["reg"], r["gradient"], r["seed"]) for r in data["rows"]}
+
+    written = []
 
     def record(row):
         data["rows"].append(row)
         if path is not None:
-            _write_json(path, data)
+            store.write_json(path, data)
+            written.append(path)
 
     for key in settings:       # the configuration is read once and kept with the results
         if key not in data["settings"]:
@@ -281,6 +282,10 @@ def ds_surrogate_study(budget="full", seeds=(0, 1, 2), settings=("1", "2", "3", 
                     record(r)
                     print(f"zipkin L={L} b={b:>2} {reg:>4} {grad:>6} seed {seed}: gap "
                           f"{r['gap']:+.2%}", flush=True)
+    if written:
+        print(store.report(path), flush=True)
+    elif path is not None and old is not None:
+        print(f"nothing to run: every run is in {store.describe(path)}", flush=True)
     return data
 
 
@@ -310,25 +315,62 @@ def parse_cells(parser, values):
     return cells
 
 
+def add_output_options(p, default):
+    """``--out``, ``--write`` and ``--force``, as every experiment command has them."""
+    p.add_argument("--out", default=None, metavar="NAME|PATH",
+                   help=f"results file: a plain NAME is data/results/NAME.json (a committed "
+                        f"file: full budget only, as --write), a PATH (with a folder or "
+                        f"ending in .json) is taken as given; default: {default} in "
+                        "results_tmp/, or in data/results/ with --write")
+    p.add_argument("--write", action="store_true",
+                   help="replace the committed results file the chapters load (full budget "
+                        "only)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing results file of another budget or experiment, "
+                        "or one that is not valid JSON")
+
+
+def output_request(a):
+    """``(out, write)`` of parsed :func:`add_output_options`: ``--out NAME`` asks, as
+    ``--write`` does, for the committed folder."""
+    return a.out, bool(a.write or (a.out is not None and store.is_plain_name(a.out)))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.experiments")
     p.add_argument("experiment", choices=["zipkin-ds", "ds-surrogate"])
-    p.add_argument("--budget", choices=sorted(_BUDGETS), default="full")
-    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--budget", choices=["full", "tiny"], default="full",
+                   help="full (ds-surrogate trains Zipkin's cells at half of it: 64 "
+                        "trajectories, 100 epochs) or tiny, a smoke test")
+    p.add_argument("--seeds", type=store.int_at_least(1), default=None,
+                   help="seeds 0..N-1 (default: zipkin-ds 1, ds-surrogate 3)")
     p.add_argument("--cells", nargs="+", default=None, metavar="L,b",
-                   help="only these cells, e.g. 4,19 (default: all 16)")
-    p.add_argument("--regs", nargs="+", default=["base", "none"], choices=["base", "none"])
-    p.add_argument("--out", default="zipkin_ds")
+                   help="only these cells, e.g. 4,19 (default: zipkin-ds all 16, ds-surrogate "
+                        f"{' '.join(f'{L},{b}' for L, b in SURROGATE_CELLS)})")
+    p.add_argument("--regs", nargs="+", default=None, choices=["base", "none"],
+                   help="zipkin-ds only (default: base none)")
+    add_output_options(p, "zipkin_ds.json or ds_surrogate.json")
     a = p.parse_args(argv)
     cells = parse_cells(p, a.cells)
+    out, write = output_request(a)
+    if a.experiment == "ds-surrogate":
+        if a.regs is not None:
+            p.error("--regs is a zipkin-ds option (ds-surrogate trains None and Base)")
+        seeds = tuple(range(3 if a.seeds is None else a.seeds))
+        kw = dict(budget=a.budget, seeds=seeds, cells=cells, out=out or "ds_surrogate",
+                  write=write, force=a.force)
+        run = ds_surrogate_study
+    else:
+        seeds = tuple(range(1 if a.seeds is None else a.seeds))
+        kw = dict(cells=cells, regs=tuple(a.regs or ("base", "none")), budget=a.budget,
+                  seeds=seeds, out=out or "zipkin_ds", write=write, force=a.force)
+        run = zipkin_ds_sweep
     import torch
     torch.set_num_threads(1)
-    if a.experiment == "ds-surrogate":
-        ds_surrogate_study(budget=a.budget, seeds=tuple(range(max(a.seeds, 3))), cells=cells,
-                           out="ds_surrogate" if a.out == "zipkin_ds" else a.out)
-        return
-    zipkin_ds_sweep(cells=cells, regs=tuple(a.regs), budget=a.budget,
-                    seeds=tuple(range(a.seeds)), out=a.out)
+    try:      # the run checks its destination (and reads what it needs) before it trains
+        run(**kw)
+    except store.ResultsError as e:
+        p.error(str(e))
 
 
 if __name__ == "__main__":

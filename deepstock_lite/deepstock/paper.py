@@ -1,6 +1,6 @@
 """The paper's synthetic experiments (Xie et al. 2026, §5) at a budget a laptop can afford.
 
-    python -m deepstock_lite.deepstock.paper --settings 1 2 3 4 --trials 20 --seeds 3
+    python -m deepstock_lite.deepstock.paper --settings 1 2 3 4 --trials 20 --seeds 3 --write
 
 For each setting, each method (DS, DDPG, PPO, distributional SAC) and each decoding (None,
 Base): an Optuna study of ``trials`` trials (half random start-up, then TPE) on the validation
@@ -13,7 +13,10 @@ re-run with ``seeds`` seeds; every test loss is reported relative to the setting
 
 ``python -m deepstock_lite.deepstock.paper --overfit`` runs the DS-overfitting study of Setting
 4 (test gap against the number of training trajectories N and the horizon H). Results are JSON
-files in ``deepstock_lite/data/results/``. Every trial and every re-run is stored in the Optuna
+files: ``paper_setting<k>.json`` and ``paper_ds_overfit.json`` in ``deepstock_lite/data/results/``
+with ``--write`` (the committed files the chapter loads; only the sweep's ``small`` or
+``full`` budget may write them, and a file of another budget, setting or reading is replaced
+only with ``--force``), else in ``results_tmp/`` (or ``--out``). Every trial and every re-run is stored in the Optuna
 storage ``studies/paper_s<setting>.db`` (re-runs as study attributes), so an interrupted sweep
 started again with the same command resumes where it stopped; the results file of a setting is
 written once all its studies are complete. Settings 2–3 use the ``--reading`` of the paper's
@@ -22,15 +25,17 @@ trajectory counts (:data:`~.settings.READINGS`; default ``total``: 10 + 10 and 5
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
 from scipy import stats
 
+from ..core import results_store as store
 from ..core.policies import BaseStock
-from ..core.validation import check_int, check_seeds
+from ..core.validation import check_choice, check_int, check_seeds
 from .ds import DSConfig, train_ds
-from .experiments import _write_json, results_path
+from .experiments import add_output_options, output_request
 from .regularization import Regularization
 from .settings import setting1, setting2, setting3, setting4
 from .settings import READINGS
@@ -41,6 +46,9 @@ __all__ = ["benchmark", "run_setting", "ds_overfit", "trial_costs", "trial_secon
 SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
 METHODS = ("ds", "ddpg", "ppo", "dsac")
 REGS = ("none", "base")
+#: budgets whose results may replace the committed files (the chapter's sweep is ``small``)
+COMMITTING = ("small", "full")
+OVERFIT_EXPERIMENT = "DS overfitting on Setting 4"
 
 
 def _ds_policy_loss(S, res, split="test"):
@@ -117,14 +125,45 @@ def _rerun(study, method, reg, key, params, seed, budget, reading):
     return study.user_attrs[name]
 
 
+def _names(name, values, allowed):
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of names from {list(allowed)}, "
+                        f"got {values!r}")
+    values = tuple(check_choice(name, v, set(allowed)) for v in values)
+    if not values:
+        raise ValueError(f"{name} must name at least one of {list(allowed)}")
+    return values
+
+
+def setting_target(key, out=None, *, budget="small", reading="total", write=False,
+                   force=False):
+    """``(path, old)`` of Setting ``key``'s results file, checked before anything trains
+    (:func:`deepstock_lite.core.results_store.prepare`): ``out`` defaults to
+    ``paper_setting<key>``, a plain name of the committed folder with ``write=True`` (budgets
+    :data:`COMMITTING` only), else of ``results_tmp/``."""
+    return store.prepare(out or f"paper_setting{key}", budget=budget, committing=COMMITTING,
+                         identity={"setting": key, "budget": budget, "reading": reading},
+                         write=write, force=force)
+
+
 def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METHODS, regs=REGS,
-                storage=None, out=None, reading="total"):
-    """Studies and re-runs for one setting; writes ``paper_setting<key>.json``. Resumes from
-    ``storage`` (default ``studies/paper_s<key>.db``): finished trials and re-runs are kept."""
+                storage=None, out=None, reading="total", write=False, force=False):
+    """Studies and re-runs for one setting; writes ``paper_setting<key>.json`` (``out``:
+    another name or a path; ``False``: nothing; ``write`` and ``force`` as in
+    :func:`setting_target`). Resumes from ``storage`` (default ``studies/paper_s<key>.db``):
+    finished trials and re-runs are kept."""
+    key = check_choice("key", str(key), set(SETTINGS))
     trials = check_int("trials", trials, low=2)
     seeds = check_seeds(seeds)
     if reading not in READINGS:
         raise ValueError(f"reading must be one of {list(READINGS)}, got {reading!r}")
+    check_choice("budget", budget, {"tiny", "small", "full"})
+    methods = _names("methods", methods, METHODS)
+    regs = _names("regs", regs, REGS)
+    path = None
+    if out is not False:
+        path, _ = setting_target(key, out, budget=budget, reading=reading, write=write,
+                                 force=force)
     storage = storage or _storage(key)
     bench = benchmark(key, reading)
     rows = []
@@ -161,14 +200,23 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
     data = {"setting": key, "name": make_setting(key, reading).name, "budget": budget,
             "trials": trials, "seeds": list(seeds), "reading": reading, **bench, "rows": rows,
             "command": cmd + ("" if reading == "total" else f" --reading {reading}")}
-    if out is not False:
-        _write_json(results_path(out or f"paper_setting{key}"), data)
+    if path is not None:
+        store.write_json(path, data)
+        print(store.report(path), flush=True)
     return data
 
 
+def overfit_target(out="paper_ds_overfit", *, write=False, force=False):
+    """``(path, old)`` of the overfitting study's results file (as :func:`setting_target`)."""
+    return store.prepare(out, budget="full", identity={"experiment": OVERFIT_EXPERIMENT},
+                         write=write, force=force)
+
+
 def ds_overfit(ns=(5, 10, 20), horizons=(2, 4, 8, 16, 32, 64), seeds=(0, 1), epochs=300,
-               out="paper_ds_overfit"):
-    """Setting 4: DS (Base) test and validation gaps against N and H."""
+               out="paper_ds_overfit", *, write=False, force=False):
+    """Setting 4: DS (Base) test and validation gaps against N and H; writes ``<out>.json``
+    (``None``: nothing; the committed file with ``write=True``, else ``results_tmp/``)."""
+    path = None if not out else overfit_target(out, write=write, force=force)[0]
     rows = []
     z = stats.norm.ppf(0.9)
     for N in ns:
@@ -189,32 +237,72 @@ def ds_overfit(ns=(5, 10, 20), horizons=(2, 4, 8, 16, 32, 64), seeds=(0, 1), epo
                              "gap": test / bench - 1, "val_gap": res.best_val / val_bench - 1})
                 print(f"N={N:2d} H={H:2d} seed {seed}: test gap {rows[-1]['gap']:+.1%}, "
                       f"validation gap {rows[-1]['val_gap']:+.1%}", flush=True)
-    data = {"experiment": "DS overfitting on Setting 4", "rows": rows,
+    data = {"experiment": OVERFIT_EXPERIMENT, "rows": rows,
             "command": "python -m deepstock_lite.deepstock.paper --overfit"}
-    if out:
-        _write_json(results_path(out), data)
+    if path is not None:
+        store.write_json(path, data)
+        print(store.report(path), flush=True)
     return data
+
+
+def _is_folder(out):
+    return out.endswith(("/", os.sep)) or os.path.isdir(out)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper")
-    p.add_argument("--settings", nargs="*", default=["1", "2", "3", "4"], choices=list(SETTINGS))
-    p.add_argument("--trials", type=int, default=20)
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--budget", choices=("tiny", "small", "full"), default="small")
-    p.add_argument("--reading", choices=READINGS, default="total")
-    p.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
-    p.add_argument("--overfit", action="store_true")
+    p.add_argument("--settings", nargs="+", default=None, choices=list(SETTINGS),
+                   help="default: 1 2 3 4")
+    p.add_argument("--trials", type=store.int_at_least(2), default=None, help="default 20")
+    p.add_argument("--seeds", type=store.int_at_least(1), default=None, help="default 3")
+    p.add_argument("--budget", choices=("tiny", "small", "full"), default=None,
+                   help="training budget of every trial (default small, the chapter's; tiny "
+                        "is a smoke test)")
+    p.add_argument("--reading", choices=READINGS, default=None, help="default total")
+    p.add_argument("--methods", nargs="+", default=None, choices=METHODS,
+                   help="default: " + " ".join(METHODS))
+    p.add_argument("--overfit", action="store_true",
+                   help="the fixed overfitting study of Setting 4 instead of the sweep")
+    add_output_options(p, "paper_setting<k>.json (paper_ds_overfit.json with --overfit)")
     a = p.parse_args(argv)
+    out, write = output_request(a)
+    sweep = ("settings", "trials", "seeds", "budget", "reading", "methods")
+    if a.overfit:
+        given = [f"--{k}" for k in sweep if getattr(a, k) is not None]
+        if given:
+            p.error(f"--overfit runs a fixed study and takes no {', '.join(given)}")
+        try:
+            overfit_target(out or "paper_ds_overfit", write=write, force=a.force)
+        except store.ResultsError as e:
+            p.error(str(e))
+        import torch
+        torch.set_num_threads(1)
+        ds_overfit(out=out or "paper_ds_overfit", write=write, force=a.force)
+        return
+    settings = a.settings or list(SETTINGS)
+    budget, reading = a.budget or "small", a.reading or "total"
+    outs = {k: None for k in settings}
+    if out is not None and _is_folder(out):
+        outs = {k: os.path.join(out, f"paper_setting{k}.json") for k in settings}
+    elif out is not None:
+        if len(settings) > 1:
+            p.error(f"--out {out}: with several settings --out must be a folder (ending "
+                    "in /); a name or a file is for one setting")
+        outs = {settings[0]: out}
+    try:     # every setting's destination, before the first one trains
+        for k in settings:
+            setting_target(k, outs[k], budget=budget, reading=reading, write=write,
+                           force=a.force)
+    except store.ResultsError as e:
+        p.error(str(e))
     import torch
     torch.set_num_threads(1)
-    if a.overfit:
-        ds_overfit()
-        return
-    for key in a.settings:
+    for key in settings:
         t0 = time.perf_counter()
-        run_setting(key, trials=a.trials, seeds=tuple(range(a.seeds)), budget=a.budget,
-                    reading=a.reading, methods=tuple(a.methods))
+        run_setting(key, trials=a.trials or 20, seeds=tuple(range(a.seeds or 3)),
+                    budget=budget, reading=reading,
+                    methods=tuple(a.methods or METHODS), out=outs[key], write=write,
+                    force=a.force)
         print(f"setting {key}: {time.perf_counter() - t0:.0f} s of wall time", flush=True)
 
 

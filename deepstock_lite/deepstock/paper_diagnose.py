@@ -1,10 +1,11 @@
 """Diagnoses of the anomalies in the paper-reproduction results (Chapter 10).
 
-    python -m deepstock_lite.deepstock.paper_diagnose [--budget tiny|full]
+    python -m deepstock_lite.deepstock.paper_diagnose [--budget tiny|full] [--write]
 
 Reads the tuned configurations from ``paper_setting<k>.json`` and re-runs them exactly as the
 sweep does (:func:`~deepstock_lite.deepstock.tuning.evaluate_config`), keeping what the sweep
-throws away; writes ``data/results/paper_diagnoses.json``:
+throws away; writes ``paper_diagnoses.json`` (into ``data/results/``, the file the chapter
+loads, only at ``--budget full`` with ``--write``; else into ``results_tmp/``, or ``--out``):
 
 * ``ds_lr``: DS + Base on Setting 1, the tuned configuration, the configuration an earlier
   6-trial study chose (:data:`SIX_TRIAL_PARAMS`) and the same at :data:`LOW_LR`, several
@@ -26,6 +27,7 @@ import time
 
 import numpy as np
 
+from ..core import results_store as store
 from ..core.policies import FunctionPolicy
 from ..core.simulator import simulate
 from . import experiments
@@ -67,8 +69,28 @@ def capture(module, name):
 
 def _row(key, method, reg):
     data = experiments.load_results(f"paper_setting{key}")
-    row = next(r for r in data["rows"] if r["method"] == method and r["reg"] == reg)
+    try:
+        row = next(r for r in data["rows"] if r["method"] == method and r["reg"] == reg)
+    except (KeyError, TypeError, StopIteration):
+        raise store.ResultsError(
+            f"{store.describe(experiments.results_path(f'paper_setting{key}'))} has no "
+            f"{method} + {reg} row; regenerate it with deepstock_lite.deepstock.paper") from None
     return data, row
+
+
+def target(budget="full", out="paper_diagnoses", *, write=False, force=False):
+    """``(path, old)`` of the diagnoses' results file, checked before anything trains, after
+    reading the tuned configurations the diagnoses need
+    (:func:`deepstock_lite.core.results_store.prepare`)."""
+    if budget not in PLANS:
+        raise ValueError(f"budget must be one of {sorted(PLANS)}, got {budget!r}")
+    for key, method, reg in (("1", "ds", "base"), ("4", "ddpg", "none"),
+                             *(("4", m, "none") for m in PLANS[budget]["rl_methods"])):
+        _row(key, method, reg)
+    if not out:
+        return None, None
+    return store.prepare(out, budget=budget, write=write, force=force,
+                         identity={"budget": budget, "train_budget": PLANS[budget]["train"]})
 
 
 def ds_lr_curves(seeds=(0, 1, 2, 3), budget="small"):
@@ -150,10 +172,11 @@ def s4_none_replay(methods=("ddpg", "dsac"), seeds=(0, 1), budget="small", perio
     return {"benchmark": bench, "rows": out}
 
 
-def run(budget="full", out="paper_diagnoses"):
-    """Both diagnoses at ``budget`` (see :data:`PLANS`); writes ``<out>.json``."""
-    if budget not in PLANS:
-        raise ValueError(f"budget must be one of {sorted(PLANS)}, got {budget!r}")
+def run(budget="full", out="paper_diagnoses", *, write=False, force=False):
+    """Both diagnoses at ``budget`` (see :data:`PLANS`); writes ``<out>.json`` (``None``:
+    nothing; the committed file with ``write=True`` at ``budget="full"``, else
+    ``results_tmp/``; ``force``: replace a file of another budget)."""
+    path, _ = target(budget, out, write=write, force=force)
     plan = PLANS[budget]
     t0 = time.process_time()
     data = {"budget": budget, "train_budget": plan["train"],
@@ -162,18 +185,26 @@ def run(budget="full", out="paper_diagnoses"):
                                       budget=plan["train"]),
             "command": f"python -m deepstock_lite.deepstock.paper_diagnose --budget {budget}"}
     data["cpu_seconds"] = time.process_time() - t0
-    if out:
-        experiments._write_json(experiments.results_path(out), data)
+    if path is not None:
+        store.write_json(path, data)
+        print(store.report(path), flush=True)
     return data
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper_diagnose")
     p.add_argument("--budget", choices=sorted(PLANS), default="full")
+    experiments.add_output_options(p, "paper_diagnoses.json")
     a = p.parse_args(argv)
+    out, write = experiments.output_request(a)
+    kw = dict(out=out or "paper_diagnoses", write=write, force=a.force)
+    try:
+        target(a.budget, **kw)
+    except store.ResultsError as e:
+        p.error(str(e))
     import torch
     torch.set_num_threads(1)
-    run(a.budget)
+    run(a.budget, **kw)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 r"""Why DDPG + None beats DDPG + Both on Chapter 11's catalogue: what the trained policies do.
 
-    python -m deepstock_lite.deepstock.retail_diagnose [--budget full|tiny] [--seeds 2]
+    python -m deepstock_lite.deepstock.retail_diagnose [--budget full|tiny] [--seeds 2] [--write]
 
 Re-trains DDPG + None and DDPG + Both exactly as ``retail_study table1`` does (same study,
 budget and seeds, so the test objective equals the Table 1 row, which the file records beside
@@ -30,18 +30,19 @@ gradient where the order is clamped at zero. Rows carry ``critic`` (``"action"``
 
 The tuned forecast base stock (Chapter 11) gets the same measurements, as the classical
 reference. ``--budget full`` takes about 10 CPU-minutes per seed; ``tiny`` is a smoke
-test. Writes ``data/results/retail_diagnose.json``.
+test. Writes ``retail_diagnose.json``: into ``data/results/``, the file the chapter loads,
+only at ``--budget full`` with ``--write``; else into ``results_tmp/`` (or ``--out``).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import asdict
 
 import numpy as np
 
-from ..core.validation import check_choice, check_int
+from ..core import results_store as store
+from ..core.validation import check_choice, check_int, check_seeds
 from ..rl.decoders import inventory_position, order_up_to
 from . import experiments
 from .retail import forecast_base_stock, tune_heuristic
@@ -168,10 +169,29 @@ def _measure(env, policy_fn):
                  "damping": {str(b): _metrics(env, damped(env, policy_fn, b)) for b in BETAS}}
 
 
-def run(budget="full", seeds=(0, 1), out="retail_diagnose"):
-    """The measurements above for DDPG + None and + Both, every seed, and the tuned forecast
-    base stock; writes ``<out>.json`` and returns its content."""
+def target(budget="full", seeds=(0, 1), out="retail_diagnose", *, write=False,
+           force=False):
+    """``(path, table1)``: the destination of the results file, checked before anything
+    trains (:func:`deepstock_lite.core.results_store.prepare`; ``None`` for ``out=None``),
+    and the content of the committed ``retail_table1.json`` (``{}`` when there is none)."""
     check_choice("budget", budget, set(_BUDGETS) - {"short"})
+    check_seeds(seeds)
+    table = experiments.results_path("retail_table1")
+    ref = store.load(table) if table.exists() else {}
+    if not out:
+        return None, ref
+    path, _ = store.prepare(out, budget=budget, write=write, force=force,
+                            identity={"budget": budget, "betas": list(BETAS),
+                                      "shifts": list(SHIFTS)})
+    return path, ref
+
+
+def run(budget="full", seeds=(0, 1), out="retail_diagnose", *, write=False, force=False):
+    """The measurements above for DDPG + None and + Both, every seed, and the tuned forecast
+    base stock; writes ``<out>.json`` (``None``: nothing; the committed file with
+    ``write=True`` at ``budget="full"``, else ``results_tmp/``; ``force``: replace a file of
+    another budget) and returns its content."""
+    path, ref = target(budget, seeds, out, write=write, force=force)
     seeds = [check_int("seeds", s, low=0) for s in seeds]
     t0 = time.process_time()
     study = _study_for(None, budget)
@@ -182,8 +202,6 @@ def run(budget="full", seeds=(0, 1), out="retail_diagnose"):
     _, heur = _measure(env, forecast_base_stock(env, **params))
     data = {"budget": budget, "study": asdict(study), "betas": list(BETAS),
             "shifts": list(SHIFTS), "heuristic": {"params": params, **heur}, "rows": []}
-    table = experiments.results_path("retail_table1")
-    ref = json.loads(table.read_text()) if table.exists() else {}
     same_study = ref.get("study") == data["study"] and ref.get("budget") == budget
     for seed in seeds:
         for kind, critic in VARIANTS:
@@ -207,19 +225,28 @@ def run(budget="full", seeds=(0, 1), out="retail_diagnose"):
     data["cpu_seconds"] = time.process_time() - t0
     data["command"] = (f"python -m deepstock_lite.deepstock.retail_diagnose --budget {budget} "
                        f"--seeds {len(seeds)}")
-    if out:
-        experiments._write_json(experiments.results_path(out), data)
+    if path is not None:
+        store.write_json(path, data)
+        print(store.report(path), flush=True)
     return data
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.retail_diagnose")
     p.add_argument("--budget", choices=["full", "tiny"], default="full")
-    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--seeds", type=store.int_at_least(1), default=2,
+                   help="seeds 0..N-1 (default 2, Table 1's)")
+    experiments.add_output_options(p, "retail_diagnose.json")
     a = p.parse_args(argv)
+    out, write = experiments.output_request(a)
+    kw = dict(out=out or "retail_diagnose", write=write, force=a.force)
+    try:
+        target(a.budget, tuple(range(a.seeds)), **kw)
+    except store.ResultsError as e:
+        p.error(str(e))
     import torch
     torch.set_num_threads(1)
-    run(a.budget, tuple(range(a.seeds)))
+    run(a.budget, tuple(range(a.seeds)), **kw)
 
 
 if __name__ == "__main__":

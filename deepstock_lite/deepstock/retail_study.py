@@ -1,7 +1,7 @@
 """The e-commerce experiments of Chapter 11: one policy for all SKUs of a synthetic catalogue.
 
-    python -m deepstock_lite.deepstock.retail_study table1 --budget full --jobs 2
-    python -m deepstock_lite.deepstock.retail_study pareto --budget full --jobs 2
+    python -m deepstock_lite.deepstock.retail_study table1 --budget full --jobs 2 --write
+    python -m deepstock_lite.deepstock.retail_study pareto --budget full --jobs 2 --write
 
 ``table1`` trains {DDPG, PPO, distributional SAC, DS} × {None, Base, Coeff, Both} on the
 training SKUs of a catalogue (model selection on validation SKUs) and evaluates every policy on
@@ -9,8 +9,11 @@ held-out test SKUs, reporting — as the paper's Table 1 does — the change in 
 (percentage points) and in turnover time (days) relative to DDPG + Both, beside the tuned
 forecast base stock and forecast (s, S). ``pareto`` sweeps the weight ``w`` of the objective
 :math:`J = 100\\,SR + w\\,TT` for DS and the heuristics and records the stockout–turnover
-trade-off. Results are JSON files in ``deepstock_lite/data/results/`` that the chapter loads;
-runs are independent, so ``--jobs`` runs them in parallel processes.
+trade-off. Results are JSON files in ``deepstock_lite/data/results/`` that the chapter loads
+(written there only by a ``--budget full`` run with ``--write`` or ``--out NAME``; other runs
+write ``results_tmp/<name>.json`` or ``--out PATH``; a file of another budget or experiment is
+replaced only with ``--force``); runs are independent, so ``--jobs`` runs them in parallel
+processes.
 
 Budgets are fixed, not tuned per method (the paper tunes each pair with 50 Optuna trials): read
 the table as "what each pair reaches with the same small budget and hand-set defaults".
@@ -20,7 +23,6 @@ from __future__ import annotations
 import argparse
 import math
 import itertools
-import json
 import multiprocessing as mp
 import platform
 import time
@@ -28,10 +30,11 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from ..core.validation import check_choice, check_int, check_real
+from ..core import results_store as store
+from ..core.validation import check_choice, check_int, check_real, check_seeds
 from ..rl.ddpg import CRITIC_INPUTS
 from .catalogue import CatalogueConfig, make_catalogue
-from .experiments import _write_json, results_path
+from .experiments import add_output_options, output_request
 from .regularization import KINDS, Regularization
 from .retail import (OBJECTIVES, PeriodCoeff, RetailEnv, forecast_base_stock, forecast_s_S,
                      metrics_by_period, train_ds_retail, tune_heuristic)
@@ -40,6 +43,8 @@ __all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "f
            "fit_heuristics", "summarize", "table1", "pareto", "relative_to"]
 
 METHODS = ("ddpg", "ppo", "dsac", "ds")
+TABLE1_EXPERIMENT = "one policy for all SKUs: method x regularization on held-out SKUs"
+PARETO_EXPERIMENT = "stockout-turnover trade-off: policies trained for each weight"
 # initial action bias (share of the output range an untrained policy starts at), chosen so
 # that every decoding starts near a sensible order: None 1.5 days per review, Base a 12-day
 # target, Coeff ≈ 1.2 days of the demand signals per review day (PeriodCoeff: P days of
@@ -252,26 +257,66 @@ def _study_for(study, budget):
                           "horizon": _BUDGETS["tiny"]["horizon"], "n_envs": 32})
 
 
+def _names(name, values, allowed):
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of names from {list(allowed)}, "
+                        f"got {values!r}")
+    values = tuple(check_choice(name, v, set(allowed)) for v in values)
+    if not values:
+        raise ValueError(f"{name} must name at least one of {list(allowed)}")
+    return values
+
+
+def table1_target(out="retail_table1", *, budget="full", critic_input="action", write=False,
+                  force=False):
+    """``(path, old)`` of a Table 1 results file, checked before anything trains
+    (:func:`deepstock_lite.core.results_store.prepare`; ``(None, None)`` for ``out=None``)."""
+    if not out:
+        return None, None
+    return store.prepare(out, budget=budget, write=write, force=force,
+                         identity={"experiment": TABLE1_EXPERIMENT, "budget": budget,
+                                   "critic_input": critic_input},
+                         defaults={"critic_input": "action"})
+
+
+def pareto_target(out="retail_pareto", *, budget="full", write=False, force=False):
+    """``(path, old)`` of a Pareto results file, as :func:`table1_target`."""
+    if not out:
+        return None, None
+    return store.prepare(out, budget=budget, write=write, force=force,
+                         identity={"experiment": PARETO_EXPERIMENT, "budget": budget})
+
+
 def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,), jobs=1,
-           out="retail_table1", heuristics=None, critic_input="action"):
+           out="retail_table1", heuristics=None, critic_input="action", write=False,
+           force=False):
     """Every method × decoding × seed plus the tuned heuristics; writes ``<out>.json``
-    (after each run when ``jobs == 1``, with ``complete`` false until the end).
+    (after each run when ``jobs == 1``, with ``complete`` false until the end; ``None``:
+    nothing). A plain name ``out`` is a file of the committed folder with ``write=True``
+    (``budget="full"`` only), else of ``results_tmp/``; ``force`` replaces a file of another
+    budget or experiment.
     ``heuristics``: rows of :func:`fit_heuristics` computed before on the same study, reused
     instead of re-tuned (they do not depend on the learned policies). ``critic_input``:
     what DDPG's critic scores (``"action"``, the paper's setup, or the decoded ``"order"``;
     :class:`~deepstock_lite.rl.ddpg.DDPGConfig`); needs ``methods == ("ddpg",)`` when not
     ``"action"``."""
+    check_choice("budget", budget, set(_BUDGETS))
     study = _study_for(study, budget)
     check_int("jobs", jobs, low=1)
+    seeds = check_seeds(seeds)
+    methods = _names("methods", methods, METHODS)
+    kinds = _names("kinds", kinds, KINDS)
     check_choice("critic_input", critic_input, set(CRITIC_INPUTS))
     if critic_input != "action" and tuple(methods) != ("ddpg",):
         raise ValueError(f"critic_input={critic_input!r} is a DDPG option: methods must be "
                          f"('ddpg',), got {tuple(methods)}")
+    path, _ = table1_target(out, budget=budget, critic_input=critic_input, write=write,
+                            force=force)
     over = None if critic_input == "action" else {"critic_input": critic_input}
     tasks = [(m, k, study, budget, s, over)
              for s, m, k in itertools.product(seeds, methods, kinds)]
     t0 = time.perf_counter()
-    data = {"experiment": "one policy for all SKUs: method x regularization on held-out SKUs",
+    data = {"experiment": TABLE1_EXPERIMENT,
             "study": asdict(study), "budget": budget, "budget_detail": _BUDGETS[budget],
             "initial_action": INITIAL_ACTION, "seeds": list(seeds), "rows": [],
             "critic_input": critic_input,
@@ -286,8 +331,8 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
         for task in tasks:
             data["rows"].append(_run(task))
             data["wall_seconds"] = time.perf_counter() - t0
-            if out:
-                _write_json(results_path(out), data)
+            if path is not None:
+                store.write_json(path, data)
     else:
         data["rows"] = _map(jobs, tasks)
     if heuristics is None:
@@ -295,17 +340,31 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
         heuristics = fit_heuristics(envs)
     data.update(heuristics=heuristics, complete=True,
                 wall_seconds=time.perf_counter() - t0)
-    if out:
-        _write_json(results_path(out), data)
+    if path is not None:
+        store.write_json(path, data)
+        print(store.report(path), flush=True)
     return data
 
 
 def pareto(study=None, *, weights=(0.03, 0.1, 0.3, 1.0), policies=(("ds", "both"),),
-           budget="full", seed=0, jobs=1, out="retail_pareto"):
+           budget="full", seed=0, jobs=1, out="retail_pareto", write=False, force=False):
     """Stockout rate and turnover of each learned policy and each tuned heuristic trained
-    for every weight ``w``; writes ``<out>.json``."""
+    for every weight ``w``; writes ``<out>.json`` (``out``, ``write`` and ``force`` as in
+    :func:`table1`)."""
+    check_choice("budget", budget, set(_BUDGETS))
     study = _study_for(study, budget)
     weights = [check_real("weights", w, low=0.0) for w in weights]
+    if not weights:
+        raise ValueError("weights must hold at least one weight")
+    check_int("jobs", jobs, low=1)
+    check_int("seed", seed, low=0)
+    policies = tuple(policies)
+    bad = [x for x in policies if not (isinstance(x, (tuple, list)) and len(x) == 2
+                                       and x[0] in METHODS and x[1] in KINDS)]
+    if bad or not policies:
+        raise ValueError(f"policies must be (method, kind) pairs with method in {METHODS} "
+                         f"and kind in {KINDS}, got {bad or list(policies)}")
+    path, _ = pareto_target(out, budget=budget, write=write, force=force)
     t0 = time.perf_counter()
     tasks = [(m, k, RetailStudy(**{**asdict(study), "weight": w}), budget, seed, None)
              for w in weights for m, k in policies]
@@ -317,7 +376,7 @@ def pareto(study=None, *, weights=(0.03, 0.1, 0.3, 1.0), policies=(("ds", "both"
         _, _, envs = RetailStudy(**{**asdict(study), "weight": w}).build()
         for r in fit_heuristics(envs):
             heur.append({**r, "weight": w})
-    data = {"experiment": "stockout-turnover trade-off: policies trained for each weight",
+    data = {"experiment": PARETO_EXPERIMENT,
             "study": asdict(study), "budget": budget, "weights": weights, "rows": rows,
             "heuristics": heur, "wall_seconds": time.perf_counter() - t0,
             "policies": [list(x) for x in policies],
@@ -325,49 +384,89 @@ def pareto(study=None, *, weights=(0.03, 0.1, 0.3, 1.0), policies=(("ds", "both"
                        f"{budget} --jobs {jobs} --policies "
                        + " ".join(f"{m}:{k}" for m, k in policies),
             "machine": platform.processor() or platform.machine()}
-    if out:
-        _write_json(results_path(out), data)
+    if path is not None:
+        store.write_json(path, data)
+        print(store.report(path), flush=True)
     return data
+
+
+def _policies(p, values):
+    """``--policies ds:both ...`` as (method, kind) pairs; a usage error otherwise."""
+    out = []
+    for x in values:
+        m, sep, k = x.partition(":")
+        if not sep or m not in METHODS or k not in KINDS:
+            p.error(f"--policies entries are METHOD:KIND with METHOD in {list(METHODS)} and "
+                    f"KIND in {list(KINDS)} (e.g. ds:both), got {x!r}")
+        out.append((m, k))
+    return tuple(out)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.retail_study")
     p.add_argument("experiment", choices=["table1", "pareto"])
-    p.add_argument("--budget", choices=sorted(_BUDGETS), default="full")
-    p.add_argument("--seeds", type=int, default=1)
-    p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    p.add_argument("--policies", nargs="+", default=["ds:both"], metavar="METHOD:KIND",
+    p.add_argument("--budget", choices=sorted(_BUDGETS), default="full",
+                   help="full (the chapter's), short (fewer episodes) or tiny (a smoke test)")
+    p.add_argument("--seeds", type=store.int_at_least(1), default=1,
+                   help="table1: seeds 0..N-1 (pareto trains seed 0)")
+    p.add_argument("--jobs", type=store.int_at_least(1), default=1)
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=None,
+                   help="table1: the learned methods (default: all)")
+    p.add_argument("--policies", nargs="+", default=None, metavar="METHOD:KIND",
                    help="pareto: the learned policies to sweep (default ds:both)")
-    p.add_argument("--out", default=None)
     p.add_argument("--critic-input", choices=CRITIC_INPUTS, default="action",
                    help="table1: what DDPG's critic scores (default: the network's output, "
                         "as in the paper)")
     p.add_argument("--reuse-heuristics", action="store_true",
                    help="table1: keep the tuned heuristics of the existing results file when "
                         "its study is the same")
+    add_output_options(p, "retail_table1.json or retail_pareto.json")
     a = p.parse_args(argv)
-    import torch
-    torch.set_num_threads(1)
+    out, write = output_request(a)
     if a.experiment == "table1":
-        out = a.out or "retail_table1"
+        if a.policies is not None:
+            p.error("--policies is a pareto option (table1 takes --methods)")
+        methods = tuple(a.methods or METHODS)
+        if a.critic_input != "action" and methods != ("ddpg",):
+            p.error(f"--critic-input {a.critic_input} is a DDPG option: it needs --methods "
+                    f"ddpg, got --methods {' '.join(methods)}")
+        out = out or "retail_table1"
         heur = None
-        # the output file's heuristics, else Table 1's: they do not depend on the agents
-        for name in dict.fromkeys((out, "retail_table1")) if a.reuse_heuristics else ():
-            if heur is None and results_path(name).exists():
-                old = json.loads(results_path(name).read_text())
-                if old.get("study") == asdict(_study_for(None, a.budget)):
-                    heur = old.get("heuristics") or None
-        table1(methods=a.methods, budget=a.budget, seeds=tuple(range(a.seeds)), jobs=a.jobs,
-               out=out, heuristics=heur, critic_input=a.critic_input)
+        try:
+            path, old = table1_target(out, budget=a.budget, critic_input=a.critic_input,
+                                      write=write, force=a.force)
+            if a.reuse_heuristics:
+                # the output file's heuristics, else Table 1's: they do not depend on the agents
+                study = asdict(_study_for(None, a.budget))
+                table = store.results_path("retail_table1")
+                for data in (old, store.load(table) if table.exists() else None):
+                    if heur is None and data and data.get("study") == study:
+                        heur = data.get("heuristics") or None
+        except store.ResultsError as e:
+            p.error(str(e))
+        import torch
+        torch.set_num_threads(1)
+        table1(methods=methods, budget=a.budget, seeds=tuple(range(a.seeds)), jobs=a.jobs,
+               out=out, heuristics=heur, critic_input=a.critic_input, write=write,
+               force=a.force)
     else:
-        policies = [tuple(x.split(":")) for x in a.policies]
-        for m, k in policies:
-            if m not in METHODS or k not in KINDS:
-                p.error(f"--policies entries are METHOD:KIND with METHOD in {METHODS} and KIND "
-                        f"in {KINDS}, got {m}:{k}")
-        pareto(policies=tuple(policies), budget=a.budget, jobs=a.jobs,
-               out=a.out or "retail_pareto")
+        given = [f"--{k.replace('_', '-')}" for k, default in
+                 (("methods", None), ("critic_input", "action"), ("reuse_heuristics", False))
+                 if getattr(a, k) != default]
+        if a.seeds != 1:
+            given.append("--seeds")
+        if given:
+            p.error(f"{', '.join(given)}: table1 option(s); pareto takes --policies")
+        policies = _policies(p, a.policies or ["ds:both"])
+        out = out or "retail_pareto"
+        try:
+            pareto_target(out, budget=a.budget, write=write, force=a.force)
+        except store.ResultsError as e:
+            p.error(str(e))
+        import torch
+        torch.set_num_threads(1)
+        pareto(policies=policies, budget=a.budget, jobs=a.jobs, out=out, write=write,
+               force=a.force)
 
 
 if __name__ == "__main__":

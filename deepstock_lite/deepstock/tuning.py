@@ -356,18 +356,33 @@ def rerun_top(study, method, reg_kind, setting, k=5, seeds=(0, 1, 2, 3, 4), budg
 
 
 def main(argv=None):
+    from ..core.results_store import ResultsError, check_writable, int_at_least
+
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.tuning")
     p.add_argument("--method", choices=sorted(METHODS), default="ds")
     p.add_argument("--reg", choices=KINDS, default="base")
     p.add_argument("--setting", choices=sorted(SETTINGS), default="1")
-    p.add_argument("--trials", type=int, default=20)
-    p.add_argument("--storage", default="sqlite:///studies/deepstock.db")
+    p.add_argument("--trials", type=int_at_least(1, MAX_TRIALS), default=20)
+    p.add_argument("--storage", default="sqlite:///studies/deepstock.db",
+                   help="an Optuna database URL")
     p.add_argument("--study", default=None)
-    p.add_argument("--startup", type=int, default=10)
+    p.add_argument("--startup", type=int_at_least(0), default=10)
     p.add_argument("--budget", choices=BUDGETS, default="small")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int_at_least(0), default=0)
     p.add_argument("--reading", choices=READINGS, default="total")
     a = p.parse_args(argv)
+    if "://" not in a.storage:
+        p.error(f"--storage must be a database URL such as sqlite:///studies/deepstock.db, "
+                f"got {a.storage!r}")
+    if a.study is not None and not a.study.strip():
+        p.error("--study must be a non-empty name")
+    if a.storage.startswith("sqlite:///"):
+        db = Path(a.storage[len("sqlite:///"):])
+        if not db.exists():
+            try:
+                check_writable(db, "--storage")
+            except ResultsError as e:
+                p.error(str(e))
     study = run_study(a.method, a.reg, a.setting, a.trials, storage=a.storage,
                       study_name=a.study, n_startup_trials=a.startup, seed=a.seed,
                       budget=a.budget, quiet=False, reading=a.reading)

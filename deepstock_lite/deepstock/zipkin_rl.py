@@ -1,6 +1,6 @@
 """The book's deep-RL agents on Zipkin's 16 lost-sales cells, scored exactly.
 
-    python -m deepstock_lite.deepstock.zipkin_rl --budget full          # all cells, 2 seeds
+    python -m deepstock_lite.deepstock.zipkin_rl --budget full --write  # all cells, 2 seeds
     python -m deepstock_lite.deepstock.zipkin_rl --budget tiny --cells 2,4 --seeds 1
 
 For every cell (L, b) of Zipkin's table (Poisson(5) demand, h = 1, lost sales), every
@@ -10,14 +10,15 @@ backorder base-stock level that bounds the optimal position) and every seed: tra
 chapters' configuration, keep the best policy on held-out demand, round its orders and
 evaluate that stationary policy *exactly* (relative value iteration,
 :func:`~deepstock_lite.classical.lost_sales.evaluate_policy_exact`). Rows are written to
-``data/results/zipkin_rl.json`` as soon as each run ends, so a killed sweep resumes where it
-stopped (finished runs are skipped).
+``zipkin_rl.json`` as soon as each run ends, so a killed sweep resumes where it stopped
+(finished runs are skipped): the committed ``data/results/zipkin_rl.json`` only at ``--budget
+full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/zipkin_rl.json`` (or ``--out
+PATH``). A file of another budget is replaced only with ``--force``.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import platform
 import time
 
@@ -25,17 +26,19 @@ import numpy as np
 
 from ..classical.lost_sales import (backorder_base_stock_level, best_capped_base_stock,
                                     evaluate_policy_exact, solve_lost_sales)
+from ..core import results_store as store
 from ..core.demand import Poisson
 from ..core.seeding import set_seed
 from ..core.simulator import InventorySystem
-from ..core.validation import check_choice, check_int
-from .experiments import ZIPKIN_CELLS, _write_json, parse_cells, results_path
+from ..core.validation import check_choice, check_int, check_seeds
+from .experiments import ZIPKIN_CELLS, add_output_options, output_request, parse_cells
 
 __all__ = ["zipkin_rl_run", "zipkin_rl_sweep", "ALGOS", "REGS"]
 
 ALGOS = ("ddpg", "ppo", "dsac")
 REGS = ("none", "base")
 MEAN, H = 5.0, 1.0
+EXPERIMENT = "deep RL agents on Zipkin's lost-sales cells"
 _BUDGETS = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),
             "full": dict(scale=1.0, eval_paths=50, eval_horizon=600)}
 
@@ -121,23 +124,53 @@ def _key(r):
     return (r["L"], r["b"], r["algo"], r["reg"], r["seed"])
 
 
+def _names(name, values, allowed):
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of names from {list(allowed)}, "
+                        f"got {values!r}")
+    values = tuple(check_choice(name, v, set(allowed)) for v in values)
+    if not values:
+        raise ValueError(f"{name} must name at least one of {list(allowed)}")
+    return values
+
+
+def target(out="zipkin_rl", *, budget="full", write=False, force=False):
+    """``(path, old)``: where the sweep writes and the rows it resumes from, checked before
+    anything trains (:func:`deepstock_lite.core.results_store.prepare`). A plain name is a
+    file of the committed folder with ``write=True`` (``budget="full"`` only), else of
+    ``results_tmp/``; a file of another budget is replaced only with ``force``."""
+    check_choice("budget", budget, set(_BUDGETS))
+    if not out:
+        return None, None
+    return store.prepare(out, budget=budget, write=write, force=force,
+                         identity={"experiment": EXPERIMENT, "budget": budget})
+
+
 def zipkin_rl_sweep(cells=None, algos=("ddpg", "ppo"), regs=REGS, seeds=(0, 1),
-                    budget="full", out="zipkin_rl", quiet=False):
-    """Every cell x algorithm x decoding x seed; resumable (finished rows are kept)."""
-    cells = ZIPKIN_CELLS if cells is None else [tuple(c) for c in cells]
-    path = results_path(out) if out else None
-    data = {"rows": []}
-    if path is not None and path.exists():
-        data = json.loads(path.read_text())
-        if data.get("budget") != budget:
-            raise ValueError(f"{path} holds a {data.get('budget')!r} budget run; pass "
-                             f"another out= for budget {budget!r}")
-    done = {_key(r) for r in data["rows"]}
-    data.update({"experiment": "deep RL agents on Zipkin's lost-sales cells",
+                    budget="full", out="zipkin_rl", quiet=False, *, write=False, force=False):
+    """Every cell x algorithm x decoding x seed; resumable (finished rows are kept). ``out``
+    (``None``: nothing written), ``write`` and ``force`` as in :func:`target`."""
+    if cells is None:
+        cells = ZIPKIN_CELLS
+    else:
+        cells = [tuple(c) if isinstance(c, (tuple, list)) else c for c in cells]
+        bad = [c for c in cells if c not in ZIPKIN_CELLS]
+        if bad or not cells:
+            raise ValueError(f"cells must be a non-empty list of Zipkin's (L, b) cells "
+                             f"{ZIPKIN_CELLS}, got {bad or cells}")
+    algos = _names("algos", algos, ALGOS)
+    regs = _names("regs", regs, REGS)
+    seeds = check_seeds(seeds)
+    path, old = target(out, budget=budget, write=write, force=force)
+    data = {"rows": []} if old is None else old
+    done = {_key(r) for r in data.get("rows", [])}
+    data.setdefault("rows", [])
+    data.update({"experiment": EXPERIMENT,
                  "budget": budget, "machine": platform.processor() or platform.machine(),
                  "command": "python -m deepstock_lite.deepstock.zipkin_rl --budget " + budget})
     capped = data.setdefault("capped_base_stock", {})
     # the cheapest informative order: every cell with seed 0 and Base first
+    written = False
     plan = [(s, r, a, L, b) for s in seeds for r in sorted(regs, key=lambda r: r != "base")
             for a in algos for (L, b) in cells]
     for seed, reg, algo, L, b in plan:
@@ -149,10 +182,14 @@ def zipkin_rl_sweep(cells=None, algos=("ddpg", "ppo"), regs=REGS, seeds=(0, 1),
         row = zipkin_rl_run(L, b, algo=algo, reg=reg, seed=seed, budget=budget)
         data["rows"].append(row)
         if path is not None:
-            _write_json(path, data)
+            store.write_json(path, data)
+            written = True
         if not quiet:
             print(f"L={L} b={b:>2} {algo:>4} {reg:>4} seed {seed}: gap {row['gap']:+.2%} "
                   f"({row['cpu_seconds']:.0f} CPU s)", flush=True)
+    if not quiet and path is not None:
+        print(store.report(path) if written else
+              f"nothing to run: every run is in {store.describe(path)}", flush=True)
     return data
 
 
@@ -162,15 +199,23 @@ def main(argv=None):
     p.add_argument("--budget", choices=sorted(_BUDGETS), default="full")
     p.add_argument("--algos", nargs="+", choices=ALGOS, default=["ddpg", "ppo"])
     p.add_argument("--regs", nargs="+", choices=REGS, default=list(REGS))
-    p.add_argument("--seeds", type=int, default=2)
-    p.add_argument("--cells", nargs="+", default=None, metavar="L,b")
-    p.add_argument("--out", default="zipkin_rl")
+    p.add_argument("--seeds", type=store.int_at_least(1), default=2,
+                   help="seeds 0..N-1 (default 2)")
+    p.add_argument("--cells", nargs="+", default=None, metavar="L,b",
+                   help="only these cells, e.g. 2,4 (default: all 16)")
+    add_output_options(p, "zipkin_rl.json")
     a = p.parse_args(argv)
     cells = parse_cells(p, a.cells)
+    out, write = output_request(a)
+    kw = dict(out=out or "zipkin_rl", budget=a.budget, write=write, force=a.force)
+    try:
+        target(**kw)
+    except store.ResultsError as e:
+        p.error(str(e))
     import torch
     torch.set_num_threads(1)
     zipkin_rl_sweep(cells=cells, algos=tuple(a.algos), regs=tuple(a.regs),
-                    seeds=tuple(range(a.seeds)), budget=a.budget, out=a.out)
+                    seeds=tuple(range(a.seeds)), **kw)
 
 
 if __name__ == "__main__":

@@ -21,16 +21,19 @@ book's agents with their own normalizers. SB3 trains through
 :class:`~deepstock_lite.integrations.sb3.BatchVecEnv` over
 :class:`~deepstock_lite.envs.RegularizedVectorAction` (PPO, 16 SKUs in one batched env).
 
-    python -m deepstock_lite.integrations.sb3_study --budget full   # ~15 CPU-minutes
+    python -m deepstock_lite.integrations.sb3_study --budget full --write   # ~15 CPU-minutes
     python -m deepstock_lite.integrations.sb3_study --budget tiny --out /tmp/sb3_tiny.json
 
-The results file (``deepstock_lite/data/results/sb3_study.json`` by default) is rewritten
-after every run and finished runs are skipped, so a killed study resumes where it stopped.
+The results file is rewritten after every run (never before the first run ends) and finished
+runs are skipped, so a killed study resumes where it stopped. It is the committed
+``deepstock_lite/data/results/sb3_study.json`` (:data:`RESULTS`) only at ``--budget full``
+with ``--write``; otherwise ``results_tmp/sb3_study.json``, or ``--out PATH``. A file of
+another budget, or one that is not a results file of this study, is replaced only with
+``--force``.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -39,9 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import results_store as store
+
 __all__ = ["BUDGETS", "RESULTS", "run_one", "run_study", "summarize", "main"]
 
-RESULTS = Path(__file__).resolve().parent.parent / "data" / "results" / "sb3_study.json"
+#: the committed results file the appendix chapter loads
+RESULTS = store.RESULTS / "sb3_study.json"
 SCALE = 50.0          # top of the decoded range: largest order (None) or target (Base)
 ON_HAND, Q_MAX = 15.0, 60.0
 
@@ -241,24 +247,36 @@ def run_one(lib, algo, reg, instance, seed, budget="full"):
             "evals": [[int(s), round(float(c), 3), round(float(v), 5)] for s, c, v in evals]}
 
 
-def _load(path):
-    try:
-        with open(path) as f:
-            data = json.load(f)
-        if isinstance(data, dict) and isinstance(data.get("runs"), dict):
-            return data
-    except (OSError, ValueError):
-        pass
-    return None
+def _load(path, budget, force=False):
+    """The study in ``path`` to resume (``None``: start afresh, when there is no file or with
+    ``force``); a :class:`~deepstock_lite.core.results_store.ResultsError` naming the file
+    and ``--force`` when it is not a results file of this study or holds another budget."""
+    old = store.check_replace(path, {"budget": budget}, force=force,
+                              get=lambda d: d.get("meta"))
+    if old is not None and not isinstance(old.get("runs"), dict):
+        if force:
+            return None
+        raise store.ResultsError(f"{store.describe(path)} is not a results file of this study "
+                                 "(no 'runs' mapping); pass --force to replace it")
+    return old
 
 
 def _save(path, data):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
+    store.write_json(path, data)
+
+
+def target(budget="full", out=None, *, write=False, force=False):
+    """``(path, old)``: where the study writes (``out`` a results name or path, default
+    ``"sb3_study"``: the committed :data:`RESULTS` with ``write=True`` at ``budget="full"``,
+    else ``results_tmp/sb3_study.json``) and the study it resumes, checked before anything
+    trains; nothing is written."""
+    if budget not in BUDGETS:
+        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
+    path = store.resolve("sb3_study" if out is None else out, budget=budget, write=write)
+    with _Locked(path):
+        old = _load(path, budget, force)
+    store.check_writable(path)
+    return path, old
 
 
 class _Locked:
@@ -294,47 +312,75 @@ def _fresh(budget):
             "runs": {}}
 
 
-def run_study(budget="full", out=RESULTS, *, libs=LIBS, algos=ALGOS, regs=REGS,
-              instances=None, seeds=None, quiet=False):
-    """Run (or resume) the study and return the results dict written to ``out``.
+def _subset(name, values, allowed):
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence from {list(allowed)}, got {values!r}")
+    values = tuple(values)
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise ValueError(f"{name} must be a non-empty subset of {list(allowed)}, "
+                         f"got {list(values)}")
+    return values
+
+
+def run_study(budget="full", out=None, *, libs=LIBS, algos=ALGOS, regs=REGS,
+              instances=None, seeds=None, quiet=False, write=False, force=False):
+    """Run (or resume) the study and return the results dict written to ``out`` (see
+    :func:`target`; ``force``: replace a file of another budget, or a corrupt one).
 
     Finished runs found in ``out`` are skipped; each run is added to ``out`` as soon as it
-    ends (under a file lock, so several workers with different ``libs``, ``algos``, ``regs``,
-    ``instances`` or ``seeds`` (subsets of the budget's) may share one file)."""
+    ends, and nothing is written before (under a file lock, so several workers with different
+    ``libs``, ``algos``, ``regs``, ``instances`` or ``seeds`` (subsets of the budget's) may
+    share one file)."""
     if budget not in BUDGETS:
         raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
     b = BUDGETS[budget]
+    libs = _subset("libs", libs, LIBS)
+    algos = _subset("algos", algos, ALGOS)
+    regs = _subset("regs", regs, REGS)
+    instances = b["instances"] if instances is None else _subset("instances", instances,
+                                                                  ("a", "b"))
+    if seeds is None:
+        seeds = b["seeds"]
+    else:
+        seeds = tuple(seeds)
+        if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0
+                            for s in seeds):
+            raise ValueError(f"seeds must be non-negative integers, got {list(seeds)}")
+    out, _ = target(budget, out, write=write, force=force)
+    # with force, the file is replaced by the first run's save (and read again after it)
+    state = {"fresh": force, "written": False}
 
     def current():
-        data = _load(out)
-        if data is None or data.get("meta", {}).get("budget") != budget:
-            data = _fresh(budget)
-        return data
+        data = None if state["fresh"] else _load(out, budget)
+        return _fresh(budget) if data is None else data
 
-    with _Locked(out):
-        data = current()
-        if "sb3" in libs:
-            _versions(data["meta"])
-        _save(out, data)
     for lib in libs:
         for algo in algos:
             for reg in regs:
-                for inst in (b["instances"] if instances is None else instances):
-                    for seed in (b["seeds"] if seeds is None else seeds):
+                for inst in instances:
+                    for seed in seeds:
                         key = _key(lib, algo, reg, inst, seed)
-                        if key in current()["runs"]:
-                            continue
+                        with _Locked(out):
+                            if key in current()["runs"]:
+                                continue
                         row = run_one(lib, algo, reg, inst, seed, budget)
                         with _Locked(out):
                             data = current()
+                            if "sb3" in libs:
+                                _versions(data["meta"])
                             data["runs"][key] = row
                             _save(out, data)
+                            state.update(fresh=False, written=True)
                         if not quiet:
                             t5 = row["cpu_to_5pct_s"]
                             print(f"{key:24} final {row['final_gap']:7.1%}  best "
                                   f"{row['best_gap']:7.1%}  to 5% "
                                   f"{'never' if t5 is None else f'{t5:.0f} s':>7}  "
                                   f"cpu {row['cpu_s']:.0f} s", flush=True)
+    if not quiet:
+        print(store.report(out) if state["written"] else
+              f"nothing to run: every run is in {store.describe(out)}", flush=True)
     return current()
 
 
@@ -384,19 +430,35 @@ def format_table(data):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--budget", choices=sorted(BUDGETS), default="full")
-    p.add_argument("--out", default=str(RESULTS))
+    p.add_argument("--out", default=None, metavar="NAME|PATH",
+                   help="results file: a plain NAME is data/results/NAME.json (a committed "
+                        "file: full budget only, as --write), a PATH is taken as given; "
+                        "default: sb3_study.json in results_tmp/, or in data/results/ with "
+                        "--write")
+    p.add_argument("--write", action="store_true",
+                   help="write the committed results file the appendix loads (full budget "
+                        "only)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing results file of another budget, or one that is "
+                        "not a results file of this study")
     p.add_argument("--libs", nargs="+", choices=LIBS, default=list(LIBS))
     p.add_argument("--algos", nargs="+", choices=ALGOS, default=list(ALGOS))
     p.add_argument("--regs", nargs="+", choices=REGS, default=list(REGS))
     p.add_argument("--instances", nargs="+", choices=("a", "b"), default=None,
                    help="a subset of the budget's instances (to split the study over workers)")
-    p.add_argument("--seeds", nargs="+", type=int, default=None,
+    p.add_argument("--seeds", nargs="+", type=store.int_at_least(0), default=None,
                    help="a subset of the budget's seeds (to split the study over workers)")
     args = p.parse_args(argv)
+    write = args.write or (args.out is not None and store.is_plain_name(args.out))
+    try:       # where it writes and what it resumes, before anything trains
+        target(args.budget, args.out, write=write, force=args.force)
+    except store.ResultsError as e:
+        p.error(str(e))
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t = time.process_time()
     data = run_study(args.budget, args.out, libs=args.libs, algos=args.algos, regs=args.regs,
-                     instances=args.instances, seeds=args.seeds)
+                     instances=args.instances, seeds=args.seeds, write=write,
+                     force=args.force)
     print(format_table(data))
     print(f"CPU time of this invocation: {time.process_time() - t:.0f} s", file=sys.stderr)
     return data
