@@ -151,8 +151,21 @@ def _read_notebook(path):
 
 
 def check(root=None):
-    """Return a list of problems (empty when every chapter is in order), one line each."""
+    """Return a list of problems (empty when every chapter is in order), one line each.
 
+    ``root``: a folder in the book (str or os.PathLike), or None for the current folder."""
+    import os
+    if root is not None:
+        if not isinstance(root, (str, os.PathLike)):
+            raise TypeError(f"root must be a str or os.PathLike folder (or None for the "
+                            f"current folder), got {type(root).__name__}")
+        text = os.fspath(root)
+        if not isinstance(text, str):
+            raise TypeError(f"root must be a str or os.PathLike naming a str path, got "
+                            f"{type(text).__name__}")
+        if not text or "\0" in text:
+            raise ValueError(f"root must be a non-empty folder path without NUL characters "
+                             f"(or None for the current folder), got {text!r}")
     root = find_root(root)
     url = repository_url(root)
     problems = []

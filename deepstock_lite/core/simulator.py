@@ -270,9 +270,15 @@ def simulate(system, policy, demand, *, on_hand=0.0, pipeline=None, seed=None, n
     if not isinstance(system, InventorySystem):
         raise TypeError(f"system must be an InventorySystem, got {type(system).__name__}")
     if hasattr(demand, "sample") and not isinstance(demand, np.ndarray):
+        if not callable(demand.sample):
+            raise TypeError(f"demand must be an array of demands or a demand process with a "
+                            f"sample(n, horizon, seed) method; {type(demand).__name__}.sample "
+                            f"is not callable")
         if n is None or horizon is None:
             raise ValueError("n and horizon are required when demand is a demand process")
         demand = demand.sample(n, horizon, seed=seed)
+    # non-finite (NaN, inf), negative or huge demands, given or sampled, are refused here,
+    # before the first period: they would make every cost non-finite
     D = check_demand("demand", demand)
     act = _policy_fn(policy)
     n_paths, T = D.shape

@@ -33,7 +33,7 @@ def _asarray(name, value):
     """``np.asarray`` that names the argument when numpy cannot read it (ragged lists)."""
     try:
         return np.asarray(value)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, RuntimeError) as e:  # RuntimeError: a tensor with grad
         raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
 
 

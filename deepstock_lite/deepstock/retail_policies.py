@@ -97,6 +97,9 @@ def tune_heuristic(name, env, grid):
     "objective"}``, one per combination, each evaluated by one :meth:`RetailEnv.rollout`
     (seed 0, so a drawing environment sees the same SKUs for every combination)."""
     check_choice("name", name, set(_HEURISTICS))
+    if not isinstance(env, RetailEnv):
+        raise TypeError(f"env must be a RetailEnv (a training environment), got "
+                        f"{type(env).__name__}")
     if not isinstance(grid, dict) or not grid:
         raise TypeError("grid must be a non-empty dict: parameter -> list of values")
     keys = list(grid)

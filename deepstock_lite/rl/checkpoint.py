@@ -32,13 +32,27 @@ class CheckpointError(ValueError):
     """A file that is not a readable checkpoint of this package (damaged, truncated, foreign)."""
 
 
+def _check_path(path):
+    """``path`` as a str: a non-empty str or os.PathLike without NUL characters."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str or os.PathLike naming a str path, got "
+                        f"{type(path).__name__}")
+    if not path or "\0" in path:
+        raise ValueError(f"path must be a non-empty file name without NUL characters, got "
+                         f"{path!r}")
+    return path
+
+
 def save_checkpoint(path, payload):
     """Write ``payload`` (a dict of tensors and plain types) to ``path`` atomically."""
     if not isinstance(payload, dict):
         raise TypeError(f"payload must be a dict, got {type(payload).__name__}")
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
+    path = _check_path(path)
+    if os.path.isdir(path):
+        raise ValueError(f"path must name a file, got the folder {path!r}")
     buf = io.BytesIO()
     torch.save({"format": FORMAT, **payload}, buf)
     blob = buf.getvalue()
@@ -66,9 +80,7 @@ def load_checkpoint(path):
     Raises :class:`FileNotFoundError` if there is no file and :class:`CheckpointError` (a
     ``ValueError``) naming the file if it is empty, truncated, damaged or not a checkpoint.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
+    path = _check_path(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
     if not os.path.isfile(path):

@@ -99,6 +99,29 @@ def inventory_position(obs, L):
     return position
 
 
+def _check_finite(name, x, what):
+    """Numbers and numpy arrays must be finite (one vectorized check per call). Torch tensors
+    pass unchecked: they come from the networks and the differentiable simulator, where a
+    check would synchronize the device on every step."""
+    if torch.is_tensor(x):
+        return
+    try:
+        ok = bool(np.isfinite(x).all())
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} ({what}) must be numbers (a float, a numpy array or a torch "
+                        f"tensor), got {type(x).__name__}") from None
+    if not ok:
+        raise ValueError(f"{name} ({what}) must be finite (no NaN or inf)")
+
+
+def _check_order(q, names):
+    """The decoded order of numpy inputs must be finite (inputs too large overflow)."""
+    if not torch.is_tensor(q) and not np.isfinite(q).all():
+        raise ValueError(f"{names} give a non-finite order (NaN or inf): obs must be finite "
+                         f"and both small enough that the order does not overflow")
+    return q
+
+
 def order_up_to(target, position, surrogate="exact", leak=0.1):
     r"""The base-stock decoding :math:`q = (y - \mathrm{tot}(I))^+` (numpy or torch).
 
@@ -121,6 +144,7 @@ class IdentityDecoder:
     name = "identity"
 
     def __call__(self, a, obs):
+        _check_finite("a", a, "the actor's output")
         return a
 
     def to_dict(self):
@@ -139,7 +163,15 @@ class BaseStockDecoder:
         self.L = check_int("L", L, low=0)
 
     def __call__(self, a, obs):
-        return order_up_to(a, inventory_position(obs, self.L))
+        _check_finite("a", a, "the target inventory position")
+        position = inventory_position(obs, self.L)
+        try:
+            q = order_up_to(a, position)
+        except ValueError as e:  # numpy shapes that do not broadcast
+            raise ValueError(f"a must be a number or match the inventory positions of obs, "
+                             f"shape {tuple(position.shape)}, got shape {np.shape(a)} "
+                             f"({e})") from None
+        return _check_order(q, "a and obs")
 
     def to_dict(self):
         return {"name": self.name, "L": self.L}
@@ -205,6 +237,7 @@ class Regularization:
         if obs.ndim < 1 or obs.shape[-1] < need:
             raise ValueError(f"obs must have at least {need} columns in its last axis, got "
                              f"shape {tuple(obs.shape)}")
+        _check_finite("u", u, "the network's output")
 
     def target(self, u, obs):
         """The target position (Base, Both) or the order itself (None, Coeff)."""
@@ -220,8 +253,8 @@ class Regularization:
         (:func:`relu_surrogate`; torch only, the value is the same)."""
         y = self.target(u, obs)
         if self.kind in ("base", "both"):
-            return order_up_to(y, inventory_position(obs, self.L), surrogate, leak)
-        return y
+            y = order_up_to(y, inventory_position(obs, self.L), surrogate, leak)
+        return _check_order(y, "u and obs")
 
     def to_dict(self):
         return {"name": "regularization", "kind": self.kind, "L": self.L, "scale": self.scale,

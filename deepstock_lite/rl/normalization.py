@@ -18,6 +18,9 @@ from ..core.validation import MAX_COUNT, check_bool, check_int, check_real
 
 __all__ = ["RunningMeanStd", "ObsNormalizer", "RewardScaler"]
 
+# largest clip of ObsNormalizer: torch clamps its float32 tensors only to float32 bounds
+_MAX_CLIP = float(np.finfo(np.float32).max)
+
 
 def _check_shape(shape):
     """A shape: an integer >= 0 or a tuple of them, at most ``MAX_COUNT`` elements."""
@@ -32,11 +35,13 @@ def _check_shape(shape):
 
 
 class RunningMeanStd:
-    """Running mean and variance of vectors of shape ``shape`` (float64)."""
+    """Running mean and variance of vectors of shape ``shape`` (float64).
+
+    ``epsilon``: the initial pseudo-count, in ``[0, MAX_COUNT]`` (1e8)."""
 
     def __init__(self, shape=(), epsilon=1e-4):
         shape = _check_shape(shape)
-        epsilon = check_real("epsilon", epsilon, low=0.0)
+        epsilon = check_real("epsilon", epsilon, low=0.0, high=MAX_COUNT)
         self.mean = np.zeros(shape, dtype=np.float64)
         self.var = np.ones(shape, dtype=np.float64)
         self.count = float(epsilon)
@@ -62,12 +67,17 @@ class RunningMeanStd:
 
 
 class ObsNormalizer:
-    """``(obs - mean) / sqrt(var + eps)`` clipped to ``[-clip, clip]``; identity if disabled."""
+    """``(obs - mean) / sqrt(var + eps)`` clipped to ``[-clip, clip]``; identity if disabled.
+
+    ``clip`` is in ``(0, 3.4e38]``, the float32 range of the normalized observations."""
 
     def __init__(self, dim, enabled=True, clip=10.0, eps=1e-8):
         self.dim = check_int("dim", dim, low=1, high=MAX_COUNT)
         self.enabled = check_bool("enabled", enabled)
         self.clip = check_real("clip", clip, low=0.0, low_open=True)
+        if self.clip > _MAX_CLIP:
+            raise ValueError(f"clip must be in (0, {_MAX_CLIP!r}] (the float32 range of the "
+                             f"normalized observations), got {clip!r}")
         self.eps = check_real("eps", eps, low=0.0, low_open=True)
         self.rms = RunningMeanStd((self.dim,))
 
