@@ -1,0 +1,309 @@
+"""Why the book's DDPG + None collapses to ordering nothing on instance (b), and SB3's mostly not.
+
+Chapter 13's table shows the book's DDPG with the None decoding (order = 50 u) on instance (b)
+(lost sales, Poisson(5), h = 1, b = 4, L = 2) ending at the cost of ordering nothing in every
+seed, where Stable-Baselines3's DDPG, through the same wrapper and budget, does not. This
+script measures the mechanism and tests its cause by changing one factor at a time, from the
+book's DDPG towards what SB3 does differently, each over several seeds:
+
+* ``book``: the book's DDPG exactly as Chapter 13's study runs it (its rows reproduce);
+* ``sb3``: Stable-Baselines3's DDPG exactly as the study runs it (needs ``[sb3]``);
+* ``reward_scale_only``: the book's DDPG, rewards scaled but not centred (SB3's
+  ``VecNormalize`` does not subtract a mean);
+* ``reward_sb3``: rewards divided by the standard deviation of the discounted warm-up return
+  and clipped to [-10, 10], not centred (SB3's ``VecNormalize`` rule, with its statistics
+  fixed at the end of the warm-up as the book fixes its own);
+* ``actor_init_default``: PyTorch's default initialization of the actor's last layer instead
+  of the book's near-zero one (an untrained SB3 actor does not start at the midpoint);
+* ``no_lr_decay``: constant learning rates (SB3's default);
+* ``sb3_reward_and_lr``, ``sb3_reward_and_init``, ``sb3_factors``: ``reward_sb3`` with
+  ``no_lr_decay``, with ``actor_init_default``, and with both (:data:`COMBINED`);
+* ``reward_shift_down``: a test of the centring mechanism, not a difference from SB3: rewards
+  shifted by the warm-up mean the other way, ``(r + r_mean) * scale``, so the ordering-nothing
+  policy's scaled rewards are about as far below zero as the book's are above it;
+* ``preact_penalty``: the book's DDPG plus a penalty ``1e-3 * E[z^2]`` on the actor's
+  pre-activation ``z`` (``u = tanh z``), which keeps ``z`` out of tanh's flat tails: a test of
+  the saturation mechanism, not a difference from SB3.
+
+Every run trains for the study's budget (12 500 transitions, 2 000 random warm-up actions),
+is evaluated on the study's validation paths every 1 250 transitions, and its final policy
+is scored on the study's test set. At every evaluation the run also records, on a fixed set
+of *short* states (on hand 0..10, one order in transit 0..5, where the optimal order is
+positive), the actor's mean pre-activation, the share of those states where the actor is
+saturated (``|u| > 0.99``), its mean order, and the critic's slope ``dQ/du`` at the actor's
+action (positive: the critic asks for more).
+
+    python benchmarks/ddpg_collapse.py --budget full --jobs 2 --write   # ~30 CPU-minutes
+    python benchmarks/ddpg_collapse.py --budget tiny                    # seconds, results_tmp/
+
+Finished runs are kept in the results file as soon as they end, so a killed run resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import numpy as np
+
+from deepstock_lite.core import results_store as store
+
+NAME = "ddpg_collapse"
+CONDITIONS = ("book", "sb3", "reward_scale_only", "reward_sb3", "actor_init_default",
+              "no_lr_decay", "sb3_reward_and_lr", "sb3_reward_and_init", "sb3_factors",
+              "reward_shift_down", "preact_penalty")
+#: conditions that change several of the single factors at once
+COMBINED = {"sb3_reward_and_lr": ("reward_sb3", "no_lr_decay"),
+            "sb3_reward_and_init": ("reward_sb3", "actor_init_default"),
+            "sb3_factors": ("reward_sb3", "actor_init_default", "no_lr_decay")}
+BUDGETS = {
+    "full": dict(steps=12_500, eval_every=1_250, learning_starts=2_000, seeds=(0, 1, 2, 3, 4),
+                 study="full"),
+    "tiny": dict(steps=300, eval_every=150, learning_starts=100, seeds=(0,), study="tiny"),
+}
+PREACT_PENALTY = 1e-3
+#: |u| above this counts as saturated: tanh'(z) = 1 - u^2 < 0.02
+SATURATED = 0.99
+
+
+def probe_states():
+    """Short states (on hand 0..10, in transit 0..5): the optimal order is positive in each."""
+    on_hand, transit = np.meshgrid(np.arange(11.0), np.arange(6.0), indexing="ij")
+    return np.stack([on_hand.ravel(), transit.ravel()], axis=1).astype(np.float32)
+
+
+def _probe(actor_pre, critic, obs_n, scale):
+    """Mean pre-activation, saturated share, mean order and mean dQ/du at the actor's action,
+    given the actor's pre-activation function and the critic on normalized observations."""
+    import torch
+    with torch.no_grad():
+        z = actor_pre(obs_n)[:, 0]
+    u = torch.tanh(z).unsqueeze(-1).requires_grad_(True)
+    critic(obs_n, u).sum().backward()
+    u0 = u.detach()[:, 0]
+    return {"preact": float(z.mean()), "saturated": float((u0.abs() > SATURATED).float().mean()),
+            "order": float(((u0 + 1) / 2 * scale).mean()), "dq_du": float(u.grad.mean())}
+
+
+# ---------------------------------------------------------------------------------------------
+# the book's DDPG, with the factor under test
+# ---------------------------------------------------------------------------------------------
+def _run_book(condition, seed, budget, val, test):
+    import torch
+
+    from deepstock_lite.core.seeding import set_seed
+    from deepstock_lite.integrations.sb3_study import SCALE, _regularization
+    from deepstock_lite.rl import ddpg
+    from deepstock_lite.rl.instances import get_instance, make_envs
+    from deepstock_lite.rl.training import train_agent
+
+    inst = get_instance("b")
+    probes = torch.from_numpy(probe_states())
+    trace = []
+
+    factors = set(COMBINED.get(condition, (condition,)))
+
+    class Factor(ddpg.DDPG):
+        """The book's DDPG with the ``factors`` changed; ``book`` changes none."""
+
+        def _build(self):
+            super()._build()
+            if "actor_init_default" in factors:
+                self.actor.net[-1].reset_parameters()
+                self.actor_target.load_state_dict(self.actor.state_dict())
+            self._penalty = None
+
+        def _fix_reward_stats(self):
+            super()._fix_reward_stats()
+            if factors & {"reward_scale_only", "reward_sb3"}:
+                self.r_shift = 0.0
+            if "reward_shift_down" in factors:
+                self.r_shift = -self.r_shift
+            if "reward_sb3" in factors:
+                r, ret, rets = self.buffer.rewards().astype(np.float64).ravel(), 0.0, []
+                for i, x in enumerate(r):      # VecNormalize's return, reset every episode
+                    ret = (0.0 if i % 100 == 0 else ret) * self.config.gamma + x
+                    rets.append(ret)
+                self.r_scale = float(1.0 / np.sqrt(np.var(rets) + 1e-8))
+            self._set_value_bound(self.buffer.rewards().astype(np.float64))
+
+        def scaled_reward(self, r):
+            r = super().scaled_reward(r)
+            return r.clamp(-10.0, 10.0) if "reward_sb3" in factors and \
+                hasattr(r, "clamp") else r
+
+        def update(self, batch):
+            if "preact_penalty" in factors and self.n_updates % self.config.policy_delay == 0:
+                z = self.actor.net(self.obs_norm(batch["obs"]))
+                self._penalty = PREACT_PENALTY * (z ** 2).mean()
+            return super().update(batch)
+
+        def _step(self, opt, loss, params):
+            if opt is self.actor_opt and self._penalty is not None:
+                loss, self._penalty = loss + self._penalty, None
+            return super()._step(opt, loss, params)
+
+        def _log(self, eval_env, t_start, extra=None):
+            row = super()._log(eval_env, t_start, extra)
+            trace.append({"step": self.global_step, "val_cost": row.get("eval_cost"),
+                          **_probe(self.actor.net, self.critic, self.obs_norm(probes),
+                                   self.a_max)})
+            return row
+
+    set_seed(seed)
+    torch.set_num_threads(1)
+    cfg = ddpg.DDPGConfig(a_max=SCALE, seed=seed, total_steps=budget["steps"],
+                          eval_every=budget["eval_every"],
+                          learning_starts=min(budget["learning_starts"], budget["steps"] // 2),
+                          lr_decay="no_lr_decay" not in factors)
+    env, _ = make_envs(inst.name, n_envs=1, horizon=100)
+    t = time.process_time()
+    agent, _ = train_agent(Factor, env, cfg, eval_env=val, decoder=_regularization("none", inst),
+                           quiet=True, restore_best=False)
+    cpu = time.process_time() - t
+    return agent.evaluate(test), cpu, trace, {"r_shift": agent.r_shift,
+                                              "r_scale": agent.r_scale}
+
+
+# ---------------------------------------------------------------------------------------------
+# Stable-Baselines3's DDPG, as Chapter 13's study runs it
+# ---------------------------------------------------------------------------------------------
+def _run_sb3(seed, budget, val, test):
+    import torch
+    from stable_baselines3 import DDPG
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.noise import NormalActionNoise
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from deepstock_lite.envs import InventoryEnv, RegularizedAction, RegularizedVectorAction
+    from deepstock_lite.integrations.sb3 import policy_fn
+    from deepstock_lite.integrations.sb3_study import ON_HAND, Q_MAX, SCALE, _regularization
+    from deepstock_lite.rl.instances import get_instance
+
+    inst = get_instance("b")
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    decoder = _regularization("none", inst)
+    steps = budget["steps"]
+
+    def make():
+        return RegularizedAction(InventoryEnv(inst.system(), inst.demand(), 100, Q_MAX,
+                                              on_hand=ON_HAND, reward="attributed"), decoder)
+    venv = DummyVecEnv([make])
+    venv.seed(seed)
+    venv = VecNormalize(venv, gamma=0.9)
+    model = DDPG("MlpPolicy", venv, learning_rate=1e-3, buffer_size=100_000,
+                 learning_starts=min(budget["learning_starts"], steps // 2),
+                 batch_size=256, tau=0.02, gamma=0.9, train_freq=1, gradient_steps=1,
+                 action_noise=NormalActionNoise(np.zeros(1), np.full(1, 0.05)),
+                 policy_kwargs=dict(net_arch=[64, 64]), seed=seed, device="cpu")
+    vval, vtest = RegularizedVectorAction(val, decoder), RegularizedVectorAction(test, decoder)
+    probes, trace, every = probe_states(), [], budget["eval_every"]
+    spent = [0.0]
+
+    class Every(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.next = every
+
+        def _on_step(self):
+            if self.num_timesteps >= self.next:
+                self.next += every
+                t = time.process_time()
+                cost = vval.rollout(policy_fn(model, venv))
+                obs_n = torch.as_tensor(venv.normalize_obs(probes), dtype=torch.float32)
+                trace.append({"step": int(self.num_timesteps), "val_cost": float(cost),
+                              **_probe(model.actor.mu[:-1], model.critic.q1_forward, obs_n,
+                                       SCALE)})
+                spent[0] += time.process_time() - t
+            return True
+
+    t = time.process_time()
+    model.learn(steps, callback=Every())
+    cpu = time.process_time() - t - spent[0]
+    return vtest.rollout(policy_fn(model, venv)), cpu, trace, {}
+
+
+def run_one(condition, seed, budget="full"):
+    """One run; returns its results row (plain types)."""
+    from deepstock_lite.integrations.sb3_study import BUDGETS as STUDY, _envs
+    from deepstock_lite.rl.instances import get_instance
+
+    b = BUDGETS[budget]
+    inst = get_instance("b")
+    val, test = _envs(inst, STUDY[b["study"]])
+    if condition == "sb3":
+        final, cpu, trace, extra = _run_sb3(seed, b, val, test)
+    else:
+        final, cpu, trace, extra = _run_book(condition, seed, b, val, test)
+    nothing = inst.b * inst.mean          # the cost of never ordering: every demand lost
+    return {"condition": condition, "seed": seed, "final_test_cost": float(final),
+            "final_gap": float(final / inst.optimum - 1),
+            "collapsed": bool(abs(final / nothing - 1) < 0.05), "cpu_s": round(float(cpu), 2),
+            "trace": trace, **extra}
+
+
+def _finished_runs(todo, budget, jobs):
+    """Rows of the ``(condition, seed)`` runs in ``todo`` as they finish (in this process
+    when ``jobs`` is 1, else in ``jobs`` worker processes)."""
+    if jobs == 1:
+        for c, s in todo:
+            yield run_one(c, s, budget)
+        return
+    with ProcessPoolExecutor(jobs) as ex:
+        for f in as_completed([ex.submit(run_one, c, s, budget) for c, s in todo]):
+            yield f.result()
+
+
+def _meta(budget):
+    b = BUDGETS[budget]
+    return {"experiment": NAME, "budget": budget, "instance": "b", "decoding": "none",
+            "steps": b["steps"], "eval_every": b["eval_every"],
+            "learning_starts": b["learning_starts"], "preact_penalty": PREACT_PENALTY,
+            "saturated_above": SATURATED,
+            "command": f"python benchmarks/ddpg_collapse.py --budget {budget} --write"}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--budget", choices=sorted(BUDGETS), default="full")
+    p.add_argument("--conditions", nargs="+", choices=CONDITIONS, default=list(CONDITIONS))
+    p.add_argument("--seeds", nargs="+", type=store.int_at_least(0), default=None,
+                   help="default: the budget's seeds")
+    p.add_argument("--jobs", type=store.int_at_least(1, 64), default=1)
+    p.add_argument("--out", default=NAME, help="a results name or a path (default: %(default)s)")
+    p.add_argument("--write", action="store_true",
+                   help="write the committed results file (full budget only)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a results file of another budget or experiment")
+    args = p.parse_args(argv)
+    if "sb3" in args.conditions and importlib.util.find_spec("stable_baselines3") is None:
+        p.error("--conditions sb3 needs Stable-Baselines3: pip install -e \".[sb3]\"")
+    budget = args.budget
+    try:
+        path, old = store.prepare(args.out, budget=budget, write=args.write, force=args.force,
+                                  identity={"experiment": NAME, "budget": budget},
+                                  get=lambda d: d.get("meta"))
+    except store.ResultsError as e:
+        p.error(str(e))
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    data = old or {"meta": _meta(budget), "runs": {}}
+    seeds = BUDGETS[budget]["seeds"] if args.seeds is None else args.seeds
+    todo = [(c, s) for c in args.conditions for s in seeds if f"{c}/{s}" not in data["runs"]]
+    for row in _finished_runs(todo, budget, args.jobs):
+        data["runs"][f"{row['condition']}/{row['seed']}"] = row
+        store.write_json(path, data)
+        print(f"{row['condition']:20} seed {row['seed']}  final gap {row['final_gap']:7.1%}"
+              f"  {'collapsed' if row['collapsed'] else '':9}  cpu {row['cpu_s']:.0f} s",
+              flush=True)
+    if not todo:
+        store.write_json(path, data)
+    print(store.report(path), file=sys.stderr)
+    return data
+
+
+if __name__ == "__main__":
+    main()
