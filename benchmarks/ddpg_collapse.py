@@ -30,10 +30,16 @@ is evaluated on the study's validation paths every 1 250 transitions, and its fi
 is scored on the study's test set. At every evaluation the run also records, on a fixed set
 of *short* states (on hand 0..10, one order in transit 0..5, where the optimal order is
 positive), the actor's mean pre-activation, the share of those states where the actor is
-saturated (``|u| > 0.99``), its mean order, and the critic's slope ``dQ/du`` at the actor's
-action (positive: the critic asks for more).
+saturated (``|u| > 0.99``), its mean decoded output (the order under None), and the critic's
+slope ``dQ/du`` at the actor's action (positive: the critic asks for more). A run counts as
+*collapsed* when its final test cost is within 5% of the cost of never ordering.
+
+With ``--decodings base`` (and ``--instances a``) the same conditions run under the Base
+decoding (and on instance (a)): what a change that cures the collapse costs where DDPG works.
 
     python benchmarks/ddpg_collapse.py --budget full --jobs 2 --write   # ~30 CPU-minutes
+    python benchmarks/ddpg_collapse.py --budget full --jobs 2 --write --decodings base \
+        --instances a b --conditions book reward_scale_only sb3_factors  # ~15 CPU-minutes
     python benchmarks/ddpg_collapse.py --budget tiny                    # seconds, results_tmp/
 
 Finished runs are kept in the results file as soon as they end, so a killed run resumes.
@@ -76,7 +82,8 @@ def probe_states():
 
 
 def _probe(actor_pre, critic, obs_n, scale):
-    """Mean pre-activation, saturated share, mean order and mean dQ/du at the actor's action,
+    """Mean pre-activation, saturated share, mean decoded output (the order under None, the
+    target under Base) and mean dQ/du at the actor's action,
     given the actor's pre-activation function and the critic on normalized observations."""
     import torch
     with torch.no_grad():
@@ -85,13 +92,13 @@ def _probe(actor_pre, critic, obs_n, scale):
     critic(obs_n, u).sum().backward()
     u0 = u.detach()[:, 0]
     return {"preact": float(z.mean()), "saturated": float((u0.abs() > SATURATED).float().mean()),
-            "order": float(((u0 + 1) / 2 * scale).mean()), "dq_du": float(u.grad.mean())}
+            "decoded": float(((u0 + 1) / 2 * scale).mean()), "dq_du": float(u.grad.mean())}
 
 
 # ---------------------------------------------------------------------------------------------
 # the book's DDPG, with the factor under test
 # ---------------------------------------------------------------------------------------------
-def _run_book(condition, seed, budget, val, test):
+def _run_book(condition, seed, budget, val, test, reg="none", instance="b"):
     import torch
 
     from deepstock_lite.core.seeding import set_seed
@@ -100,7 +107,7 @@ def _run_book(condition, seed, budget, val, test):
     from deepstock_lite.rl.instances import get_instance, make_envs
     from deepstock_lite.rl.training import train_agent
 
-    inst = get_instance("b")
+    inst = get_instance(instance)
     probes = torch.from_numpy(probe_states())
     trace = []
 
@@ -161,7 +168,7 @@ def _run_book(condition, seed, budget, val, test):
                           lr_decay="no_lr_decay" not in factors)
     env, _ = make_envs(inst.name, n_envs=1, horizon=100)
     t = time.process_time()
-    agent, _ = train_agent(Factor, env, cfg, eval_env=val, decoder=_regularization("none", inst),
+    agent, _ = train_agent(Factor, env, cfg, eval_env=val, decoder=_regularization(reg, inst),
                            quiet=True, restore_best=False)
     cpu = time.process_time() - t
     return agent.evaluate(test), cpu, trace, {"r_shift": agent.r_shift,
@@ -171,7 +178,7 @@ def _run_book(condition, seed, budget, val, test):
 # ---------------------------------------------------------------------------------------------
 # Stable-Baselines3's DDPG, as Chapter 13's study runs it
 # ---------------------------------------------------------------------------------------------
-def _run_sb3(seed, budget, val, test):
+def _run_sb3(seed, budget, val, test, reg="none", instance="b"):
     import torch
     from stable_baselines3 import DDPG
     from stable_baselines3.common.callbacks import BaseCallback
@@ -183,10 +190,10 @@ def _run_sb3(seed, budget, val, test):
     from deepstock_lite.integrations.sb3_study import ON_HAND, Q_MAX, SCALE, _regularization
     from deepstock_lite.rl.instances import get_instance
 
-    inst = get_instance("b")
+    inst = get_instance(instance)
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    decoder = _regularization("none", inst)
+    decoder = _regularization(reg, inst)
     steps = budget["steps"]
 
     def make():
@@ -227,40 +234,48 @@ def _run_sb3(seed, budget, val, test):
     return vtest.rollout(policy_fn(model, venv)), cpu, trace, {}
 
 
-def run_one(condition, seed, budget="full"):
-    """One run; returns its results row (plain types)."""
+def run_one(condition, seed, budget="full", reg="none", instance="b"):
+    """One run of ``condition`` with decoding ``reg`` on ``instance``; returns its results row
+    (plain types)."""
     from deepstock_lite.integrations.sb3_study import BUDGETS as STUDY, _envs
     from deepstock_lite.rl.instances import get_instance
 
     b = BUDGETS[budget]
-    inst = get_instance("b")
+    inst = get_instance(instance)
     val, test = _envs(inst, STUDY[b["study"]])
     if condition == "sb3":
-        final, cpu, trace, extra = _run_sb3(seed, b, val, test)
+        final, cpu, trace, extra = _run_sb3(seed, b, val, test, reg, instance)
     else:
-        final, cpu, trace, extra = _run_book(condition, seed, b, val, test)
-    nothing = inst.b * inst.mean          # the cost of never ordering: every demand lost
-    return {"condition": condition, "seed": seed, "final_test_cost": float(final),
-            "final_gap": float(final / inst.optimum - 1),
+        final, cpu, trace, extra = _run_book(condition, seed, b, val, test, reg, instance)
+    # the policy that never orders, on the same test paths (lost sales: every demand lost)
+    nothing = test.rollout(lambda obs: np.zeros((len(obs), 1)))
+    return {"condition": condition, "decoding": reg, "instance": instance, "seed": seed,
+            "final_test_cost": float(final), "final_gap": float(final / inst.optimum - 1),
             "collapsed": bool(abs(final / nothing - 1) < 0.05), "cpu_s": round(float(cpu), 2),
             "trace": trace, **extra}
 
 
+def run_key(condition, seed, reg="none", instance="b"):
+    """The key of a run in the results file."""
+    return f"{reg}/{instance}/{condition}/{seed}"
+
+
 def _finished_runs(todo, budget, jobs):
-    """Rows of the ``(condition, seed)`` runs in ``todo`` as they finish (in this process
-    when ``jobs`` is 1, else in ``jobs`` worker processes)."""
+    """Rows of the ``(condition, seed, decoding, instance)`` runs in ``todo`` as they finish
+    (in this process when ``jobs`` is 1, else in ``jobs`` worker processes)."""
     if jobs == 1:
-        for c, s in todo:
-            yield run_one(c, s, budget)
+        for task in todo:
+            yield run_one(task[0], task[1], budget, *task[2:])
         return
     with ProcessPoolExecutor(jobs) as ex:
-        for f in as_completed([ex.submit(run_one, c, s, budget) for c, s in todo]):
+        futures = [ex.submit(run_one, t[0], t[1], budget, *t[2:]) for t in todo]
+        for f in as_completed(futures):
             yield f.result()
 
 
 def _meta(budget):
     b = BUDGETS[budget]
-    return {"experiment": NAME, "budget": budget, "instance": "b", "decoding": "none",
+    return {"experiment": NAME, "budget": budget,
             "steps": b["steps"], "eval_every": b["eval_every"],
             "learning_starts": b["learning_starts"], "preact_penalty": PREACT_PENALTY,
             "saturated_above": SATURATED,
@@ -273,6 +288,8 @@ def main(argv=None):
     p.add_argument("--conditions", nargs="+", choices=CONDITIONS, default=list(CONDITIONS))
     p.add_argument("--seeds", nargs="+", type=store.int_at_least(0), default=None,
                    help="default: the budget's seeds")
+    p.add_argument("--decodings", nargs="+", choices=("none", "base"), default=["none"])
+    p.add_argument("--instances", nargs="+", choices=("a", "b"), default=["b"])
     p.add_argument("--jobs", type=store.int_at_least(1, 64), default=1)
     p.add_argument("--out", default=NAME, help="a results name or a path (default: %(default)s)")
     p.add_argument("--write", action="store_true",
@@ -292,11 +309,14 @@ def main(argv=None):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     data = old or {"meta": _meta(budget), "runs": {}}
     seeds = BUDGETS[budget]["seeds"] if args.seeds is None else args.seeds
-    todo = [(c, s) for c in args.conditions for s in seeds if f"{c}/{s}" not in data["runs"]]
+    todo = [(c, s, r, i) for r in args.decodings for i in args.instances
+            for c in args.conditions for s in seeds if run_key(c, s, r, i) not in data["runs"]]
     for row in _finished_runs(todo, budget, args.jobs):
-        data["runs"][f"{row['condition']}/{row['seed']}"] = row
+        data["runs"][run_key(row["condition"], row["seed"], row["decoding"],
+                             row["instance"])] = row
         store.write_json(path, data)
-        print(f"{row['condition']:20} seed {row['seed']}  final gap {row['final_gap']:7.1%}"
+        print(f"{row['decoding']:4} ({row['instance']}) {row['condition']:20} seed {row['seed']}"
+              f"  final gap {row['final_gap']:7.1%}"
               f"  {'collapsed' if row['collapsed'] else '':9}  cpu {row['cpu_s']:.0f} s",
               flush=True)
     if not todo:

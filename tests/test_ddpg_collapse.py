@@ -28,14 +28,14 @@ def test_tiny_study_runs_each_book_factor_and_resumes(collapse, tmp_path, monkey
     conds = ["book", "reward_scale_only", "reward_sb3", "actor_init_default", "no_lr_decay",
              "preact_penalty"]
     data = collapse.main(["--budget", "tiny", "--conditions", *conds, "--out", str(out)])
-    assert set(data["runs"]) == {f"{c}/0" for c in conds}
+    assert set(data["runs"]) == {f"none/b/{c}/0" for c in conds}
     assert json.loads(out.read_text()) == data
     for row in data["runs"].values():
         assert np.isfinite(row["final_test_cost"]) and len(row["trace"]) == 2
         t = row["trace"][-1]
-        assert 0.0 <= t["saturated"] <= 1.0 and 0.0 <= t["order"] <= 50.0
+        assert 0.0 <= t["saturated"] <= 1.0 and 0.0 <= t["decoded"] <= 50.0
         assert np.isfinite(t["dq_du"]) and np.isfinite(t["preact"])
-    runs = data["runs"]
+    runs = {k.split("/", 2)[2]: r for k, r in data["runs"].items()}
     assert runs["book/0"]["r_shift"] < 0 and runs["reward_scale_only/0"]["r_shift"] == 0.0
     assert runs["reward_scale_only/0"]["r_scale"] == runs["book/0"]["r_scale"]
     assert runs["reward_sb3/0"]["r_scale"] < runs["book/0"]["r_scale"]   # return std > reward's
@@ -52,3 +52,13 @@ def test_tiny_budget_cannot_write_the_committed_file(collapse, capsys):
     with pytest.raises(SystemExit):
         collapse.main(["--budget", "tiny", "--write", "--conditions", "book"])
     assert "committed results file" in capsys.readouterr().err
+
+
+def test_tiny_base_decoding_on_both_instances(collapse, tmp_path):
+    out = tmp_path / "base.json"
+    data = collapse.main(["--budget", "tiny", "--conditions", "book", "--decodings", "base",
+                          "--instances", "a", "b", "--out", str(out)])
+    assert set(data["runs"]) == {"base/a/book/0", "base/b/book/0"}
+    for key, row in data["runs"].items():
+        assert (row["decoding"], row["instance"]) == tuple(key.split("/")[:2])
+        assert np.isfinite(row["final_gap"]) and isinstance(row["collapsed"], bool)
