@@ -41,9 +41,9 @@ class _Weird:
 
 
 NAN, INF = float("nan"), float("inf")
-BAD_NUMBERS = [-1, 0, -1e-9, NAN, INF, -INF, 1e308, 10 ** 18, -10 ** 18, 2.5, True,
+BAD_NUMBERS = [-1, 0, -1e-9, NAN, INF, -INF, 1e308, 1e153, 10 ** 18, -10 ** 18, 2.5, True,
                np.float32("nan"), np.int64(-3)]
-BAD_TYPES = ["3", None, [1, 2], (1,), {}, 1 + 2j, _Weird(), b"x"]
+BAD_TYPES = ["3", "", None, [1, 2], (1,), {}, 1 + 2j, _Weird(), b"x"]
 BAD_ARRAYS = [[], np.array([]), np.zeros((0, 3)), np.array([[NAN]]), np.array([INF, 1.0]),
               np.array([-1.0, 2.0]), np.array(["a", "b"]), np.array([True, False]),
               np.zeros((2, 2, 2)), np.full(3, 1e308), [[1, 2], [3]],

@@ -18,7 +18,7 @@ from .retail_env import _RING, _W7, _W28, RetailEnv, _check_skus
 from .retail_metrics import _daily_cost
 from .retail_policies import forecast_base_stock
 
-__all__ = ["retail_rollout_torch", "train_ds_retail"]
+__all__ = ["retail_rollout_torch", "train_ds_retail", "observation_stats"]
 
 
 def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, relaxed=True,
@@ -114,7 +114,7 @@ def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, 
     return total
 
 
-def _obs_stats(env):
+def observation_stats(env):
     """Mean and standard deviation of the observation columns under a forecast base stock
     (for the network's input standardization)."""
     pol = forecast_base_stock(env, 1.0)
@@ -177,7 +177,7 @@ def _train_ds(env_train, env_val, regularization, hidden, epochs, batch_skus, lr
     start = time.perf_counter()
     torch.manual_seed(seed)
     gen = np.random.default_rng(seed)
-    mean, std = _obs_stats(env_train)
+    mean, std = observation_stats(env_train)
     policy = DSPolicy(env_train.obs_dim, regularization, hidden, torch.as_tensor(std),
                       initial_bias, torch.as_tensor(mean))
     opt = torch.optim.Adam(policy.parameters(), lr=lr)
