@@ -180,33 +180,16 @@ def _run_book(condition, seed, budget, val, test, reg="none", instance="b"):
 # ---------------------------------------------------------------------------------------------
 def _run_sb3(seed, budget, val, test, reg="none", instance="b"):
     import torch
-    from stable_baselines3 import DDPG
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.noise import NormalActionNoise
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-    from deepstock_lite.envs import InventoryEnv, RegularizedAction, RegularizedVectorAction
+    from deepstock_lite.envs import RegularizedVectorAction
     from deepstock_lite.integrations.sb3 import policy_fn
-    from deepstock_lite.integrations.sb3_study import ON_HAND, Q_MAX, SCALE, _regularization
+    from deepstock_lite.integrations.sb3_study import SCALE, sb3_model
     from deepstock_lite.rl.instances import get_instance
 
-    inst = get_instance(instance)
-    torch.set_num_threads(1)
-    torch.manual_seed(seed)
-    decoder = _regularization(reg, inst)
+    model, venv, decoder = sb3_model("ddpg", reg, get_instance(instance), seed,
+                                     budget["steps"], budget["learning_starts"])
     steps = budget["steps"]
-
-    def make():
-        return RegularizedAction(InventoryEnv(inst.system(), inst.demand(), 100, Q_MAX,
-                                              on_hand=ON_HAND, reward="attributed"), decoder)
-    venv = DummyVecEnv([make])
-    venv.seed(seed)
-    venv = VecNormalize(venv, gamma=0.9)
-    model = DDPG("MlpPolicy", venv, learning_rate=1e-3, buffer_size=100_000,
-                 learning_starts=min(budget["learning_starts"], steps // 2),
-                 batch_size=256, tau=0.02, gamma=0.9, train_freq=1, gradient_steps=1,
-                 action_noise=NormalActionNoise(np.zeros(1), np.full(1, 0.05)),
-                 policy_kwargs=dict(net_arch=[64, 64]), seed=seed, device="cpu")
     vval, vtest = RegularizedVectorAction(val, decoder), RegularizedVectorAction(test, decoder)
     probes, trace, every = probe_states(), [], budget["eval_every"]
     spent = [0.0]

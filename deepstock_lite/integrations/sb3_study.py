@@ -44,7 +44,7 @@ import numpy as np
 
 from ..core import results_store as store
 
-__all__ = ["BUDGETS", "RESULTS", "run_one", "run_study", "summarize", "main"]
+__all__ = ["BUDGETS", "RESULTS", "sb3_model", "run_one", "run_study", "summarize", "main"]
 
 #: the committed results file the appendix chapter loads
 RESULTS = store.RESULTS / "sb3_study.json"
@@ -106,21 +106,22 @@ def _regularization(reg, inst):
 # ---------------------------------------------------------------------------------------------
 # Stable-Baselines3
 # ---------------------------------------------------------------------------------------------
-def _run_sb3(algo, reg, inst, seed, budget, val, test):
+def sb3_model(algo, reg, inst, seed, steps, learning_starts):
+    """``(model, venv, decoder)``: Stable-Baselines3's ``algo`` with decoding ``reg`` on
+    instance ``inst``, built exactly as the study trains it (one thread, seeded), for
+    ``steps`` transitions with ``learning_starts`` random ones (DDPG)."""
     import torch
     from stable_baselines3 import DDPG, PPO
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.noise import NormalActionNoise
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
     from ..envs import (BatchInventoryEnv, InventoryEnv, RegularizedAction,
                         RegularizedVectorAction)
-    from .sb3 import BatchVecEnv, policy_fn
+    from .sb3 import BatchVecEnv
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     decoder = _regularization(reg, inst)
-    steps = budget["steps"][algo]
     if algo == "ppo":
         batch = BatchInventoryEnv(inst.system(), inst.demand(), 64, Q_MAX, n_envs=16,
                                   on_hand=ON_HAND, reward="attributed")
@@ -141,10 +142,21 @@ def _run_sb3(algo, reg, inst, seed, budget, val, test):
                     policy_kwargs=dict(log_std_init=-1.6, **net), seed=seed, device="cpu")
     else:
         model = DDPG("MlpPolicy", venv, learning_rate=1e-3, buffer_size=100_000,
-                     learning_starts=min(budget["learning_starts"], steps // 2),
+                     learning_starts=min(learning_starts, steps // 2),
                      batch_size=256, tau=0.02, gamma=0.9, train_freq=1, gradient_steps=1,
                      action_noise=NormalActionNoise(np.zeros(1), np.full(1, 0.05)),
                      policy_kwargs=net, seed=seed, device="cpu")
+    return model, venv, decoder
+
+
+def _run_sb3(algo, reg, inst, seed, budget, val, test):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from ..envs import RegularizedVectorAction
+    from .sb3 import policy_fn
+
+    steps = budget["steps"][algo]
+    model, venv, decoder = sb3_model(algo, reg, inst, seed, steps, budget["learning_starts"])
     vval = RegularizedVectorAction(val, decoder)
     vtest = RegularizedVectorAction(test, decoder)
     clock, best = _Clock(), {}
