@@ -176,3 +176,59 @@ def test_policy_evaluation_from_a_start_state():
     for bad in ((3,), (3, -1), (3.5, 0), (500, 0)):
         with pytest.raises(ValueError, match="start"):
             evaluate_policy_exact(pol, 2, h=1, b=4, mean=5, start=bad)
+
+
+def test_memory_guard_refuses_before_allocating(monkeypatch):
+    """L = 5, b = 39, Poisson(6) needs far more than MAX_MEMORY (it used to fail with
+    MemoryError after about 30 s): refused at once, with the estimate and the limit, before
+    the states are built."""
+    import time
+    from deepstock_lite.classical import lost_sales as ls
+
+    def no_build(*a, **k):
+        raise AssertionError("the state space was built before the memory check")
+    monkeypatch.setattr(ls, "_simplex", no_build)
+    assert ls.MAX_MEMORY == 2 * 2**30
+    t0 = time.perf_counter()
+    for call in (lambda: solve_lost_sales(5, h=1, b=39, mean=6),
+                 lambda: myopic_policy(5, h=1, b=39, mean=6)):
+        with pytest.raises(ValueError, match=r"about \d+\.\d GiB .*MAX_MEMORY = 2 GiB"):
+            call()
+    assert time.perf_counter() - t0 < 1.0
+    assert ls.memory_estimate(5, 48, all_orders=True) > 8 * 2**30
+
+
+def test_memory_guard_for_policy_evaluation(monkeypatch):
+    """Policy evaluation (one order per state) is checked too, on the same limit."""
+    from deepstock_lite.classical import lost_sales as ls
+    monkeypatch.setattr(ls, "MAX_MEMORY", 2**20)     # 1 MiB: L = 3, b = 39 needs ~2.5 MiB
+    with pytest.raises(ValueError, match="MAX_MEMORY"):
+        evaluate_policy_exact(lambda x: np.maximum(29 - x.sum(1), 0), 3, h=1, b=39, mean=5)
+    with pytest.raises(ValueError, match="MAX_MEMORY"):
+        best_capped_base_stock(4, h=1, b=39, mean=5)
+
+
+def test_memory_estimate_bounds_the_measured_peak():
+    """The estimate is at or above the traced peak of a real solve and evaluation, and not
+    far above it (the sizes are counted exactly, also with a pipeline cap)."""
+    import tracemalloc
+    from deepstock_lite.classical import lost_sales as ls
+    from math import comb
+    model = ls.LostSalesModel(3, 1, 39, mean=5)
+    S = model.backorder_level()
+    for call, est in ((lambda: solve_lost_sales(3, h=1, b=39, mean=5),
+                       ls.memory_estimate(3, S, all_orders=True)),
+                      (lambda: ls._capped(model, S, 4, 1e-6, 50_000),
+                       ls.memory_estimate(3, S, 4))):
+        tracemalloc.start()
+        try:
+            call()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak <= est <= 1.6 * peak
+    # exact counts: all states, (state, order) pairs and entries for the full space ...
+    assert ls._sizes(3, 10, 10, True)[1:] == (comb(13, 3), comb(14, 4), comb(15, 5))
+    # ... and, with a cap, the states _simplex builds and their sum of (x0 + 1)
+    st = ls._simplex(3, 12, 4)
+    assert ls._sizes(3, 12, 4, False)[1:] == (len(st), len(st), int((st[:, 0] + 1).sum()))

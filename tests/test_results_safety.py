@@ -420,7 +420,7 @@ def test_retail_table1_tiny_writes_scratch(committed, fast_retail):
 def test_retail_study_cli_refuses_before_training(committed, monkeypatch, capsys, argv,
                                                   words):
     monkeypatch.setattr(rs, "_run", no_training)
-    monkeypatch.setattr(rs, "_map", no_training)
+    monkeypatch.setattr(rs, "_run_units", no_training)
     refused(capsys, rs.main, argv, *words)
     assert committed.unchanged()
 

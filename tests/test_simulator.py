@@ -147,3 +147,22 @@ def test_policy_returning_bad_orders_is_caught():
         simulate(system, FunctionPolicy(lambda s: np.ones(3)), [[1.0, 2.0]])
     with pytest.raises(ValueError, match="s must be <= S"):
         SS(5, 3)
+
+
+def test_demand_array_size_is_checked_before_allocating():
+    """A demand array gets the limit of sampled demand (paths x periods <= MAX_COUNT),
+    checked on its shape: a broadcast view of 2e8 entries (no memory) is refused at once."""
+    import tracemalloc
+    from deepstock_lite.core.validation import MAX_COUNT
+    huge = np.broadcast_to(np.float64(3.0), (200_000, MAX_COUNT // 100_000))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="at most 100,000,000 entries"):
+            simulate(InventorySystem(), BaseStock(5), huge)
+        assert tracemalloc.get_traced_memory()[1] < 2**20
+    finally:
+        tracemalloc.stop()
+    # at the limit's side the sampled path keeps its own check
+    from deepstock_lite.core.demand import Poisson
+    with pytest.raises(ValueError, match="n_paths \\* horizon"):
+        simulate(InventorySystem(), BaseStock(5), Poisson(5), n=200_000, horizon=1000)

@@ -36,7 +36,8 @@ from ..core.distributions import DiscreteDemand, as_discrete_demand as as_demand
 __all__ = ["LostSalesModel", "LostSalesResult", "PolicyEvaluation", "HeuristicResult",
            "LookupPolicy", "backorder_base_stock_level", "solve_lost_sales",
            "evaluate_policy_exact", "best_base_stock", "best_capped_base_stock",
-           "myopic_policy", "best_constant_order", "lost_sales_heuristics", "DiscreteDemand"]
+           "myopic_policy", "best_constant_order", "lost_sales_heuristics", "DiscreteDemand",
+           "MAX_MEMORY", "memory_estimate"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -78,6 +79,86 @@ def _count_states(L, S, cap):
     return int(sum(ways[k] * (S - k + 1) for k in range(S + 1)))
 
 
+#: largest memory, in bytes, one exact computation (:func:`solve_lost_sales`,
+#: :func:`evaluate_policy_exact`, the heuristics) may need: 2 GiB. The need is estimated from
+#: the size of the state space before anything is allocated (:func:`memory_estimate`), and a
+#: larger one is refused with a ``ValueError`` that gives the estimate and this limit (a
+#: larger problem would otherwise fail with ``MemoryError`` after minutes, or wake the
+#: out-of-memory killer). Raise it deliberately, on a machine that has the memory.
+MAX_MEMORY = 2 * 2**30
+
+# bytes per unit of each size, fitted to tracemalloc peaks (those of the Zipkin cells
+# L = 2..4, solved or evaluated, lie 4-20% below the estimate): the dense index (int32), the
+# (state, order) pairs the transition matrix has rows for, and its non-zero entries (the
+# temporaries that build the CSR matrix: each entry's row, leftover, column, probability)
+_BYTES_INDEX, _BYTES_PAIR_PER_L, _BYTES_PAIR, _BYTES_NNZ = 4, 8, 48, 48
+
+
+def _sizes(L, S, cap, all_orders):
+    """``(index, states, pairs, nnz)`` of the state space with positions <= ``S`` and pipeline
+    entries <= ``cap``: the dense index length, the states, the (state, order) pairs whose
+    transitions are built (every order that keeps the position within ``S`` when
+    ``all_orders``, else one per state) and the entries of their transition matrix (a state
+    with ``x0`` on hand branches into ``x0 + 1`` next states). Exact, without building
+    anything; upper bounds when the pipeline cap makes counting slow."""
+    index = (S + 1) * (cap + 1) ** (L - 1)
+    if all_orders or cap >= S or L == 1:
+        # sum x0 + ... + x_{L-1} (+ z) <= S: C(S + dim, dim); sum over them of (x0 + 1)
+        # counts the vectors with x0 split in two, one dimension more
+        states = math.comb(S + L, L)
+        if all_orders:
+            return index, states, math.comb(S + L + 1, L + 1), math.comb(S + L + 2, L + 2)
+        return index, states, states, math.comb(S + L + 1, L + 1)
+    if L * (cap + 1) * (S + 1) > 50_000_000:   # too many to count quickly: bounds
+        states = math.comb(S + L, L)
+        return index, states, states, math.comb(S + L + 1, L + 1)
+    ways = np.zeros(S + 1, dtype=object)       # pipelines (x1..x_{L-1}) by their sum
+    ways[0] = 1
+    for _ in range(L - 1):
+        new = np.zeros(S + 1, dtype=object)
+        for v in range(cap + 1):
+            new[v:] += ways[:S + 1 - v]
+        ways = new
+    states = int(sum(ways[k] * (S - k + 1) for k in range(S + 1)))
+    nnz = int(sum(ways[k] * ((S - k + 1) * (S - k + 2) // 2) for k in range(S + 1)))
+    return index, states, states, nnz
+
+
+def memory_estimate(L, S, cap=None, *, all_orders=False):
+    """Estimated peak memory, in bytes, of an exact computation on the lost-sales states with
+    lead time ``L``, positions up to ``S`` and pipeline entries up to ``cap`` (default ``S``):
+    building the transition matrix of one order per state (policy evaluation), or of every
+    order (``all_orders``: :func:`solve_lost_sales`, :func:`myopic_policy`). Computed from the
+    sizes alone (:data:`MAX_MEMORY` is the limit)."""
+    L = check_int("L", L, low=1, high=1000)
+    S = check_int("S", S, low=0, high=10_000_000)
+    cap = S if cap is None else min(check_int("cap", cap, low=0), S)
+    index, states, pairs, nnz = _sizes(L, S, cap, all_orders)
+    return (_BYTES_INDEX * index + states * (4 * L + 32)
+            + pairs * (_BYTES_PAIR_PER_L * L + _BYTES_PAIR) + _BYTES_NNZ * nnz)
+
+
+def _check_size(L, S, cap, all_orders=False):
+    """Refuse, before anything is allocated, a state space above :data:`MAX_STATES` or a
+    computation whose :func:`memory_estimate` exceeds :data:`MAX_MEMORY`."""
+    count = _count_states(L, S, cap)
+    if count > MAX_STATES:
+        raise ValueError(f"the lost-sales state space would have {count:,} states (L="
+                         f"{L}, positions up to {S}), more than {MAX_STATES:,}: use "
+                         "a shorter lead time L, a smaller mean demand or a lower "
+                         "max_position")
+    need = memory_estimate(L, S, cap, all_orders=all_orders)
+    if need > MAX_MEMORY:
+        raise ValueError(f"the exact lost-sales computation would need about "
+                         f"{need / 2**30:,.1f} GiB of memory (L={L}, positions up to {S}, "
+                         f"{count:,} states), more than the limit MAX_MEMORY = "
+                         f"{MAX_MEMORY / 2**30:g} GiB: use a shorter lead time L, a smaller "
+                         "mean demand or a lower max_position (or raise "
+                         "deepstock_lite.classical.lost_sales.MAX_MEMORY on a machine with "
+                         "the memory)")
+    return count
+
+
 class _Space:
     """States with position <= ``S`` (and pipeline entries <= ``cap``), plus the sparse
     transition matrix of any set of (state, order) pairs."""
@@ -85,12 +166,7 @@ class _Space:
     def __init__(self, model, S, cap=None):
         self.model, self.L, self.S = model, model.L, S
         self.cap = S if cap is None else min(cap, S)
-        count = _count_states(self.L, S, self.cap)
-        if count > MAX_STATES:
-            raise ValueError(f"the lost-sales state space would have {count:,} states (L="
-                             f"{self.L}, positions up to {S}), more than {MAX_STATES:,}: use "
-                             "a shorter lead time L, a smaller mean demand or a lower "
-                             "max_position")
+        _check_size(self.L, S, self.cap)
         self.states = _simplex(self.L, S, None if cap is None else self.cap)
         # each state x branches into x0 + 1 next states; the leftover law is (S+1)^2
         pairs = int(self.states[:, 0].sum()) + len(self.states) + (S + 1) ** 2
@@ -341,6 +417,7 @@ def solve_lost_sales(L, *, h, b, demand=None, mean=None, pmf=None, max_position=
     model = LostSalesModel(L, h, b, demand, mean, pmf)
     S = _check_bound(model, max_position)
     tol, max_iter = _tol_iter(tol, max_iter)
+    _check_size(model.L, S, S, all_orders=True)   # memory, before anything is allocated
     space = _Space(model, S)
     room = space.room()
     rows = np.repeat(np.arange(space.n), room + 1)           # every (state, order) pair
@@ -563,6 +640,7 @@ def myopic_policy(L, *, h, b, demand=None, mean=None, pmf=None, tol=1e-6,
     model = LostSalesModel(L, h, b, demand, mean, pmf)
     tol, max_iter = _tol_iter(tol, max_iter)
     S = model.backorder_level()
+    _check_size(model.L, S, S, all_orders=True)   # memory, before anything is allocated
     space = _Space(model, S)
     w = space.cost
     if model.L > 1:

@@ -277,9 +277,13 @@ def simulate(system, policy, demand, *, on_hand=0.0, pipeline=None, seed=None, n
         if n is None or horizon is None:
             raise ValueError("n and horizon are required when demand is a demand process")
         demand = demand.sample(n, horizon, seed=seed)
+    # a given array gets the size limit sampled demand has (n * horizon <= MAX_COUNT), checked
+    # on its shape before it is copied or any record is allocated
+    _check_size(getattr(demand, "shape", None))
     # non-finite (NaN, inf), negative or huge demands, given or sampled, are refused here,
     # before the first period: they would make every cost non-finite
     D = check_demand("demand", demand)
+    _check_size(D.shape)  # a list of lists has no shape until it is read
     act = _policy_fn(policy)
     n_paths, T = D.shape
     state = system.initial_state(n_paths, on_hand=on_hand, pipeline=pipeline)
@@ -294,6 +298,20 @@ def simulate(system, policy, demand, *, on_hand=0.0, pipeline=None, seed=None, n
             rec[f][t] = getattr(r, f)
     return SimulationResult(system=system, final_state=state, demand=D,
                             **{f: rec[f].T for f in fields})
+
+
+def _check_size(shape):
+    """Refuse demand trajectories with more than ``MAX_COUNT`` entries (paths x periods), the
+    limit of a sampled demand: the simulation allocates several arrays of that size."""
+    if not isinstance(shape, tuple) or not all(isinstance(k, (int, np.integer)) for k in shape):
+        return
+    size = 1
+    for k in shape:
+        size *= int(k)
+    if size > MAX_COUNT:
+        raise ValueError(f"demand must have at most {MAX_COUNT:,} entries (paths x periods, "
+                         f"the limit of sampled demand), got {size:,} (shape "
+                         f"{tuple(int(k) for k in shape)}): simulate the paths in batches")
 
 
 def _policy_fn(policy):

@@ -6,6 +6,9 @@ writes a results file (JSON); chapters load the files from ``deepstock_lite/data
 trains DS (the differentiable simulator) with the None and Base decodings on all 16 cells of
 Zipkin's lost-sales table and evaluates each trained policy *exactly* (relative value iteration
 on the rounded policy, :func:`~deepstock_lite.classical.lost_sales.evaluate_policy_exact`).
+It writes ``zipkin_ds.json`` after every trained policy (``complete`` false until the last);
+killed and started again with the same budget, it skips the runs the file holds (``--force``
+starts afresh; a finished file is replaced).
 
     python -m deepstock_lite.deepstock.experiments ds-surrogate --budget full --write
 
@@ -130,36 +133,91 @@ def _target(out, budget, identity, write, force):
     return store.prepare(out, budget=budget, identity=identity, write=write, force=force)
 
 
+def _zipkin_key(row):
+    return (row["L"], row["b"], row["reg"], row["seed"])
+
+
+def interrupted(old, force=False):
+    """``old`` (the content of a results file, as :func:`deepstock_lite.core.results_store.
+    prepare` returns it) when a new run resumes it: an interrupted run's file
+    (``"complete": false``), and no ``force``; else ``None``: a finished file (or one written
+    before ``complete`` was recorded) is replaced by a new run, as the regenerate commands
+    expect, and ``force`` starts afresh."""
+    ok = not force and isinstance(old, dict) and old.get("complete") is False
+    return old if ok else None
+
+
+def finished_units(old, key, *, rows="rows", same=None):
+    """The rows of ``old`` (an interrupted run's file, :func:`interrupted`, or a part of it)
+    that a new run may keep, by ``key(row)``: every row of ``old[rows]`` that ``key`` can
+    read, when ``same(old)`` (default: always; e.g. the same study) holds; ``{}`` for no
+    file. The caller keeps those of its plan, in the plan's order, and runs the others."""
+    if old is None or (same is not None and not same(old)):
+        return {}
+    out = {}
+    for row in old.get(rows) or []:
+        try:
+            out[key(row)] = row
+        except (KeyError, TypeError):
+            continue
+    return out
+
+
 def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,),
                     out="zipkin_ds", *, write=False, force=False):
     """All cells × decodings × seeds; writes ``<out>.json`` and returns it. ``out=None``
     writes nothing. A plain name ``out`` is a file of the committed folder with ``write=True``
     (``budget="full"`` only), else of ``results_tmp/``; a path is taken as given. ``force``:
-    replace a file of another budget or experiment."""
+    replace a file of another budget or experiment, or start afresh.
+
+    Resumable: the file is written after every trained (cell, decoding, seed), with
+    ``complete`` false until the last; an interrupted file started again with the same
+    budget keeps the runs it holds (with this gradient) and runs the others, and the rows
+    come in the order of an uninterrupted run (rows of cells, decodings or seeds this run does
+    not ask for are dropped, as a new run's file would not hold them). A finished file is
+    replaced by a new run."""
     cells = ZIPKIN_CELLS if cells is None else _check_cells(cells)
     if isinstance(regs, str) or not regs:
         raise TypeError(f"regs must be a non-empty sequence of decodings, got {regs!r}")
     regs = tuple(check_name("regs", r, ("none", "base")) for r in regs)
     check_name("budget", budget, tuple(_BUDGETS))
     seeds = check_seeds(seeds)
-    path, _ = _target(out, budget, {"experiment": ZIPKIN_EXPERIMENT, "budget": budget},
-                      write, force)
-    rows = []
-    for L, b in cells:
-        capped = best_capped_base_stock(L, h=1.0, b=b, mean=5.0)
-        for reg in regs:
-            for seed in seeds:
-                row = zipkin_ds_cell(L, b, reg=reg, budget=budget, seed=seed)
-                row["capped_base_stock"] = float(capped.cost)
-                rows.append(row)
-                print(f"L={L} b={b:>2} {reg:>4} seed {seed}: gap {row['gap']:+.2%} "
-                      f"({row['train_seconds']:.0f} s)", flush=True)
-    data = {"experiment": ZIPKIN_EXPERIMENT, "budget": budget,
-            "gradient": DSConfig().surrogate,
+    path, old = _target(out, budget, {"experiment": ZIPKIN_EXPERIMENT, "budget": budget},
+                        write, force)
+    old = interrupted(old, force)
+    gradient = DSConfig().surrogate
+    plan = [(L, b, reg, seed) for L, b in cells for reg in regs for seed in seeds]
+    done = {k: r for k, r in finished_units(old, _zipkin_key).items()
+            if k in plan and r.get("gradient", "exact") == gradient}
+    rows = dict(done)
+    data = {"experiment": ZIPKIN_EXPERIMENT, "budget": budget, "gradient": gradient,
             "command": _command(cells, regs, budget, seeds, out),
-            "machine": platform.processor() or platform.machine(), "rows": rows}
+            "machine": platform.processor() or platform.machine(), "rows": [],
+            "complete": False}
+
+    def save(complete):
+        data["rows"] = [rows[k] for k in plan if k in rows]
+        data["complete"] = complete
+        if path is not None:
+            store.write_json(path, data)
+
+    if done:
+        print(f"resuming {store.describe(path)}: {len(done)} of {len(plan)} runs done",
+              flush=True)
+    capped = {}
+    for L, b, reg, seed in plan:
+        if (L, b, reg, seed) in rows:
+            continue
+        if (L, b) not in capped:
+            capped[L, b] = float(best_capped_base_stock(L, h=1.0, b=b, mean=5.0).cost)
+        row = zipkin_ds_cell(L, b, reg=reg, budget=budget, seed=seed)
+        row["capped_base_stock"] = capped[L, b]
+        rows[L, b, reg, seed] = row
+        save(False)
+        print(f"L={L} b={b:>2} {reg:>4} seed {seed}: gap {row['gap']:+.2%} "
+              f"({row['train_seconds']:.0f} s)", flush=True)
+    save(True)
     if path is not None:
-        store.write_json(path, data)
         print(store.report(path), flush=True)
     return data
 

@@ -12,7 +12,9 @@ re-run with ``seeds`` seeds; every test loss is reported relative to the setting
 * Setting 4: the critical-fractile base stock ``μ + 1.282σ`` per SKU (and its empirical version).
 
 ``python -m deepstock_lite.deepstock.paper --overfit`` runs the DS-overfitting study of Setting
-4 (test gap against the number of training trajectories N and the horizon H). Results are JSON
+4 (test gap against the number of training trajectories N and the horizon H; its file is
+written after every (N, H) cell, and a killed run started again skips the cells it holds).
+Results are JSON
 files: ``paper_setting<k>.json`` and ``paper_ds_overfit.json`` in ``deepstock_lite/data/results/``
 with ``--write`` (the committed files the chapter loads; only the sweep's ``small`` or
 ``full`` budget may write them, and a file of another budget, setting or reading is replaced
@@ -35,7 +37,7 @@ from ..core import results_store as store
 from ..core.policies import BaseStock
 from ..core.validation import check_choice, check_int, check_seeds
 from .ds import DSConfig, train_ds
-from .experiments import add_output_options, output_request
+from .experiments import add_output_options, finished_units, interrupted, output_request
 from .regularization import Regularization
 from .settings import setting1, setting2, setting3, setting4
 from .settings import READINGS
@@ -215,13 +217,41 @@ def overfit_target(out="paper_ds_overfit", *, write=False, force=False):
 def ds_overfit(ns=(5, 10, 20), horizons=(2, 4, 8, 16, 32, 64), seeds=(0, 1), epochs=300,
                out="paper_ds_overfit", *, write=False, force=False):
     """Setting 4: DS (Base) test and validation gaps against N and H; writes ``<out>.json``
-    (``None``: nothing; the committed file with ``write=True``, else ``results_tmp/``)."""
-    path = None if not out else overfit_target(out, write=write, force=force)[0]
-    rows = []
+    (``None``: nothing; the committed file with ``write=True``, else ``results_tmp/``).
+
+    Resumable: the file is written after every (N, H) cell (all its seeds), with
+    ``complete`` false until the last; an interrupted file of the same ``epochs`` started
+    again keeps the cells it holds (``force``: start afresh), and the rows come in the order
+    of an uninterrupted run. A finished file is replaced by a new run."""
+    epochs = check_int("epochs", epochs, low=1)
+    path, old = (None, None) if not out else overfit_target(out, write=write, force=force)
+    old = interrupted(old, force)
+    plan = [(N, H, seed) for N in ns for H in horizons for seed in seeds]
+    # files written before ``epochs`` was recorded are the default study's (300 epochs)
+    done = {k: r for k, r in finished_units(
+                old, lambda r: (r["N"], r["H"], r["seed"]),
+                same=lambda o: o.get("epochs", 300) == epochs).items() if k in plan}
+    rows = dict(done)
+    data = {"experiment": OVERFIT_EXPERIMENT, "rows": [], "epochs": epochs,
+            "command": "python -m deepstock_lite.deepstock.paper --overfit", "complete": False}
+
+    def save(complete):
+        data["rows"] = [rows[k] for k in plan if k in rows]
+        data["complete"] = complete
+        if path is not None:
+            store.write_json(path, data)
+
+    if done:
+        print(f"resuming {store.describe(path)}: {len(done)} of {len(plan)} runs done",
+              flush=True)
     z = stats.norm.ppf(0.9)
     for N in ns:
         for H in horizons:
-            for seed in seeds:
+            if all((N, H, seed) in rows for seed in seeds):
+                continue
+            for seed in seeds:        # a cell's seeds are written together
+                if (N, H, seed) in rows:
+                    continue
                 S = setting4(n_train=N, horizon=H, seed=seed)
                 sig = S.data.info["test_sigma"]
                 bench = S.evaluate(BaseStock(100 + z * sig))
@@ -233,14 +263,14 @@ def ds_overfit(ns=(5, 10, 20), horizons=(2, 4, 8, 16, 32, 64), seeds=(0, 1), epo
                                                initial_bias=0.5, seed=seed))
                 test = _ds_policy_loss(S, res)
                 val_bench = S.evaluate(BaseStock(100 + z * S.data.info["val_sigma"]), "val")
-                rows.append({"N": N, "H": H, "seed": seed, "test": test, "benchmark": bench,
-                             "gap": test / bench - 1, "val_gap": res.best_val / val_bench - 1})
-                print(f"N={N:2d} H={H:2d} seed {seed}: test gap {rows[-1]['gap']:+.1%}, "
-                      f"validation gap {rows[-1]['val_gap']:+.1%}", flush=True)
-    data = {"experiment": OVERFIT_EXPERIMENT, "rows": rows,
-            "command": "python -m deepstock_lite.deepstock.paper --overfit"}
+                row = {"N": N, "H": H, "seed": seed, "test": test, "benchmark": bench,
+                       "gap": test / bench - 1, "val_gap": res.best_val / val_bench - 1}
+                rows[N, H, seed] = row
+                print(f"N={N:2d} H={H:2d} seed {seed}: test gap {row['gap']:+.1%}, "
+                      f"validation gap {row['val_gap']:+.1%}", flush=True)
+            save(False)
+    save(True)
     if path is not None:
-        store.write_json(path, data)
         print(store.report(path), flush=True)
     return data
 

@@ -17,7 +17,8 @@ loads, only at ``--budget full`` with ``--write``; else into ``results_tmp/``, o
   a policy that ignores its stock keeps any early excess forever under backlog).
 
 ``--budget full`` (the sweep's "small" training budget) takes about ten minutes on one core;
-``--budget tiny`` is a smoke test.
+``--budget tiny`` is a smoke test. The file is written after every run (``complete`` false
+until the last), and a killed run started again skips the runs the file holds.
 """
 from __future__ import annotations
 
@@ -93,18 +94,40 @@ def target(budget="full", out="paper_diagnoses", *, write=False, force=False):
                          identity={"budget": budget, "train_budget": PLANS[budget]["train"]})
 
 
-def ds_lr_curves(seeds=(0, 1, 2, 3), budget="small"):
+def _reusable(previous, bench, key):
+    """The runs of an earlier file's part ``previous`` a resumed run keeps, by ``key(run)``:
+    only when its benchmark is this run's (the tuned configurations it read are the same)."""
+    if not isinstance(previous, dict) or previous.get("benchmark") != bench:
+        return {}
+    return experiments.finished_units(previous, key, rows="runs" if "runs" in previous
+                                      else "rows")
+
+
+def ds_lr_curves(seeds=(0, 1, 2, 3), budget="small", *, previous=None, progress=None):
     """DS + Base on Setting 1: the tuned configuration, the configuration of an earlier
     6-trial study (:data:`SIX_TRIAL_PARAMS`) and the same at :data:`LOW_LR`, each with every
-    seed; each run is labelled by its ``config`` (``"tuned"``, ``"six_trial"``, ``"low_lr"``)."""
+    seed; each run is labelled by its ``config`` (``"tuned"``, ``"six_trial"``, ``"low_lr"``).
+
+    ``previous``: this part of an interrupted run's file; its runs with the same
+    configuration are kept, not re-trained. ``progress(part)``: called with the part so far
+    after every new run (the driver writes its file there)."""
     from . import ds
     data, row = _row("1", "ds", "base")
     bench = data["benchmark"]
     configs = (("tuned", row["params"]), ("six_trial", SIX_TRIAL_PARAMS),
                ("low_lr", {**SIX_TRIAL_PARAMS, "lr": LOW_LR}))
-    runs = []
+    done = _reusable(previous, bench, lambda r: (r["config"], r["seed"], r["params"]["lr"],
+                                                  tuple(sorted(r["params"].items()))))
+    part = {"params": row["params"], "tuned_lr": row["params"]["lr"], "benchmark": bench,
+            "six_trial_params": SIX_TRIAL_PARAMS, "sweep_rerun_test": row["rerun_test"],
+            "runs": []}
+    runs = part["runs"]
     for label, params in configs:
         for seed in seeds:
+            key = (label, seed, params["lr"], tuple(sorted(dict(params).items())))
+            if key in done:
+                runs.append(done[key])
+                continue
             with capture(ds, "train_ds") as seen:
                 out = evaluate_config("ds", "base", "1", params, seed, budget)
             res = seen[-1]
@@ -118,13 +141,15 @@ def ds_lr_curves(seeds=(0, 1, 2, 3), budget="small"):
             print(f"DS + Base, setting 1, {label} (lr {params['lr']:.4f}), seed {seed}: kept "
                   f"epoch {res.best_epoch} of {len(res.history)}, test {out['test']:.4f} "
                   f"({runs[-1]['gap']:+.1%})", flush=True)
-    return {"params": row["params"], "tuned_lr": row["params"]["lr"], "benchmark": bench,
-            "six_trial_params": SIX_TRIAL_PARAMS, "sweep_rerun_test": row["rerun_test"],
-            "runs": runs}
+            if progress is not None:
+                progress(part)
+    return part
 
 
-def s4_none_replay(methods=("ddpg", "dsac"), seeds=(0, 1), budget="small", periods=16):
-    """Re-train the tuned None configurations on Setting 4 and replay them on test."""
+def s4_none_replay(methods=("ddpg", "dsac"), seeds=(0, 1), budget="small", periods=16, *,
+                   previous=None, progress=None):
+    """Re-train the tuned None configurations on Setting 4 and replay them on test.
+    ``previous`` and ``progress`` as in :func:`ds_lr_curves`."""
     from ..rl import ddpg, dsac
     modules = {"ddpg": ddpg, "dsac": dsac}
     data, _ = _row("4", "ddpg", "none")
@@ -134,10 +159,18 @@ def s4_none_replay(methods=("ddpg", "dsac"), seeds=(0, 1), budget="small", perio
     sig = S.data.info["test_sigma"]
     target = 100 + z * sig                          # the optimal order-up-to level per row
     obs_fn = S.observation_fn("test")
-    out = []
+    done = _reusable(previous, bench, lambda r: (r["method"], r["seed"],
+                                                  tuple(sorted(r["params"].items())),
+                                                  len(r["trajectory"]["order"])))
+    part = {"benchmark": bench, "rows": []}
+    out = part["rows"]
     for m in methods:
         _, row = _row("4", m, "none")
         for seed in seeds:
+            key = (m, seed, tuple(sorted(row["params"].items())), periods)
+            if key in done:
+                out.append(done[key])
+                continue
             with capture(modules[m], "train") as seen:
                 res = evaluate_config(m, "none", "4", row["params"], seed, budget)
             agent = seen[-1][0]
@@ -169,24 +202,59 @@ def s4_none_replay(methods=("ddpg", "dsac"), seeds=(0, 1), budget="small", perio
             print(f"{m} None, setting 4, seed {seed}: test {r['test']:.3f} ({r['gap']:+.0%});"
                   f" first order {r['first_order']:.0f}, then {r['later_order']:.0f};"
                   f" slope {r['slope']:+.2f}", flush=True)
-    return {"benchmark": bench, "rows": out}
+            if progress is not None:
+                progress(part)
+    return part
 
 
 def run(budget="full", out="paper_diagnoses", *, write=False, force=False):
     """Both diagnoses at ``budget`` (see :data:`PLANS`); writes ``<out>.json`` (``None``:
     nothing; the committed file with ``write=True`` at ``budget="full"``, else
-    ``results_tmp/``; ``force``: replace a file of another budget)."""
-    path, _ = target(budget, out, write=write, force=force)
+    ``results_tmp/``; ``force``: replace a file of another budget, or start afresh).
+
+    Resumable: the file is written after every run (re-trained configuration and seed), with
+    ``complete`` false until the last; an interrupted file started again with the same budget
+    keeps the runs it holds (of the same tuned configurations), in the order of an
+    uninterrupted run. A finished file is replaced by a new run."""
+    path, old = target(budget, out, write=write, force=force)
     plan = PLANS[budget]
+    old = experiments.interrupted(old, force) or {}
     t0 = time.process_time()
-    data = {"budget": budget, "train_budget": plan["train"],
-            "ds_lr": ds_lr_curves(plan["ds_seeds"], budget=plan["train"]),
-            "s4_none": s4_none_replay(plan["rl_methods"], plan["rl_seeds"],
-                                      budget=plan["train"]),
-            "command": f"python -m deepstock_lite.deepstock.paper_diagnose --budget {budget}"}
-    data["cpu_seconds"] = time.process_time() - t0
+    parts = {"ds_lr": None, "s4_none": None}
+    lists = (("ds_lr", "runs"), ("s4_none", "rows"))
+    old_runs = {id(r) for k, key in lists for r in (old.get(k) or {}).get(key) or []}
+
+    def save(complete):
+        # the CPU time of the earlier sessions counts when their runs are kept
+        kept = any(id(r) in old_runs for k, key in lists
+                   for r in (parts[k] or {}).get(key) or [])
+        data = {"budget": budget, "train_budget": plan["train"],
+                **{k: v for k, v in parts.items() if v is not None},
+                "command": f"python -m deepstock_lite.deepstock.paper_diagnose --budget "
+                           f"{budget}",
+                "complete": complete,
+                "cpu_seconds": (float(old.get("cpu_seconds") or 0.0) if kept else 0.0)
+                + time.process_time() - t0}
+        if path is not None:
+            store.write_json(path, data)
+        return data
+
+    def progress(name):
+        def update(part):
+            parts[name] = part
+            save(False)
+        return update
+
+    if old_runs:
+        print(f"resuming {store.describe(path)}: {len(old_runs)} runs in the file (kept "
+              "where their configuration is this run's)", flush=True)
+    parts["ds_lr"] = ds_lr_curves(plan["ds_seeds"], budget=plan["train"],
+                                  previous=old.get("ds_lr"), progress=progress("ds_lr"))
+    parts["s4_none"] = s4_none_replay(plan["rl_methods"], plan["rl_seeds"],
+                                      budget=plan["train"], previous=old.get("s4_none"),
+                                      progress=progress("s4_none"))
+    data = save(True)
     if path is not None:
-        store.write_json(path, data)
         print(store.report(path), flush=True)
     return data
 

@@ -31,7 +31,9 @@ gradient where the order is clamped at zero. Rows carry ``critic`` (``"action"``
 The tuned forecast base stock (Chapter 11) gets the same measurements, as the classical
 reference. ``--budget full`` takes about 10 CPU-minutes per seed; ``tiny`` is a smoke
 test. Writes ``retail_diagnose.json``: into ``data/results/``, the file the chapter loads,
-only at ``--budget full`` with ``--write``; else into ``results_tmp/`` (or ``--out``).
+only at ``--budget full`` with ``--write``; else into ``results_tmp/`` (or ``--out``). The
+file is written after every trained policy (``complete`` false until the last), and a killed
+run started again skips what the file holds.
 """
 from __future__ import annotations
 
@@ -169,64 +171,106 @@ def _measure(env, policy_fn):
                  "damping": {str(b): _metrics(env, damped(env, policy_fn, b)) for b in BETAS}}
 
 
-def target(budget="full", seeds=(0, 1), out="retail_diagnose", *, write=False,
-           force=False):
-    """``(path, table1)``: the destination of the results file, checked before anything
-    trains (:func:`deepstock_lite.core.results_store.prepare`; ``None`` for ``out=None``),
-    and the content of the committed ``retail_table1.json`` (``{}`` when there is none)."""
+def _destination(budget, seeds, out, write, force):
+    """``(path, old, table1)``: :func:`target` and the content of the file a run resumes."""
     check_choice("budget", budget, set(_BUDGETS) - {"short"})
     check_seeds(seeds)
     table = experiments.results_path("retail_table1")
     ref = store.load(table) if table.exists() else {}
     if not out:
-        return None, ref
-    path, _ = store.prepare(out, budget=budget, write=write, force=force,
-                            identity={"budget": budget, "betas": list(BETAS),
-                                      "shifts": list(SHIFTS)})
+        return None, None, ref
+    path, old = store.prepare(out, budget=budget, write=write, force=force,
+                              identity={"budget": budget, "betas": list(BETAS),
+                                        "shifts": list(SHIFTS)})
+    return path, old, ref
+
+
+def target(budget="full", seeds=(0, 1), out="retail_diagnose", *, write=False,
+           force=False):
+    """``(path, table1)``: the destination of the results file, checked before anything
+    trains (:func:`deepstock_lite.core.results_store.prepare`; ``None`` for ``out=None``),
+    and the content of the committed ``retail_table1.json`` (``{}`` when there is none)."""
+    path, _, ref = _destination(budget, seeds, out, write, force)
     return path, ref
+
+
+def _table1_objective(ref, study, budget, kind, critic, seed):
+    """Table 1's test objective of DDPG + ``kind`` with ``seed`` (``None`` when the committed
+    table is of another study or has no such row)."""
+    same_study = ref.get("study") == study and ref.get("budget") == budget
+    t1 = [r["objective"] for r in ref.get("rows", []) if same_study and
+          critic == "action" and (r["method"], r["kind"], r["seed"]) == ("ddpg", kind, seed)]
+    return t1[0] if t1 else None
 
 
 def run(budget="full", seeds=(0, 1), out="retail_diagnose", *, write=False, force=False):
     """The measurements above for DDPG + None and + Both, every seed, and the tuned forecast
     base stock; writes ``<out>.json`` (``None``: nothing; the committed file with
     ``write=True`` at ``budget="full"``, else ``results_tmp/``; ``force``: replace a file of
-    another budget) and returns its content."""
-    path, ref = target(budget, seeds, out, write=write, force=force)
+    another budget, or start afresh) and returns its content.
+
+    Resumable: the file is written after the heuristic and after every trained policy (seed,
+    decoding, critic), with ``complete`` false until the last; an interrupted file started
+    again with the same budget and study keeps what it holds, and the rows come in the order
+    of an uninterrupted run. A finished file is replaced by a new run."""
+    path, old, ref = _destination(budget, seeds, out, write, force)
+    old = experiments.interrupted(old, force)
     seeds = [check_int("seeds", s, low=0) for s in seeds]
     t0 = time.process_time()
     study = _study_for(None, budget)
     _, _, envs = study.build()
     env = envs["test"]
-    params, _, _ = tune_heuristic("base_stock", envs["train"], HEURISTIC_GRID)
-    params = {k: float(v) if k != "window" else int(v) for k, v in params.items()}
-    _, heur = _measure(env, forecast_base_stock(env, **params))
+    same = old is not None and old.get("study") == asdict(study)
+    plan = [(seed, kind, critic) for seed in seeds for kind, critic in VARIANTS]
+    done = {k: r for k, r in experiments.finished_units(
+        old, lambda r: (r["seed"], r["kind"], r["critic"]),
+        same=lambda o: same).items() if k in plan}
+    rows = dict(done)
+    heuristic = old.get("heuristic") if same else None
+    kept = bool(done) or heuristic is not None
     data = {"budget": budget, "study": asdict(study), "betas": list(BETAS),
-            "shifts": list(SHIFTS), "heuristic": {"params": params, **heur}, "rows": []}
-    same_study = ref.get("study") == data["study"] and ref.get("budget") == budget
-    for seed in seeds:
-        for kind, critic in VARIANTS:
-            over = None if critic == "action" else {"critic_input": critic}
-            row, act = fit_method("ddpg", kind, study, budget, seed, envs=envs,
-                                  overrides=over)
-            agent = act.__self__
-            obs, m = _measure(env, act)
-            t1 = [r["objective"] for r in ref.get("rows", []) if same_study and
-                  critic == "action" and
-                  (r["method"], r["kind"], r["seed"]) == ("ddpg", kind, seed)]
-            m.update(kind=kind, critic=critic, seed=seed,
-                     table1_objective=t1[0] if t1 else None)
-            if kind == "both":
-                m["level"] = {str(s): _metrics(env, _shifted(agent, env, s)) for s in SHIFTS}
-                m["clamp"] = _clamp(agent, env, obs)
-            data["rows"].append(m)
-            print(f"DDPG + {kind:<4} (critic on the {critic}) seed {seed}: test J "
-                  f"{m['test']['objective']:.3f}, response {m['response']:+.2f}, damped "
-                  f"(beta 0.5) J {m['damping']['0.5']['objective']:.3f}", flush=True)
-    data["cpu_seconds"] = time.process_time() - t0
-    data["command"] = (f"python -m deepstock_lite.deepstock.retail_diagnose --budget {budget} "
-                       f"--seeds {len(seeds)}")
+            "shifts": list(SHIFTS), "heuristic": heuristic, "rows": []}
+
+    def save(complete):
+        data["rows"] = [rows[k] for k in plan if k in rows]
+        for r in data["rows"]:
+            r["table1_objective"] = _table1_objective(ref, data["study"], budget, r["kind"],
+                                                      r["critic"], r["seed"])
+        data["cpu_seconds"] = ((float(old.get("cpu_seconds") or 0.0) if kept else 0.0)
+                               + time.process_time() - t0)
+        data["command"] = (f"python -m deepstock_lite.deepstock.retail_diagnose --budget "
+                           f"{budget} --seeds {len(seeds)}")
+        data["complete"] = complete
+        if path is not None:
+            store.write_json(path, data)
+
+    if kept:
+        print(f"resuming {store.describe(path)}: {len(done)} of {len(plan)} policies done",
+              flush=True)
+    if heuristic is None:
+        params, _, _ = tune_heuristic("base_stock", envs["train"], HEURISTIC_GRID)
+        params = {k: float(v) if k != "window" else int(v) for k, v in params.items()}
+        _, heur = _measure(env, forecast_base_stock(env, **params))
+        data["heuristic"] = {"params": params, **heur}
+        save(False)
+    for seed, kind, critic in plan:
+        if (seed, kind, critic) in rows:
+            continue
+        over = None if critic == "action" else {"critic_input": critic}
+        row, act = fit_method("ddpg", kind, study, budget, seed, envs=envs, overrides=over)
+        agent = act.__self__
+        obs, m = _measure(env, act)
+        m.update(kind=kind, critic=critic, seed=seed, table1_objective=None)
+        if kind == "both":
+            m["level"] = {str(s): _metrics(env, _shifted(agent, env, s)) for s in SHIFTS}
+            m["clamp"] = _clamp(agent, env, obs)
+        rows[seed, kind, critic] = m
+        save(False)
+        print(f"DDPG + {kind:<4} (critic on the {critic}) seed {seed}: test J "
+              f"{m['test']['objective']:.3f}, response {m['response']:+.2f}, damped "
+              f"(beta 0.5) J {m['damping']['0.5']['objective']:.3f}", flush=True)
+    save(True)
     if path is not None:
-        store.write_json(path, data)
         print(store.report(path), flush=True)
     return data
 

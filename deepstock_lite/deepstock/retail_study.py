@@ -13,7 +13,8 @@ trade-off. Results are JSON files in ``deepstock_lite/data/results/`` that the c
 (written there only by a ``--budget full`` run with ``--write`` or ``--out NAME``; other runs
 write ``results_tmp/<name>.json`` or ``--out PATH``; a file of another budget or experiment is
 replaced only with ``--force``); runs are independent, so ``--jobs`` runs them in parallel
-processes.
+processes. The file is written after every finished run (``complete`` false until the end), and
+a killed command started again with the same budget skips the runs the file holds.
 
 Budgets are fixed, not tuned per method (the paper tunes each pair with 50 Optuna trials): read
 the table as "what each pair reaches with the same small budget and hand-set defaults".
@@ -34,7 +35,7 @@ from ..core import results_store as store
 from ..core.validation import check_choice, check_int, check_real, check_seeds
 from ..rl.ddpg import CRITIC_INPUTS
 from .catalogue import CatalogueConfig, make_catalogue
-from .experiments import add_output_options, output_request
+from .experiments import add_output_options, finished_units, interrupted, output_request
 from .regularization import KINDS, Regularization
 from .retail import (OBJECTIVES, PeriodCoeff, RetailEnv, forecast_base_stock, forecast_s_S,
                      metrics_by_period, train_ds_retail, tune_heuristic)
@@ -218,11 +219,24 @@ def _run(args):
     return row
 
 
-def _map(jobs, tasks):
+def _run_keyed(unit):
+    key, task = unit
+    return key, _run(task)
+
+
+def _run_units(jobs, units, on_row):
+    """Run ``units`` (``(key, task)`` pairs), one after the other when ``jobs == 1``, else in
+    ``jobs`` spawned processes, and call ``on_row(key, row)`` as each one finishes (the
+    driver writes its file there, so a killed run keeps every finished unit)."""
+    if not units:
+        return
     if jobs == 1:
-        return [_run(t) for t in tasks]
-    with mp.get_context("spawn").Pool(jobs) as pool:
-        return pool.map(_run, tasks, chunksize=1)
+        for key, task in units:
+            on_row(key, _run(task))
+        return
+    with mp.get_context("spawn").Pool(min(jobs, len(units))) as pool:
+        for key, row in pool.imap_unordered(_run_keyed, units, chunksize=1):
+            on_row(key, row)
 
 
 def relative_to(rows, method="ddpg", kind="both"):
@@ -291,10 +305,13 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
            out="retail_table1", heuristics=None, critic_input="action", write=False,
            force=False):
     """Every method × decoding × seed plus the tuned heuristics; writes ``<out>.json``
-    (after each run when ``jobs == 1``, with ``complete`` false until the end; ``None``:
-    nothing). A plain name ``out`` is a file of the committed folder with ``write=True``
+    after every finished run (with ``complete`` false until the end; ``None``: nothing). A
+    plain name ``out`` is a file of the committed folder with ``write=True``
     (``budget="full"`` only), else of ``results_tmp/``; ``force`` replaces a file of another
-    budget or experiment.
+    budget or experiment (or starts afresh).
+    Resumable: an interrupted file started again with the same budget, study and critic input
+    keeps the runs it holds; the rows come in the order of an uninterrupted run. A finished
+    file is replaced by a new run.
     ``heuristics``: rows of :func:`fit_heuristics` computed before on the same study, reused
     instead of re-tuned (they do not depend on the learned policies). ``critic_input``:
     what DDPG's critic scores (``"action"``, the paper's setup, or the decoded ``"order"``;
@@ -310,12 +327,17 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
     if critic_input != "action" and tuple(methods) != ("ddpg",):
         raise ValueError(f"critic_input={critic_input!r} is a DDPG option: methods must be "
                          f"('ddpg',), got {tuple(methods)}")
-    path, _ = table1_target(out, budget=budget, critic_input=critic_input, write=write,
-                            force=force)
+    path, old = table1_target(out, budget=budget, critic_input=critic_input, write=write,
+                              force=force)
+    old = interrupted(old, force)
     over = None if critic_input == "action" else {"critic_input": critic_input}
-    tasks = [(m, k, study, budget, s, over)
-             for s, m, k in itertools.product(seeds, methods, kinds)]
+    plan = list(itertools.product(seeds, methods, kinds))
+    same = old is not None and old.get("study") == asdict(study)
+    done = {k: r for k, r in finished_units(old, lambda r: (r["seed"], r["method"], r["kind"]),
+                                            same=lambda o: same).items() if k in plan}
+    rows = dict(done)
     t0 = time.perf_counter()
+    before = float(old.get("wall_seconds") or 0.0) if done else 0.0
     data = {"experiment": TABLE1_EXPERIMENT,
             "study": asdict(study), "budget": budget, "budget_detail": _BUDGETS[budget],
             "initial_action": INITIAL_ACTION, "seeds": list(seeds), "rows": [],
@@ -327,21 +349,28 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
                        + ("" if critic_input == "action" else
                           f" --critic-input {critic_input} --out {out}"),
             "machine": platform.processor() or platform.machine()}
-    if jobs == 1:          # one run at a time: the file is rewritten after each run
-        for task in tasks:
-            data["rows"].append(_run(task))
-            data["wall_seconds"] = time.perf_counter() - t0
-            if path is not None:
-                store.write_json(path, data)
-    else:
-        data["rows"] = _map(jobs, tasks)
+
+    def save():
+        data["rows"] = [rows[k] for k in plan if k in rows]
+        data["wall_seconds"] = before + time.perf_counter() - t0
+        if path is not None:
+            store.write_json(path, data)
+
+    def finished(key, row):
+        rows[key] = row
+        save()
+
+    if done:
+        print(f"resuming {store.describe(path)}: {len(done)} of {len(plan)} runs done",
+              flush=True)
+    _run_units(jobs, [(k, (k[1], k[2], study, budget, k[0], over)) for k in plan
+                      if k not in rows], finished)
     if heuristics is None:
         _, _, envs = study.build()
         heuristics = fit_heuristics(envs)
-    data.update(heuristics=heuristics, complete=True,
-                wall_seconds=time.perf_counter() - t0)
+    data.update(heuristics=heuristics, complete=True)
+    save()
     if path is not None:
-        store.write_json(path, data)
         print(store.report(path), flush=True)
     return data
 
@@ -350,7 +379,10 @@ def pareto(study=None, *, weights=(0.03, 0.1, 0.3, 1.0), policies=(("ds", "both"
            budget="full", seed=0, jobs=1, out="retail_pareto", write=False, force=False):
     """Stockout rate and turnover of each learned policy and each tuned heuristic trained
     for every weight ``w``; writes ``<out>.json`` (``out``, ``write`` and ``force`` as in
-    :func:`table1`)."""
+    :func:`table1`) after every trained policy and every weight's heuristics, with
+    ``complete`` false until the end. Resumable: an interrupted file started again with the
+    same budget and study keeps what it holds; the rows come in the order of an uninterrupted
+    run. A finished file is replaced by a new run."""
     check_choice("budget", budget, set(_BUDGETS))
     study = _study_for(study, budget)
     weights = [check_real("weights", w, low=0.0) for w in weights]
@@ -364,28 +396,55 @@ def pareto(study=None, *, weights=(0.03, 0.1, 0.3, 1.0), policies=(("ds", "both"
     if bad or not policies:
         raise ValueError(f"policies must be (method, kind) pairs with method in {METHODS} "
                          f"and kind in {KINDS}, got {bad or list(policies)}")
-    path, _ = pareto_target(out, budget=budget, write=write, force=force)
+    path, old = pareto_target(out, budget=budget, write=write, force=force)
+    old = interrupted(old, force)
     t0 = time.perf_counter()
-    tasks = [(m, k, RetailStudy(**{**asdict(study), "weight": w}), budget, seed, None)
-             for w in weights for m, k in policies]
-    rows = _map(jobs, tasks)
-    for row, (_, _, st, *_) in zip(rows, tasks):
-        row["weight"] = st.weight
-    heur = []
-    for w in weights:
-        _, _, envs = RetailStudy(**{**asdict(study), "weight": w}).build()
-        for r in fit_heuristics(envs):
-            heur.append({**r, "weight": w})
+    plan = [(w, m, k, seed) for w in weights for m, k in policies]
+    same = old is not None and old.get("study") == asdict(study)
+    done = {k: r for k, r in finished_units(
+        old, lambda r: (r["weight"], r["method"], r["kind"], r["seed"]),
+        same=lambda o: same).items() if k in plan}
+    rows = dict(done)
+    heur = {}                 # weight -> its heuristics' rows, written together
+    for r in (old.get("heuristics") or []) if same else []:
+        if isinstance(r, dict) and r.get("weight") in weights:
+            heur.setdefault(r["weight"], []).append(r)
+    before = float(old.get("wall_seconds") or 0.0) if done or heur else 0.0
     data = {"experiment": PARETO_EXPERIMENT,
-            "study": asdict(study), "budget": budget, "weights": weights, "rows": rows,
-            "heuristics": heur, "wall_seconds": time.perf_counter() - t0,
+            "study": asdict(study), "budget": budget, "weights": weights, "rows": [],
+            "heuristics": [], "wall_seconds": 0.0,
             "policies": [list(x) for x in policies],
             "command": f"python -m deepstock_lite.deepstock.retail_study pareto --budget "
                        f"{budget} --jobs {jobs} --policies "
                        + " ".join(f"{m}:{k}" for m, k in policies),
-            "machine": platform.processor() or platform.machine()}
+            "machine": platform.processor() or platform.machine(), "complete": False}
+
+    def save(complete=False):
+        data["rows"] = [rows[k] for k in plan if k in rows]
+        data["heuristics"] = [r for w in weights for r in heur.get(w, [])]
+        data["wall_seconds"] = before + time.perf_counter() - t0
+        data["complete"] = complete
+        if path is not None:
+            store.write_json(path, data)
+
+    def finished(key, row):
+        row["weight"] = key[0]
+        rows[key] = row
+        save()
+
+    if done or heur:
+        print(f"resuming {store.describe(path)}: {len(done)} of {len(plan)} policies and "
+              f"{len(heur)} of {len(weights)} weights' heuristics done", flush=True)
+    _run_units(jobs, [(k, (k[1], k[2], RetailStudy(**{**asdict(study), "weight": k[0]}),
+                           budget, seed, None)) for k in plan if k not in rows], finished)
+    for w in weights:
+        if w in heur:
+            continue
+        _, _, envs = RetailStudy(**{**asdict(study), "weight": w}).build()
+        heur[w] = [{**r, "weight": w} for r in fit_heuristics(envs)]
+        save()
+    save(complete=True)
     if path is not None:
-        store.write_json(path, data)
         print(store.report(path), flush=True)
     return data
 

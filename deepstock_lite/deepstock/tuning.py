@@ -3,7 +3,10 @@ then the top configurations re-run over several seeds).
 
 A study lives in an Optuna storage — a local SQLite file by default — so it survives being
 killed: every finished trial is committed, and a restarted worker continues the same study.
-Trials left ``RUNNING`` by a killed worker are detected by a heartbeat and marked failed.
+A trial left ``RUNNING`` by a killed worker is marked failed and its configuration queued
+again (it runs next, under a new trial number, and is not counted as a failure): at once when
+a worker starts on the same machine (each trial records its worker's host and process id),
+else by the heartbeat, 30 s after the worker stopped.
 Several worker processes (or machines sharing one database URL) can work on one study:
 
     python -m deepstock_lite.deepstock.tuning --method ds --reg base --setting 1 \\
@@ -11,11 +14,22 @@ Several worker processes (or machines sharing one database URL) can work on one 
 
 Each trial's objective is the **validation** loss (what a practitioner can see); its test loss
 is stored beside it (``trial.user_attrs["test"]``) and only read when reporting.
+
+**Seeds.** The sampler's randomness for trial number ``k`` comes from a generator seeded by
+the study name, the sampler seed (``--sampler-seed``, default 0) and ``k``
+(:func:`trial_seed`). Trial numbers are unique in a storage, so workers sharing a study never
+draw the same configuration, a resumed worker does not repeat the first configurations, and
+one worker on a fresh study is reproducible. The training seed (``--seed``) is another
+number: every trial trains with it, whatever the sampler draws.
 """
 from __future__ import annotations
 
 import argparse
+import copy
+import hashlib
 import math
+import os
+import socket
 import time
 from pathlib import Path
 
@@ -26,7 +40,8 @@ from .regularization import KINDS, SURROGATES, Regularization
 from .settings import READINGS, setting1, setting2, setting3, setting4
 
 __all__ = ["METHODS", "SETTINGS", "BUDGETS", "open_study", "run_study", "best_so_far",
-           "trial_table", "rerun_top", "evaluate_config", "make_setting"]
+           "trial_table", "rerun_top", "evaluate_config", "make_setting", "trial_seed",
+           "recover_dead_trials"]
 
 SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
 BUDGETS = ("tiny", "small", "full")
@@ -186,8 +201,111 @@ def _regularization(kind, S):
 
 
 # -- studies -------------------------------------------------------------------------------------
+def trial_seed(study_name, sampler_seed, number):
+    """The seed of the sampler's generator for trial ``number`` of study ``study_name``: a
+    hash of the three, in ``[0, 2**32)``. Distinct trials (and so distinct workers, which
+    never share a trial number) draw from distinct generators."""
+    text = f"{study_name}\0{int(sampler_seed)}\0{int(number)}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:4], "little")
+
+
+def _sampler(study_name, n_startup_trials, sampler_seed):
+    """TPE (``n_startup_trials`` random trials first) whose generator is re-seeded at the start
+    of every trial with :func:`trial_seed`: what a trial draws depends on the study's
+    finished trials and on its number, not on which worker runs it or what that worker ran
+    before."""
+    import optuna
+
+    class TrialSeededTPE(optuna.samplers.BaseSampler):
+        def __init__(self):
+            self._tpe = self._make(0)
+
+        @staticmethod
+        def _make(number):
+            return optuna.samplers.TPESampler(
+                n_startup_trials=n_startup_trials,
+                seed=trial_seed(study_name, sampler_seed, number))
+
+        def before_trial(self, study, trial):
+            self._tpe = self._make(trial.number)
+            self._tpe.before_trial(study, trial)
+
+        def infer_relative_search_space(self, study, trial):
+            return self._tpe.infer_relative_search_space(study, trial)
+
+        def sample_relative(self, study, trial, search_space):
+            return self._tpe.sample_relative(study, trial, search_space)
+
+        def sample_independent(self, study, trial, param_name, param_distribution):
+            return self._tpe.sample_independent(study, trial, param_name, param_distribution)
+
+        def after_trial(self, study, trial, state, values):
+            self._tpe.after_trial(study, trial, state, values)
+
+        def reseed_rng(self):
+            self._tpe.reseed_rng()
+
+    return TrialSeededTPE()
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _worker():
+    """What a trial records about the process that runs it (``user_attrs["worker"]``)."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def recover_dead_trials(study, max_retry=1):
+    """Mark failed the trials left ``RUNNING`` by a worker of this machine whose process is
+    gone, and queue each one's configuration again (as Optuna's heartbeat does for a stale
+    trial: a ``WAITING`` trial with ``system_attrs["failed_trial"]``, at most ``max_retry``
+    times), so the next trial any worker starts re-runs it. Trials of live workers, of other
+    machines, or that recorded no worker are left to the heartbeat. Returns the numbers of
+    the trials failed."""
+    import optuna
+    from optuna.trial import TrialState
+    try:
+        from optuna.storages import RetryHeartbeatStaleTrialCallback as Retry
+    except ImportError:  # pragma: no cover
+        from optuna.storages import RetryFailedTrialCallback as Retry
+
+    import warnings
+
+    storage, me = study._storage, _worker()
+    with warnings.catch_warnings():   # flagged "experimental" by Optuna
+        warnings.simplefilter("ignore")
+        retry = Retry(max_retry=max_retry)
+    failed = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        who = t.user_attrs.get("worker")
+        if not isinstance(who, dict) or who.get("host") != me["host"]:
+            continue
+        pid = who.get("pid")
+        if not isinstance(pid, int) or pid == me["pid"] or _alive(pid):
+            continue
+        try:   # another worker starting at the same time may have failed it first
+            if not storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+        failed.append(t.number)
+        retry(study, copy.deepcopy(storage.get_trial(t._trial_id)))
+    return failed
+
+
 def open_study(name, storage=None, n_startup_trials=10, seed=0):
-    """Create or load a study (minimizing the validation loss) with TPE and a heartbeat."""
+    """Create or load a study (minimizing the validation loss) with TPE and a heartbeat, after
+    failing and re-queueing the trials of dead workers of this machine
+    (:func:`recover_dead_trials`). ``seed`` is the sampler seed (:func:`trial_seed`), not a
+    training seed."""
     import optuna
     import warnings
     from optuna.storages import RDBStorage
@@ -211,9 +329,11 @@ def open_study(name, storage=None, n_startup_trials=10, seed=0):
               else "failed_trial_callback")
         rdb = RDBStorage(storage, heartbeat_interval=10, grace_period=30,
                          **{kw: Retry(max_retry=1)})
-    sampler = optuna.samplers.TPESampler(n_startup_trials=n_startup_trials, seed=seed)
-    return optuna.create_study(study_name=name, storage=rdb, sampler=sampler,
-                               direction="minimize", load_if_exists=True)
+    study = optuna.create_study(study_name=name, storage=rdb,
+                                sampler=_sampler(name, n_startup_trials, seed),
+                                direction="minimize", load_if_exists=True)
+    recover_dead_trials(study)
+    return study
 
 
 def _check_common(method, reg_kind, setting, budget, reading, surrogate, seed):
@@ -260,11 +380,15 @@ def _check_storage(storage):
 
 def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=None,
               n_startup_trials=10, seed=0, budget="small", quiet=True, reading="total",
-              surrogate="exact", total=False):
+              surrogate="exact", total=False, sampler_seed=0):
     """Add ``n_trials`` finished trials to the study (creating it if needed); with
     ``total=True``, run only as many as the study still needs to reach ``n_trials`` finished
     trials (how an interrupted sweep resumes). Each trial stores its test loss in
-    ``trial.user_attrs["test"]`` beside its validation loss (the objective)."""
+    ``trial.user_attrs["test"]`` beside its validation loss (the objective).
+
+    ``seed`` is the training seed of every trial; ``sampler_seed`` seeds the sampler, per
+    trial (:func:`trial_seed`), so workers started together on one study draw distinct
+    configurations."""
     import optuna
 
     method, reg_kind, key, budget, reading, surrogate, seed = _check_common(
@@ -278,8 +402,9 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
         raise TypeError(f"total must be True or False, got {type(total).__name__}")
     if quiet:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler_seed = check_int("sampler_seed", sampler_seed, low=0)
     name = study_name or f"{method}-{reg_kind}-setting{key}-{budget}"
-    study = open_study(name, storage, n_startup_trials, seed)
+    study = open_study(name, storage, n_startup_trials, sampler_seed)
     if total:
         done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
         n_trials = n_trials - done
@@ -288,7 +413,10 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
     space, run = METHODS[method]
     S = make_setting(key, reading)
 
+    worker = _worker()
+
     def objective(trial):
+        trial.set_user_attr("worker", worker)   # who runs it (recover_dead_trials)
         params = space(trial, budget)
         t0 = time.process_time()
         try:
@@ -368,7 +496,12 @@ def main(argv=None):
     p.add_argument("--study", default=None)
     p.add_argument("--startup", type=int_at_least(0), default=10)
     p.add_argument("--budget", choices=BUDGETS, default="small")
-    p.add_argument("--seed", type=int_at_least(0), default=0)
+    p.add_argument("--seed", type=int_at_least(0), default=0,
+                   help="training seed of every trial (default 0)")
+    p.add_argument("--sampler-seed", type=int_at_least(0), default=0,
+                   help="seed of the sampler: trial k draws from a generator seeded by the "
+                        "study name, this and k, so parallel workers draw distinct "
+                        "configurations (default 0)")
     p.add_argument("--reading", choices=READINGS, default="total")
     a = p.parse_args(argv)
     if "://" not in a.storage:
@@ -385,7 +518,8 @@ def main(argv=None):
                 p.error(str(e))
     study = run_study(a.method, a.reg, a.setting, a.trials, storage=a.storage,
                       study_name=a.study, n_startup_trials=a.startup, seed=a.seed,
-                      budget=a.budget, quiet=False, reading=a.reading)
+                      budget=a.budget, quiet=False, reading=a.reading,
+                      sampler_seed=a.sampler_seed)
     curve = best_so_far(study)
     print(f"study {study.study_name}: {len(curve)} finished trials; best validation "
           f"{curve[-1, 0]:.4f}, its test loss {curve[-1, 1]:.4f}")
