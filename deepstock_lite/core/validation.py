@@ -21,6 +21,7 @@ __all__ = [
     "check_demand",
     "check_choice",
     "check_name",
+    "check_names",
     "check_seeds",
 ]
 
@@ -144,6 +145,19 @@ def check_name(name, value, choices):
         raise TypeError(f"{name} must be a string, one of {list(choices)}, got "
                         f"{type(value).__name__}")
     return check_choice(name, value, set(choices))
+
+
+def check_names(name, values, allowed):
+    """A non-empty sequence of names, each one of ``allowed``, as a tuple: a ``TypeError`` for
+    a string or a non-sequence, a ``ValueError`` for an unknown name or an empty sequence,
+    each naming the argument."""
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of names from {list(allowed)}, "
+                        f"got {values!r}")
+    values = tuple(check_choice(name, v, set(allowed)) for v in values)
+    if not values:
+        raise ValueError(f"{name} must name at least one of {list(allowed)}")
+    return values
 
 
 def check_seeds(seeds, name="seeds"):

@@ -35,7 +35,7 @@ from scipy import stats
 
 from ..core import results_store as store
 from ..core.policies import BaseStock
-from ..core.validation import check_choice, check_int, check_seeds
+from ..core.validation import check_choice, check_int, check_names, check_seeds
 from .ds import DSConfig, train_ds
 from .experiments import add_output_options, finished_units, interrupted, output_request
 from .regularization import Regularization
@@ -127,16 +127,6 @@ def _rerun(study, method, reg, key, params, seed, budget, reading):
     return study.user_attrs[name]
 
 
-def _names(name, values, allowed):
-    if isinstance(values, str) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a sequence of names from {list(allowed)}, "
-                        f"got {values!r}")
-    values = tuple(check_choice(name, v, set(allowed)) for v in values)
-    if not values:
-        raise ValueError(f"{name} must name at least one of {list(allowed)}")
-    return values
-
-
 def setting_target(key, out=None, *, budget="small", reading="total", write=False,
                    force=False):
     """``(path, old)`` of Setting ``key``'s results file, checked before anything trains
@@ -160,8 +150,8 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
     if reading not in READINGS:
         raise ValueError(f"reading must be one of {list(READINGS)}, got {reading!r}")
     check_choice("budget", budget, {"tiny", "small", "full"})
-    methods = _names("methods", methods, METHODS)
-    regs = _names("regs", regs, REGS)
+    methods = check_names("methods", methods, METHODS)
+    regs = check_names("regs", regs, REGS)
     path = None
     if out is not False:
         path, _ = setting_target(key, out, budget=budget, reading=reading, write=write,

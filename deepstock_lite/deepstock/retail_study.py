@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..core import results_store as store
-from ..core.validation import check_choice, check_int, check_real, check_seeds
+from ..core.validation import check_choice, check_int, check_names, check_real, check_seeds
 from ..rl.ddpg import CRITIC_INPUTS
 from .catalogue import CatalogueConfig, make_catalogue
 from .experiments import add_output_options, finished_units, interrupted, output_request
@@ -271,16 +271,6 @@ def _study_for(study, budget):
                           "horizon": _BUDGETS["tiny"]["horizon"], "n_envs": 32})
 
 
-def _names(name, values, allowed):
-    if isinstance(values, str) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a sequence of names from {list(allowed)}, "
-                        f"got {values!r}")
-    values = tuple(check_choice(name, v, set(allowed)) for v in values)
-    if not values:
-        raise ValueError(f"{name} must name at least one of {list(allowed)}")
-    return values
-
-
 def table1_target(out="retail_table1", *, budget="full", critic_input="action", write=False,
                   force=False):
     """``(path, old)`` of a Table 1 results file, checked before anything trains
@@ -321,8 +311,8 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
     study = _study_for(study, budget)
     check_int("jobs", jobs, low=1)
     seeds = check_seeds(seeds)
-    methods = _names("methods", methods, METHODS)
-    kinds = _names("kinds", kinds, KINDS)
+    methods = check_names("methods", methods, METHODS)
+    kinds = check_names("kinds", kinds, KINDS)
     check_choice("critic_input", critic_input, set(CRITIC_INPUTS))
     if critic_input != "action" and tuple(methods) != ("ddpg",):
         raise ValueError(f"critic_input={critic_input!r} is a DDPG option: methods must be "

@@ -30,7 +30,7 @@ from ..core import results_store as store
 from ..core.demand import Poisson
 from ..core.seeding import set_seed
 from ..core.simulator import InventorySystem
-from ..core.validation import check_choice, check_int, check_seeds
+from ..core.validation import check_choice, check_int, check_names, check_seeds
 from .experiments import ZIPKIN_CELLS, add_output_options, output_request, parse_cells
 
 __all__ = ["zipkin_rl_run", "zipkin_rl_sweep", "ALGOS", "REGS"]
@@ -124,16 +124,6 @@ def _key(r):
     return (r["L"], r["b"], r["algo"], r["reg"], r["seed"])
 
 
-def _names(name, values, allowed):
-    if isinstance(values, str) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a sequence of names from {list(allowed)}, "
-                        f"got {values!r}")
-    values = tuple(check_choice(name, v, set(allowed)) for v in values)
-    if not values:
-        raise ValueError(f"{name} must name at least one of {list(allowed)}")
-    return values
-
-
 def target(out="zipkin_rl", *, budget="full", write=False, force=False):
     """``(path, old)``: where the sweep writes and the rows it resumes from, checked before
     anything trains (:func:`deepstock_lite.core.results_store.prepare`). A plain name is a
@@ -158,8 +148,8 @@ def zipkin_rl_sweep(cells=None, algos=("ddpg", "ppo"), regs=REGS, seeds=(0, 1),
         if bad or not cells:
             raise ValueError(f"cells must be a non-empty list of Zipkin's (L, b) cells "
                              f"{ZIPKIN_CELLS}, got {bad or cells}")
-    algos = _names("algos", algos, ALGOS)
-    regs = _names("regs", regs, REGS)
+    algos = check_names("algos", algos, ALGOS)
+    regs = check_names("regs", regs, REGS)
     seeds = check_seeds(seeds)
     path, old = target(out, budget=budget, write=write, force=force)
     data = {"rows": []} if old is None else old
