@@ -39,7 +39,8 @@ decoding (and on instance (a)): what a change that cures the collapse costs wher
 
     python benchmarks/ddpg_collapse.py --budget full --jobs 2 --write   # ~30 CPU-minutes
     python benchmarks/ddpg_collapse.py --budget full --jobs 2 --write --decodings base \
-        --instances a b --conditions book reward_scale_only sb3_factors  # ~15 CPU-minutes
+        --instances a b --conditions book reward_scale_only sb3_factors --seeds $(seq 0 9)
+        # ~30 CPU-minutes
     python benchmarks/ddpg_collapse.py --budget tiny                    # seconds, results_tmp/
 
 Finished runs are kept in the results file as soon as they end, so a killed run resumes.
