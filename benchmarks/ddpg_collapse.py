@@ -275,17 +275,14 @@ def main(argv=None):
     p.add_argument("--decodings", nargs="+", choices=("none", "base"), default=["none"])
     p.add_argument("--instances", nargs="+", choices=("a", "b"), default=["b"])
     p.add_argument("--jobs", type=store.int_at_least(1, 64), default=1)
-    p.add_argument("--out", default=NAME, help="a results name or a path (default: %(default)s)")
-    p.add_argument("--write", action="store_true",
-                   help="write the committed results file (full budget only)")
-    p.add_argument("--force", action="store_true",
-                   help="replace a results file of another budget or experiment")
+    store.add_output_options(p, f"{NAME}.json")
     args = p.parse_args(argv)
     if "sb3" in args.conditions and importlib.util.find_spec("stable_baselines3") is None:
         p.error("--conditions sb3 needs Stable-Baselines3: pip install -e \".[sb3]\"")
     budget = args.budget
     try:
-        path, old = store.prepare(args.out, budget=budget, write=args.write, force=args.force,
+        out, write = store.output_request(args)
+        path, old = store.prepare(out or NAME, budget=budget, write=write, force=args.force,
                                   identity={"experiment": NAME, "budget": budget},
                                   get=lambda d: d.get("meta"))
     except store.ResultsError as e:

@@ -165,15 +165,12 @@ def _meta(budget):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--budget", choices=sorted(BUDGETS), default="full")
-    p.add_argument("--out", default=NAME, help="a results name or a path (default: %(default)s)")
-    p.add_argument("--write", action="store_true",
-                   help="write the committed results file (full budget only)")
-    p.add_argument("--force", action="store_true",
-                   help="replace a results file of another budget or experiment")
+    store.add_output_options(p, f"{NAME}.json")
     args = p.parse_args(argv)
     budget = args.budget
     try:
-        path, old = store.prepare(args.out, budget=budget, write=args.write, force=args.force,
+        out, write = store.output_request(args)
+        path, old = store.prepare(out or NAME, budget=budget, write=write, force=args.force,
                                   identity={"experiment": NAME, "budget": budget},
                                   get=lambda d: d.get("meta"))
     except store.ResultsError as e:

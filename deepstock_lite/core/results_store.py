@@ -33,7 +33,7 @@ from pathlib import Path
 __all__ = ["RESULTS", "ZIPKIN_TABLE", "SCRATCH", "ResultsError", "check_out", "is_plain_name",
            "results_path", "is_committed", "load", "atomic_write", "write_json",
            "check_writable", "resolve", "check_replace", "prepare", "describe", "report",
-           "int_at_least"]
+           "int_at_least", "add_output_options", "output_request"]
 
 #: the committed results folder the chapters load from
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
@@ -301,3 +301,24 @@ def int_at_least(low, high=None):
         return value
     parse.__name__ = "integer"
     return parse
+
+
+def add_output_options(p, default):
+    """``--out``, ``--write`` and ``--force``, as every experiment command has them."""
+    p.add_argument("--out", default=None, metavar="NAME|PATH",
+                   help=f"results file: a plain NAME is data/results/NAME.json (a committed "
+                        f"file: full budget only, as --write), a PATH (with a folder or "
+                        f"ending in .json) is taken as given; default: {default} in "
+                        "results_tmp/, or in data/results/ with --write")
+    p.add_argument("--write", action="store_true",
+                   help="replace the committed results file the chapters load (full budget "
+                        "only)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing results file of another budget or experiment, "
+                        "or one that is not valid JSON")
+
+
+def output_request(a):
+    """``(out, write)`` of parsed :func:`add_output_options`: ``--out NAME`` asks, as
+    ``--write`` does, for the committed folder."""
+    return a.out, bool(a.write or (a.out is not None and is_plain_name(a.out)))

@@ -373,27 +373,6 @@ def parse_cells(parser, values):
     return cells
 
 
-def add_output_options(p, default):
-    """``--out``, ``--write`` and ``--force``, as every experiment command has them."""
-    p.add_argument("--out", default=None, metavar="NAME|PATH",
-                   help=f"results file: a plain NAME is data/results/NAME.json (a committed "
-                        f"file: full budget only, as --write), a PATH (with a folder or "
-                        f"ending in .json) is taken as given; default: {default} in "
-                        "results_tmp/, or in data/results/ with --write")
-    p.add_argument("--write", action="store_true",
-                   help="replace the committed results file the chapters load (full budget "
-                        "only)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing results file of another budget or experiment, "
-                        "or one that is not valid JSON")
-
-
-def output_request(a):
-    """``(out, write)`` of parsed :func:`add_output_options`: ``--out NAME`` asks, as
-    ``--write`` does, for the committed folder."""
-    return a.out, bool(a.write or (a.out is not None and store.is_plain_name(a.out)))
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.experiments")
     p.add_argument("experiment", choices=["zipkin-ds", "ds-surrogate"])
@@ -407,10 +386,10 @@ def main(argv=None):
                         f"{' '.join(f'{L},{b}' for L, b in SURROGATE_CELLS)})")
     p.add_argument("--regs", nargs="+", default=None, choices=["base", "none"],
                    help="zipkin-ds only (default: base none)")
-    add_output_options(p, "zipkin_ds.json or ds_surrogate.json")
+    store.add_output_options(p, "zipkin_ds.json or ds_surrogate.json")
     a = p.parse_args(argv)
     cells = parse_cells(p, a.cells)
-    out, write = output_request(a)
+    out, write = store.output_request(a)
     if a.experiment == "ds-surrogate":
         if a.regs is not None:
             p.error("--regs is a zipkin-ds option (ds-surrogate trains None and Base)")

@@ -37,7 +37,8 @@ from ..core import results_store as store
 from ..core.policies import BaseStock
 from ..core.validation import check_choice, check_int, check_names, check_seeds
 from .ds import DSConfig, train_ds
-from .experiments import add_output_options, finished_units, interrupted, output_request
+from ..core.results_store import add_output_options, output_request
+from .experiments import finished_units, interrupted
 from .regularization import Regularization
 from .settings import setting1, setting2, setting3, setting4
 from .settings import READINGS

@@ -262,9 +262,9 @@ def run(budget="full", out="paper_diagnoses", *, write=False, force=False):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper_diagnose")
     p.add_argument("--budget", choices=sorted(PLANS), default="full")
-    experiments.add_output_options(p, "paper_diagnoses.json")
+    store.add_output_options(p, "paper_diagnoses.json")
     a = p.parse_args(argv)
-    out, write = experiments.output_request(a)
+    out, write = store.output_request(a)
     kw = dict(out=out or "paper_diagnoses", write=write, force=a.force)
     try:
         target(a.budget, **kw)

@@ -280,9 +280,9 @@ def main(argv=None):
     p.add_argument("--budget", choices=["full", "tiny"], default="full")
     p.add_argument("--seeds", type=store.int_at_least(1), default=2,
                    help="seeds 0..N-1 (default 2, Table 1's)")
-    experiments.add_output_options(p, "retail_diagnose.json")
+    store.add_output_options(p, "retail_diagnose.json")
     a = p.parse_args(argv)
-    out, write = experiments.output_request(a)
+    out, write = store.output_request(a)
     kw = dict(out=out or "retail_diagnose", write=write, force=a.force)
     try:
         target(a.budget, tuple(range(a.seeds)), **kw)

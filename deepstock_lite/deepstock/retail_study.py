@@ -35,7 +35,8 @@ from ..core import results_store as store
 from ..core.validation import check_choice, check_int, check_names, check_real, check_seeds
 from ..rl.ddpg import CRITIC_INPUTS
 from .catalogue import CatalogueConfig, make_catalogue
-from .experiments import add_output_options, finished_units, interrupted, output_request
+from ..core.results_store import add_output_options, output_request
+from .experiments import finished_units, interrupted
 from .regularization import KINDS, Regularization
 from .retail import (OBJECTIVES, PeriodCoeff, RetailEnv, forecast_base_stock, forecast_s_S,
                      metrics_by_period, train_ds_retail, tune_heuristic)

@@ -31,7 +31,8 @@ from ..core.demand import Poisson
 from ..core.seeding import set_seed
 from ..core.simulator import InventorySystem
 from ..core.validation import check_choice, check_int, check_names, check_seeds
-from .experiments import ZIPKIN_CELLS, add_output_options, output_request, parse_cells
+from ..core.results_store import add_output_options, output_request
+from .experiments import ZIPKIN_CELLS, parse_cells
 
 __all__ = ["zipkin_rl_run", "zipkin_rl_sweep", "ALGOS", "REGS"]
 

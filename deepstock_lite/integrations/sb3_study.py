@@ -442,17 +442,7 @@ def format_table(data):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--budget", choices=sorted(BUDGETS), default="full")
-    p.add_argument("--out", default=None, metavar="NAME|PATH",
-                   help="results file: a plain NAME is data/results/NAME.json (a committed "
-                        "file: full budget only, as --write), a PATH is taken as given; "
-                        "default: sb3_study.json in results_tmp/, or in data/results/ with "
-                        "--write")
-    p.add_argument("--write", action="store_true",
-                   help="write the committed results file the appendix loads (full budget "
-                        "only)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing results file of another budget, or one that is "
-                        "not a results file of this study")
+    store.add_output_options(p, "sb3_study.json")
     p.add_argument("--libs", nargs="+", choices=LIBS, default=list(LIBS))
     p.add_argument("--algos", nargs="+", choices=ALGOS, default=list(ALGOS))
     p.add_argument("--regs", nargs="+", choices=REGS, default=list(REGS))
@@ -461,9 +451,9 @@ def main(argv=None):
     p.add_argument("--seeds", nargs="+", type=store.int_at_least(0), default=None,
                    help="a subset of the budget's seeds (to split the study over workers)")
     args = p.parse_args(argv)
-    write = args.write or (args.out is not None and store.is_plain_name(args.out))
+    out, write = store.output_request(args)
     try:       # where it writes and what it resumes, before anything trains
-        target(args.budget, args.out, write=write, force=args.force)
+        target(args.budget, out, write=write, force=args.force)
     except store.ResultsError as e:
         p.error(str(e))
     os.environ.setdefault("OMP_NUM_THREADS", "1")
