@@ -4,7 +4,13 @@ Skipped when ``_build/html`` does not exist (a unit-test run without a build); C
 first (the README's Quick start), so there it always runs. It fails on what a reader would see:
 an image with a fixed height (squashed once the theme narrows its width), a test marker on the
 page, raw LaTeX in a title (the sidebar, the browser tab and search cannot render math), a
-chapter whose number is not its file's, or equations that MathJax cannot load offline.
+chapter whose number is not its file's, equations that MathJax cannot load offline, a script
+that throws on load, or a figure number that reads like another chapter's.
+
+Whether a display equation fits the column cannot be decided from the HTML alone: it depends on
+MathJax's glyph metrics and the theme's layout. ``scripts/screenshots.py`` measures it in a
+browser; when its ``report.json`` is newer than the build, the test below reads it and fails on
+any display equation that does not fit beside its number at a desktop width (1000 px or more).
 """
 from __future__ import annotations
 
@@ -156,3 +162,54 @@ def test_bibliography_keeps_capitals():
         pytest.skip("no bibliography page")
     text = " ".join(_parse(page).text)
     assert "(s, s)" not in text and "(S, s)" in text and "(s, S)" in text
+
+
+def test_no_script_is_declared_twice():
+    """An inline script registered twice (sphinx-thebe's ``const THEBE_JS_URL`` under Sphinx 7.4)
+    throws "Identifier ... has already been declared" on every page."""
+    bad = []
+    for path in _pages():
+        text = path.read_text(encoding="utf-8")
+        inline = re.findall(r"<script>(.*?)</script>", text, flags=re.S)
+        for body in set(inline):
+            if body.strip() and inline.count(body) > 1:
+                bad.append(f"{path.relative_to(HTML)}: {body.strip()[:60]!r}")
+        for name in re.findall(r"\bconst\s+([A-Za-z_$][\w$]*)\s*=", " ".join(inline)):
+            if len(re.findall(rf"\bconst\s+{re.escape(name)}\s*=", " ".join(inline))) > 1:
+                bad.append(f"{path.relative_to(HTML)}: const {name} declared twice")
+    assert not bad, "\n".join(sorted(set(bad))[:20])
+
+
+def test_figure_numbers_name_their_chapter():
+    """Fig. N.k on the page of Chapter N; the introduction, outside the numbered chapters,
+    numbers its figures 0.k (a bare "Fig. 1" read like a figure of Chapter 1)."""
+    bad = []
+    for nb in chapters(ROOT):
+        m = re.match(r"(\d\d)_", nb.stem)
+        page = HTML / "book" / f"{nb.stem}.html"
+        if not m or not page.exists():
+            continue
+        text = page.read_text(encoding="utf-8")
+        numbers = re.findall(r'class="caption-number">(?:Fig\.|Table) ([\d.]+)', text)
+        want = str(int(m.group(1)))
+        bad += [f"{nb.stem}: Fig. {n}" for n in numbers if n.split(".")[0] != want
+                or "." not in n]
+    assert not bad, "\n".join(bad[:20])
+
+
+def test_equations_fit_at_desktop_width():
+    """Read the screenshot report (``python scripts/screenshots.py``) when it is newer than the
+    build: at 1000 px and more every display equation fits beside its number."""
+    report = ROOT / "_build" / "screenshots" / "report.json"
+    built = [p.stat().st_mtime for p in HTML.glob("book/*.html")]
+    if not report.exists() or not built or report.stat().st_mtime < max(built):
+        pytest.skip("no screenshot report newer than the build (python scripts/screenshots.py)")
+    bad = []
+    for key, info in json.loads(report.read_text(encoding="utf-8")).items():
+        page, _, width = key.rpartition("@")
+        if int(width) < 1000:
+            continue
+        bad += [f"{page} at {width} px: {e['name']} {e['state']} ({e['width']} px, room "
+                f"{e['room']} px, number {e['number']} px)"
+                for e in info.get("equations", []) if e["state"] != "fits"]
+    assert not bad, "display equations wider than the column:\n" + "\n".join(bad)
