@@ -255,11 +255,14 @@ class Book:
 
     def next_number(self, kind, page):
         """Sphinx's assign_figure_numbers with numfig_secnum_depth 1: per chapter in a
-        numbered chapter, one running count over the unnumbered pages."""
+        numbered chapter, one running count over the unnumbered pages, whose figures the web
+        book's extension prefixes with 0 (Fig. 0.1; ``_ext/deepstock_web.py``)."""
         key = (kind, page.number)
         self._counters[key] = self._counters.get(key, 0) + 1
         n = self._counters[key]
-        return f"{page.number}.{n}" if page.number is not None else str(n)
+        if page.number is not None:
+            return f"{page.number}.{n}"
+        return f"0.{n}" if kind == "figure" else str(n)
 
     def add_target(self, label, target, where):
         if label in self.targets and self.targets[label].page is not target.page:
