@@ -280,13 +280,7 @@ def main(argv=None):
     if "sb3" in args.conditions and importlib.util.find_spec("stable_baselines3") is None:
         p.error("--conditions sb3 needs Stable-Baselines3: pip install -e \".[sb3]\"")
     budget = args.budget
-    try:
-        out, write = store.output_request(args)
-        path, old = store.prepare(out or NAME, budget=budget, write=write, force=args.force,
-                                  identity={"experiment": NAME, "budget": budget},
-                                  get=lambda d: d.get("meta"))
-    except store.ResultsError as e:
-        p.error(str(e))
+    path, old = store.prepare_from_args(p, args, NAME, {"experiment": NAME, "budget": budget})
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     data = old or {"meta": _meta(budget), "runs": {}}
     seeds = BUDGETS[budget]["seeds"] if args.seeds is None else args.seeds

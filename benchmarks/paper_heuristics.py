@@ -168,13 +168,7 @@ def main(argv=None):
     store.add_output_options(p, f"{NAME}.json")
     args = p.parse_args(argv)
     budget = args.budget
-    try:
-        out, write = store.output_request(args)
-        path, old = store.prepare(out or NAME, budget=budget, write=write, force=args.force,
-                                  identity={"experiment": NAME, "budget": budget},
-                                  get=lambda d: d.get("meta"))
-    except store.ResultsError as e:
-        p.error(str(e))
+    path, old = store.prepare_from_args(p, args, NAME, {"experiment": NAME, "budget": budget})
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     data = old or {"meta": _meta(budget), "runs": {}}
     left = [t for t in todo(budget) if t[0] not in data["runs"]]

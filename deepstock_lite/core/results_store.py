@@ -33,7 +33,8 @@ from pathlib import Path
 __all__ = ["RESULTS", "ZIPKIN_TABLE", "SCRATCH", "ResultsError", "check_out", "is_plain_name",
            "results_path", "is_committed", "load", "atomic_write", "write_json",
            "check_writable", "resolve", "check_replace", "prepare", "describe", "report",
-           "int_at_least", "add_output_options", "output_request"]
+           "int_at_least", "add_output_options", "output_request", "prepare_from_args",
+           "process_alive"]
 
 #: the committed results folder the chapters load from
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
@@ -122,7 +123,9 @@ def _tmp_name(path, pid=None):
     return path.with_name(f".{path.name}.{os.getpid() if pid is None else pid}.tmp")
 
 
-def _alive(pid):
+def process_alive(pid):
+    """Whether process ``pid`` of this machine still runs (a process we may not signal
+    counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -140,7 +143,7 @@ def _clean_stale(path):
     with contextlib.suppress(OSError):
         for tmp in folder.glob(f".{path.name}.*.tmp"):
             pid = tmp.name[len(path.name) + 2:-len(".tmp")]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
                 with contextlib.suppress(OSError):
                     tmp.unlink()
         if folder.resolve() == Path(RESULTS).resolve():
@@ -322,3 +325,14 @@ def output_request(a):
     """``(out, write)`` of parsed :func:`add_output_options`: ``--out NAME`` asks, as
     ``--write`` does, for the committed folder."""
     return a.out, bool(a.write or (a.out is not None and is_plain_name(a.out)))
+
+
+def prepare_from_args(parser, args, name, identity):
+    """:func:`prepare` for a command with :func:`add_output_options` and ``--budget``:
+    ``(path, old)``, or the usual one-line usage error naming the problem."""
+    out, write = output_request(args)
+    try:
+        return prepare(out or name, budget=args.budget, write=write, force=args.force,
+                       identity=identity, get=lambda d: d.get("meta"))
+    except ResultsError as e:
+        parser.error(str(e))

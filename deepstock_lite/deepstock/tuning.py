@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.results_store import process_alive
 from ..core.validation import check_choice, check_int, check_name, check_seeds
 from .regularization import KINDS, SURROGATES, Regularization
 from .settings import READINGS, setting1, setting2, setting3, setting4
@@ -248,16 +249,6 @@ def _sampler(study_name, n_startup_trials, sampler_seed):
     return TrialSeededTPE()
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True
-    return True
-
-
 def _worker():
     """What a trial records about the process that runs it (``user_attrs["worker"]``)."""
     return {"host": socket.gethostname(), "pid": os.getpid()}
@@ -289,7 +280,7 @@ def recover_dead_trials(study, max_retry=1):
         if not isinstance(who, dict) or who.get("host") != me["host"]:
             continue
         pid = who.get("pid")
-        if not isinstance(pid, int) or pid == me["pid"] or _alive(pid):
+        if not isinstance(pid, int) or pid == me["pid"] or process_alive(pid):
             continue
         try:   # another worker starting at the same time may have failed it first
             if not storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
