@@ -306,16 +306,17 @@ def int_at_least(low, high=None):
     return parse
 
 
-def add_output_options(p, default):
-    """``--out``, ``--write`` and ``--force``, as every experiment command has them."""
+def add_output_options(p, default, committing=("full",)):
+    """``--out``, ``--write`` and ``--force``, as every experiment command has them
+    (``committing``: the budgets that may write a committed file)."""
+    only = " or ".join(committing) + " budget only"
     p.add_argument("--out", default=None, metavar="NAME|PATH",
                    help=f"results file: a plain NAME is data/results/NAME.json (a committed "
-                        f"file: full budget only, as --write), a PATH (with a folder or "
+                        f"file: {only}, as --write), a PATH (with a folder or "
                         f"ending in .json) is taken as given; default: {default} in "
                         "results_tmp/, or in data/results/ with --write")
     p.add_argument("--write", action="store_true",
-                   help="replace the committed results file the chapters load (full budget "
-                        "only)")
+                   help=f"replace the committed results file the chapters load ({only})")
     p.add_argument("--force", action="store_true",
                    help="replace an existing results file of another budget or experiment, "
                         "or one that is not valid JSON")

@@ -284,7 +284,8 @@ def main(argv=None):
                    help="default: " + " ".join(METHODS))
     p.add_argument("--overfit", action="store_true",
                    help="the fixed overfitting study of Setting 4 instead of the sweep")
-    add_output_options(p, "paper_setting<k>.json (paper_ds_overfit.json with --overfit)")
+    add_output_options(p, "paper_setting<k>.json (paper_ds_overfit.json with --overfit)",
+                       committing=("small", "full"))
     a = p.parse_args(argv)
     out, write = output_request(a)
     sweep = ("settings", "trials", "seeds", "budget", "reading", "methods")
