@@ -69,6 +69,13 @@ def _count_states(L, S, cap):
     if L * (cap + 1) * (S + 1) > 50_000_000:
         return full  # too many to count quickly: surely too many to build
     # states are (x0, rest): count the rest by a small DP over the pipeline sums
+    ways = _pipelines_by_sum(L, S, cap)
+    return int(sum(ways[k] * (S - k + 1) for k in range(S + 1)))
+
+
+def _pipelines_by_sum(L, S, cap):
+    """``ways[k]``: the number of pipelines ``(x1..x_{L-1})``, entries in ``0..cap``, summing
+    to ``k``, for ``k = 0..S`` (exact integers)."""
     ways = np.zeros(S + 1, dtype=object)
     ways[0] = 1
     for _ in range(L - 1):
@@ -76,7 +83,7 @@ def _count_states(L, S, cap):
         for v in range(cap + 1):
             new[v:] += ways[:S + 1 - v]
         ways = new
-    return int(sum(ways[k] * (S - k + 1) for k in range(S + 1)))
+    return ways
 
 
 #: largest memory, in bytes, one exact computation (:func:`solve_lost_sales`,
@@ -112,13 +119,7 @@ def _sizes(L, S, cap, all_orders):
     if L * (cap + 1) * (S + 1) > 50_000_000:   # too many to count quickly: bounds
         states = math.comb(S + L, L)
         return index, states, states, math.comb(S + L + 1, L + 1)
-    ways = np.zeros(S + 1, dtype=object)       # pipelines (x1..x_{L-1}) by their sum
-    ways[0] = 1
-    for _ in range(L - 1):
-        new = np.zeros(S + 1, dtype=object)
-        for v in range(cap + 1):
-            new[v:] += ways[:S + 1 - v]
-        ways = new
+    ways = _pipelines_by_sum(L, S, cap)
     states = int(sum(ways[k] * (S - k + 1) for k in range(S + 1)))
     nnz = int(sum(ways[k] * ((S - k + 1) * (S - k + 2) // 2) for k in range(S + 1)))
     return index, states, states, nnz
