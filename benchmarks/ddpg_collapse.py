@@ -106,7 +106,6 @@ def _run_book(condition, seed, budget, val, test, reg="none", instance="b"):
     from deepstock_lite.integrations.sb3_study import SCALE, _regularization
     from deepstock_lite.rl import ddpg
     from deepstock_lite.rl.instances import get_instance, make_envs
-    from deepstock_lite.rl.training import train_agent
 
     inst = get_instance(instance)
     probes = torch.from_numpy(probe_states())
@@ -117,15 +116,22 @@ def _run_book(condition, seed, budget, val, test, reg="none", instance="b"):
     class Factor(ddpg.DDPG):
         """The book's DDPG with the ``factors`` changed; ``book`` changes none."""
 
-        def _build(self):
-            super()._build()
+        def __init__(self, *args):
+            super().__init__(*args)
             if "actor_init_default" in factors:
-                self.actor.net[-1].reset_parameters()
+                # torch's default initialization of the actor's last layer, drawn from the
+                # random stream that follows the agent's own initialization (config.seed)
+                c = self.config
+                with torch.random.fork_rng():
+                    torch.manual_seed(c.seed)
+                    ddpg.Actor(self.obs_dim, c.hidden, c.activation, self.act_dim)
+                    ddpg.Critic(self.obs_dim, c.hidden, c.activation, self.act_dim)
+                    self.actor.net[-1].reset_parameters()
                 self.actor_target.load_state_dict(self.actor.state_dict())
             self._penalty = None
 
-        def _fix_reward_stats(self):
-            super()._fix_reward_stats()
+        def fix_reward_stats(self):
+            super().fix_reward_stats()
             if factors & {"reward_scale_only", "reward_sb3"}:
                 self.r_shift = 0.0
             if "reward_shift_down" in factors:
@@ -136,7 +142,7 @@ def _run_book(condition, seed, budget, val, test, reg="none", instance="b"):
                     ret = (0.0 if i % 100 == 0 else ret) * self.config.gamma + x
                     rets.append(ret)
                 self.r_scale = float(1.0 / np.sqrt(np.var(rets) + 1e-8))
-            self._set_value_bound(self.buffer.rewards().astype(np.float64))
+            self.set_value_bound(self.buffer.rewards().astype(np.float64))
 
         def scaled_reward(self, r):
             r = super().scaled_reward(r)
@@ -149,13 +155,13 @@ def _run_book(condition, seed, budget, val, test, reg="none", instance="b"):
                 self._penalty = PREACT_PENALTY * (z ** 2).mean()
             return super().update(batch)
 
-        def _step(self, opt, loss, params):
+        def gradient_step(self, opt, loss, params):
             if opt is self.actor_opt and self._penalty is not None:
                 loss, self._penalty = loss + self._penalty, None
-            return super()._step(opt, loss, params)
+            return super().gradient_step(opt, loss, params)
 
-        def _log(self, eval_env, t_start, extra=None):
-            row = super()._log(eval_env, t_start, extra)
+        def log_row(self, eval_env, t_start, extra):
+            row = super().log_row(eval_env, t_start, extra)
             trace.append({"step": self.global_step, "val_cost": row.get("eval_cost"),
                           **_probe(self.actor.net, self.critic, self.obs_norm(probes),
                                    self.a_max)})
@@ -169,8 +175,9 @@ def _run_book(condition, seed, budget, val, test, reg="none", instance="b"):
                           lr_decay="no_lr_decay" not in factors)
     env, _ = make_envs(inst.name, n_envs=1, horizon=100)
     t = time.process_time()
-    agent, _ = train_agent(Factor, env, cfg, eval_env=val, decoder=_regularization(reg, inst),
-                           quiet=True, restore_best=False)
+    agent = Factor(cfg, env.single_observation_space.shape[0], cfg.a_max,
+                   _regularization(reg, inst))
+    agent.learn(env, eval_env=val, quiet=True)
     cpu = time.process_time() - t
     return agent.evaluate(test), cpu, trace, {"r_shift": agent.r_shift,
                                               "r_scale": agent.r_scale}

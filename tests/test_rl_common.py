@@ -11,7 +11,7 @@ from deepstock_lite.rl import (BaseStockDecoder, IdentityDecoder, ObsNormalizer,
                                RewardScaler, RunningMeanStd, compute_gae, decoder_from_dict,
                                load_checkpoint, save_checkpoint)
 from deepstock_lite.rl.networks import Adam, MLP, Net, mlp, polyak_update
-from deepstock_lite.rl.training import linear_lr
+from deepstock_lite.rl.evaluation import linear_lr
 
 torch.set_num_threads(1)
 
@@ -86,12 +86,12 @@ def test_fast_paths_are_bit_identical_to_torch():
             opt.zero_grad()
             (model(x) ** 2).mean().backward()
             opt.step()
-    assert ours._fast is not None            # the short path did run
+    assert ours._lists is not None           # the short path did run
     for a, b in zip(net.parameters(), twin.parameters()):
         assert torch.equal(a, b)
     # a reloaded state drops the cached state tensors
     ours.load_state_dict(theirs.state_dict())
-    assert ours._fast is None
+    assert ours._lists is None
     # Net: freezing through the cached list, and polyak_update with cached lists
     class Two(Net):
         def __init__(self):

@@ -117,8 +117,9 @@ def test_checkpoint_and_exact_resume(tmp_path):
                                   back.cost_distribution(obs, 20.0)[1])
     back.learn(env2, eval_env=ev2, quiet=True)
     assert back.global_step == straight.global_step == 600
-    for name, m in straight.modules().items():
-        for (k, p), q in zip(m.state_dict().items(), back.modules()[name].state_dict().values()):
+    resumed = back.state_dict(include_buffer=False)["modules"]
+    for name, sd in straight.state_dict(include_buffer=False)["modules"].items():
+        for (k, p), q in zip(sd.items(), resumed[name].values()):
             assert torch.equal(p, q), f"{name}.{k} differs after resume"
 
 

@@ -16,8 +16,8 @@ STEPS = dict(total_steps=1200, learning_starts=400, eval_every=400)
 
 def _fingerprint(agent):
     h = hashlib.sha256()
-    for m in agent.modules().values():
-        for p in m.parameters():
+    for sd in agent.state_dict(include_buffer=False)["modules"].values():
+        for p in sd.values():
             h.update(p.detach().numpy().tobytes())
     return h.hexdigest()
 
@@ -64,8 +64,8 @@ env, ev = make_envs("b", n_envs={n}, horizon=40, eval_paths=10, eval_horizon=200
 cfg = {mod}.{cfg}(a_max=50.0, total_steps=800, eval_every=400, seed=3{extra})
 agent, hist = {mod}.train(env, cfg, eval_env=ev, decoder=BaseStockDecoder(2), quiet=True)
 h = hashlib.sha256()
-for m in agent.modules().values():
-    for p in m.parameters():
+for sd in agent.state_dict(include_buffer=False)["modules"].values():
+    for p in sd.values():
         h.update(p.detach().numpy().tobytes())
 print(h.hexdigest())
 """

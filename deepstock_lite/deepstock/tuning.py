@@ -419,7 +419,7 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
             raise FloatingPointError("validation loss is not finite")
         return out["val"]
 
-    from ..rl.training import TrainingDivergedError
+    from ..rl.evaluation import TrainingDivergedError
     # a diverged or non-finite trial is recorded as FAIL and the study goes on
     study.optimize(objective, n_trials=n_trials,
                    catch=(FloatingPointError, TrainingDivergedError))

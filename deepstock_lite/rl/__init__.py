@@ -1,9 +1,12 @@
 """Deep reinforcement learning for inventory control: DDPG, PPO and distributional SAC.
 
-One readable module per algorithm (CleanRL style): every hyperparameter in one dataclass,
-names in the code are the symbols of the chapter. Shared parts are small: networks, buffers,
-normalizers, the training loop, checkpoints and the action decoders (the seam where
-DeepStock's policy regularizations plug in).
+One file per algorithm, read top to bottom (CleanRL style): the config dataclass with every
+hyperparameter, the networks, the update and the training loop (``ddpg.py``, ``ppo.py``,
+``dsac.py``); names in the code are the symbols of the chapter. Shared parts are small and never
+call back into an algorithm: networks, buffers, normalizers, the action mapping (``actions``),
+the divergence guard and keep-best bookkeeping (``evaluation``), configuration checks
+(``config_fields``), checkpoints, and the action decoders (the seam where DeepStock's policy
+regularizations plug in).
 """
 from . import ddpg, dsac, ppo
 from .buffers import ReplayBuffer, compute_gae
@@ -13,7 +16,7 @@ from .dsac import DSAC, DSACConfig
 from .ppo import PPO, PPOConfig
 from .decoders import BaseStockDecoder, IdentityDecoder, decoder_from_dict, inventory_position
 from .normalization import ObsNormalizer, RewardScaler, RunningMeanStd
-from .training import TrainingDivergedError
+from .evaluation import TrainingDivergedError
 
 __all__ = ["ddpg", "ppo", "dsac", "DDPG", "DDPGConfig", "PPO", "PPOConfig", "DSAC", "DSACConfig", "ReplayBuffer", "compute_gae", "save_checkpoint",
            "load_checkpoint", "BaseStockDecoder", "IdentityDecoder", "decoder_from_dict",

@@ -18,7 +18,7 @@ import torch
 
 from ..core.validation import MAX_COUNT, check_array, check_int, check_real
 
-__all__ = ["ReplayBuffer", "compute_gae"]
+__all__ = ["ReplayBuffer", "compute_gae", "gae_unchecked"]
 
 _MAX_FLOATS = 10 * MAX_COUNT  # largest replay buffer: 4 GB of float32
 
@@ -127,10 +127,10 @@ def compute_gae(rewards, values, next_values, terminated, truncated, gamma, lam)
     _like("next_values", next_values, shape)
     _like("terminated", terminated, shape, flags=True)
     _like("truncated", truncated, shape, flags=True)
-    return _gae(rewards, values, next_values, terminated, truncated, gamma, lam)
+    return gae_unchecked(rewards, values, next_values, terminated, truncated, gamma, lam)
 
 
-def _gae(rewards, values, next_values, terminated, truncated, gamma, lam):
+def gae_unchecked(rewards, values, next_values, terminated, truncated, gamma, lam):
     """:func:`compute_gae` on arguments already checked (PPO's rollouts: a NaN value there
     is left for the training guard to report as a divergence)."""
     r = np.asarray(rewards, np.float64)

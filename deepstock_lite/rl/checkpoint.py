@@ -14,14 +14,19 @@ interrupted run leaves either the old checkpoint or the new one, never a corrupt
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import json
 import os
 import tempfile
 
 import torch
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "FORMAT"]
+from .decoders import decoder_from_dict
+
+__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "FORMAT", "agent_state",
+           "restore_agent_state", "load_agent"]
 
 FORMAT = "deepstock_lite.rl/1"
 _MAGIC = b"deepstock_lite.rl checkpoint 2 sha256="
@@ -106,3 +111,89 @@ def load_checkpoint(path):
         raise CheckpointError(f"{path!r} is not a deepstock_lite.rl checkpoint "
                               f"(format {FORMAT})")
     return d
+
+
+# -- an agent's whole training state -------------------------------------------------------
+# Every agent (DDPG, PPO, distributional SAC) keeps its training state in the same attributes:
+# ``algo``, ``config``, ``obs_dim``, ``a_max``, ``decoder``, ``obs_norm``, ``rng`` (numpy),
+# ``gen`` (torch), ``global_step``, ``n_updates``, ``wall_time``, ``history``, ``keep``
+# (:class:`~deepstock_lite.rl.evaluation.KeepBest`), ``schedule``
+# (:class:`~deepstock_lite.rl.evaluation.EvalSchedule`), optionally ``buffer``, and its
+# networks and optimizers as attributes. The two functions below save and restore exactly
+# these, so that a resumed run continues as an uninterrupted one would.
+def _members(agent, kind):
+    return {k: v for k, v in vars(agent).items() if isinstance(v, kind)}
+
+
+def agent_state(agent, extra, include_buffer=True):
+    """The agent's training state as a dict of tensors and plain types; ``extra``: the
+    algorithm's own state (e.g. its reward statistics)."""
+    dec = agent.decoder.to_dict() if hasattr(agent.decoder, "to_dict") else None
+    best = agent.keep.best
+    if best is not None:
+        best = {"eval_cost": float(best["eval_cost"]), "step": int(best["step"]),
+                "state": best["state"]}
+    d = {
+        "algo": agent.algo,
+        "config": json.dumps(dataclasses.asdict(agent.config)),
+        "decoder": json.dumps(dec),
+        "obs_dim": agent.obs_dim, "a_max": agent.a_max,
+        "modules": {k: m.state_dict() for k, m in _members(agent, torch.nn.Module).items()},
+        "optimizers": {k: o.state_dict()
+                       for k, o in _members(agent, torch.optim.Optimizer).items()},
+        "obs_norm": agent.obs_norm.state_dict(),
+        "rng": json.dumps(agent.rng.bit_generator.state),
+        "torch_gen": agent.gen.get_state(),
+        "progress": {"global_step": agent.global_step, "n_updates": agent.n_updates,
+                     "stale_evals": agent.keep.stale, "stopped_early": agent.keep.stop,
+                     "wall_time": agent.wall_time, "next_log": agent.schedule.next},
+        "history": json.dumps(agent.history),
+        "best": best,
+        "extra": extra,
+    }
+    if include_buffer and getattr(agent, "buffer", None) is not None:
+        d["buffer"] = agent.buffer.state_dict()
+    return d
+
+
+def restore_agent_state(agent, d):
+    """Load :func:`agent_state`'s dict into ``agent``; returns the algorithm's ``extra``."""
+    modules, optimizers = _members(agent, torch.nn.Module), _members(agent, torch.optim.Optimizer)
+    for k, sd in d["modules"].items():
+        modules[k].load_state_dict(sd)
+    for k, sd in d["optimizers"].items():
+        optimizers[k].load_state_dict(sd)
+    agent.obs_norm.load_state_dict(d["obs_norm"])
+    agent.rng.bit_generator.state = json.loads(d["rng"])
+    agent.gen.set_state(d["torch_gen"])
+    p = d["progress"]
+    agent.global_step, agent.n_updates = int(p["global_step"]), int(p["n_updates"])
+    agent.keep.stale = int(p["stale_evals"])
+    agent.wall_time, agent.schedule.next = float(p["wall_time"]), int(p["next_log"])
+    agent.history = json.loads(d["history"])
+    agent.keep.best = d["best"]
+    if "buffer" in d and getattr(agent, "buffer", None) is not None:
+        agent.buffer.load_state_dict(d["buffer"])
+    return d["extra"]
+
+
+def load_agent(agent_type, path, decoder=None):
+    """Rebuild an ``agent_type`` (e.g. :class:`~deepstock_lite.rl.DDPG`) from a checkpoint
+    saved by its ``save``; its ``learn`` then resumes training."""
+    d = load_checkpoint(path)
+    missing = [k for k in ("algo", "config", "decoder", "obs_dim", "a_max", "modules")
+               if k not in d]
+    if missing:
+        raise CheckpointError(f"{path!r} is a checkpoint but not of an agent "
+                              f"(missing {missing})")
+    if d["algo"] != agent_type.algo:
+        raise ValueError(f"{path!r} holds a {d['algo']!r} agent, not {agent_type.algo!r}")
+    config = agent_type.Config(**json.loads(d["config"]))
+    if decoder is None:
+        dec = json.loads(d["decoder"])
+        if dec is None:
+            raise ValueError("the checkpoint's decoder was not serializable: pass decoder=")
+        decoder = decoder_from_dict(dec)
+    agent = agent_type(config, d["obs_dim"], d["a_max"], decoder)
+    agent.load_state_dict(d)
+    return agent

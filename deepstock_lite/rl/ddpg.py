@@ -16,21 +16,37 @@ Symbols as in the chapter:
   :math:`-\mathbb{E}[Q_\theta(s, \mu_\phi(s))]`;
 * exploration :math:`u = \operatorname{clip}(\mu_\phi(s) + \sigma\varepsilon, -1, 1)`,
   :math:`\varepsilon \sim \mathcal N(0, 1)`, after ``learning_starts`` uniformly random actions.
+
+Read it top to bottom: :class:`DDPGConfig` (every hyperparameter), :class:`Actor` and
+:class:`Critic`, then :class:`DDPG`: acting, :meth:`DDPG.update` (one gradient step of critic
+and actor) and :meth:`DDPG.learn`, the training loop. :func:`train` builds an agent and runs
+the loop. The pieces shared with PPO and distributional SAC are small and do not call back
+into this file: networks (:mod:`.networks`), the replay buffer, the observation normalizer,
+the action mapping (:mod:`.actions`), the divergence guard and keep-best bookkeeping
+(:mod:`.evaluation`) and checkpoints (:mod:`.checkpoint`).
 """
 from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
-from ..core.validation import MAX_QUANTITY
+from ..core.validation import MAX_QUANTITY, check_int
+from .actions import check_agent_args, check_env, decoder_input, normalized_action, to_raw
+from .buffers import ReplayBuffer
+from .checkpoint import agent_state, load_agent, restore_agent_state, save_checkpoint
+from .config_fields import field_bool, field_choice, field_hidden, field_int, field_real
+from .evaluation import (DIVERGENCE_FACTOR, EvalSchedule, KeepBest, LossAverages,
+                         TrainingDivergedError, check_losses, check_parameters,
+                         decay_learning_rates)
 from .networks import ACTIVATIONS, Net, adam, mlp, polyak_update, set_initial_action
-from .training import (OffPolicyAgent, field_bool, field_choice, field_hidden, field_int,
-                       field_real, train_agent)
+from .normalization import ObsNormalizer
 
 __all__ = ["DDPGConfig", "DDPG", "train", "CRITIC_INPUTS"]
 
@@ -117,45 +133,130 @@ class Critic(Net):
         return self.net(torch.cat([s, u], dim=-1)).squeeze(-1)
 
 
-class DDPG(OffPolicyAgent):
-    """A DDPG agent; train it with :func:`train` or :meth:`learn`."""
+class DDPG:
+    """A DDPG agent: build it with a config, the observation width, the top of the raw action
+    range and a decoder; train it with :meth:`learn` (or :func:`train`), act with :meth:`act`.
+    """
 
     algo = "ddpg"
     Config = DDPGConfig
-    policy_modules = ("actor",)
 
-    def _build(self):
-        c = self.config
-        self.actor = Actor(self.obs_dim, c.hidden, c.activation, self.act_dim)
-        set_initial_action(self.actor.net[-1], c.initial_action, squash=True)
-        width = 1 if c.critic_input == "order" else self.act_dim
-        self.critic = Critic(self.obs_dim, c.hidden, c.activation, width)
-        self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
-        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor_opt = adam(self.actor.parameters(), c.actor_lr)
-        self.critic_opt = adam(self.critic.parameters(), c.critic_lr)
-        self._build_buffer()
+    def __init__(self, config, obs_dim, a_max, decoder=None):
+        (self.obs_dim, self.a_max, self.decoder, self.act_dim,
+         self.unit_actions) = check_agent_args(config, DDPGConfig, obs_dim, a_max, decoder)
+        self.config = c = config
+        # the run is fixed by config.seed: numpy for environment seeds and warm-up actions,
+        # torch for the exploration noise and the minibatches
+        self.rng = np.random.default_rng(c.seed)
+        self.gen = torch.Generator().manual_seed(c.seed)
+        self.obs_norm = ObsNormalizer(self.obs_dim, enabled=c.normalize_obs)
+        with torch.random.fork_rng():          # initial weights from config.seed too
+            torch.manual_seed(c.seed)
+            self.actor = Actor(self.obs_dim, c.hidden, c.activation, self.act_dim)
+            set_initial_action(self.actor.net[-1], c.initial_action, squash=True)
+            width = 1 if c.critic_input == "order" else self.act_dim
+            self.critic = Critic(self.obs_dim, c.hidden, c.activation, width)
+            self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
+            self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+            self.actor_opt = adam(self.actor.parameters(), c.actor_lr)
+            self.critic_opt = adam(self.critic.parameters(), c.critic_lr)
+        self.buffer = ReplayBuffer(c.buffer_size, self.obs_dim, self.act_dim)
+        # reward normalization, fixed from the warm-up's rewards (see fix_reward_stats)
+        self.r_shift, self.r_scale = 0.0, 1.0
+        self.reward_stats_fixed = False
+        self.value_bound = None                # the divergence guard's bound on TD errors
+        # training progress
+        self.global_step = 0                   # transitions collected, summed over the envs
+        self.n_updates = 0
+        self.wall_time = 0.0
+        self.history = []                      # one row per evaluation
+        self.keep = KeepBest(c.patience)       # the best evaluated policy
+        self.schedule = EvalSchedule(c.eval_every)
+        self.losses = LossAverages()
+        self._obs = None                       # the current observation between calls
 
-    def _policy(self, obs_n, deterministic):
-        return self.actor(obs_n)
+    # -- acting --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def raw_action(self, obs, deterministic=True):
+        """The decoder's input for raw observations ``(n, d)``: ``a`` in ``[0, a_max]``
+        (shape (n,)) or unit actions (n, k) (see :func:`.actions.decoder_input`)."""
+        obs = np.asarray(obs, np.float32)
+        single = obs.ndim == 1
+        obs = np.atleast_2d(obs)
+        if obs.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must have {self.obs_dim} features, got shape {obs.shape}")
+        u = self.actor(self.obs_norm(torch.from_numpy(obs)))     # deterministic: μ(s)
+        a = decoder_input(u, self.a_max, self.unit_actions)
+        return a[0] if single else a
+
+    def act(self, obs, deterministic=True):
+        """Orders for raw observations: ``decoder(raw_action(obs), obs)``."""
+        a = self.raw_action(obs, deterministic)
+        return np.asarray(self.decoder(a, np.asarray(obs, np.float64)), np.float64)
+
+    def evaluate(self, env):
+        """Average cost per period of the policy on ``env`` (``env.rollout``)."""
+        return float(env.rollout(lambda o: self.act(o, deterministic=True)))
 
     @torch.no_grad()
-    def _explore(self, obs):
+    def explore(self, obs):
+        r"""Exploration: :math:`u = \operatorname{clip}(\mu_\phi(s) + \sigma\varepsilon,
+        -1, 1)` for raw observations ``obs``."""
         mu = self.actor(self.obs_norm(torch.from_numpy(np.asarray(obs, np.float32))))
         eps = torch.randn(mu.shape, generator=self.gen)
         return (mu + self.config.exploration_noise * eps).clamp(-1.0, 1.0).numpy()
 
+    # -- the critic's view -----------------------------------------------------------------
     def critic_action(self, obs, u):
         r"""What the critic scores for raw observations ``obs`` and normalized actions ``u``
         (tensors): ``u`` itself, or with ``critic_input="order"`` the decoded order
         :math:`2q/a_{\max} - 1`, differentiable in ``u`` through the decoder (torch)."""
         if self.config.critic_input == "action":
             return u
-        a = (u.clamp(-1.0, 1.0) + 1.0) / 2.0 if self.unit_actions else self.to_raw(u)[:, 0]
+        a = (u.clamp(-1.0, 1.0) + 1.0) / 2.0 if self.unit_actions \
+            else to_raw(u, self.a_max)[:, 0]
         q = self.decoder(a, obs)
         return (2.0 * q / self.a_max - 1.0).unsqueeze(-1)
 
-    def _step(self, opt, loss, params):
+    def fix_reward_stats(self):
+        """At the end of the warm-up: the reward shift and scale the critic learns in
+        (``reward_norm``), and the divergence guard's bound. Because inventory episodes never
+        terminate, a constant shift moves every action value by the same amount and leaves
+        the optimal policy unchanged."""
+        r = self.buffer.rewards().astype(np.float64)
+        if self.config.reward_norm:
+            self.r_shift = float(r.mean())
+            self.r_scale = float(1.0 / max(r.std(), 1e-6))
+        self.reward_stats_fixed = True
+        self.set_value_bound(r)
+
+    def set_value_bound(self, r=None):
+        """Divergence bound on the critic's TD errors: 10 000 x the largest discounted return
+        the warm-up rewards allow (in the critic's scaled units)."""
+        r = self.buffer.rewards().astype(np.float64) if r is None else r
+        if r.size:
+            top = float(np.max(np.abs(self.scaled_reward(r)))) + 1.0
+            self.value_bound = DIVERGENCE_FACTOR * top / (1.0 - self.config.gamma)
+
+    def scaled_reward(self, r):
+        """Reward as the critic sees it: ``(r - r_shift) * r_scale``."""
+        return (r - self.r_shift) * self.r_scale
+
+    def unscale_value(self, v):
+        """A critic value back in reward units: ``v / r_scale + r_shift / (1 - γ)``."""
+        return v / self.r_scale + self.r_shift / (1.0 - self.config.gamma)
+
+    @torch.no_grad()
+    def q_value(self, obs, a):
+        """Critic's value of raw action(s) ``a`` at raw observation(s) ``obs``, in reward
+        units (minus the discounted cost); broadcasts ``obs (n, d)`` against ``a (n,)``."""
+        u = normalized_action(obs, a, self.a_max, self.unit_actions, self.act_dim)
+        obs = torch.as_tensor(np.atleast_2d(np.asarray(obs, np.float32))).expand(len(u), -1)
+        v = self.critic(self.obs_norm(obs), self.critic_action(obs, u))
+        return self.unscale_value(v).numpy().astype(np.float64)
+
+    # -- one update ------------------------------------------------------------------------
+    def gradient_step(self, opt, loss, params):
         opt.zero_grad()
         loss.backward()
         if self.config.max_grad_norm is not None:
@@ -173,31 +274,159 @@ class DDPG(OffPolicyAgent):
             u2 = self.critic_action(o2, self.actor_target(s2))
             y = r + c.gamma * (1.0 - d) * self.critic_target(s2, u2)
         critic_loss = ((self.critic(s, self.critic_action(o, u)) - y) ** 2).mean()
-        self._step(self.critic_opt, critic_loss, self.critic.parameters())
+        self.gradient_step(self.critic_opt, critic_loss, self.critic.parameters())
         out = {"critic_loss": critic_loss.item()}
         if self.n_updates % c.policy_delay == 0:
             # the actor's gradient flows through the critic, but the critic's own
             # weights need none: freezing them skips a third of the backward pass
             self.critic.requires_grad_(False)
             actor_loss = -self.critic(s, self.critic_action(o, self.actor(s))).mean()
-            self._step(self.actor_opt, actor_loss, self.actor.parameters())
+            self.gradient_step(self.actor_opt, actor_loss, self.actor.parameters())
             self.critic.requires_grad_(True)
             polyak_update(self.actor_target, self.actor, c.tau)
             polyak_update(self.critic_target, self.critic, c.tau)
             out["actor_loss"] = actor_loss.item()
         return out
 
-    def _td_error_size(self, losses):
-        return math.sqrt(losses["critic_loss"])  # mean squared TD error -> its root
+    # -- the training loop -----------------------------------------------------------------
+    def learn(self, env, until=None, *, eval_env=None, quiet=False):
+        """Train until ``global_step >= until`` (default ``config.total_steps``), finishing the
+        current episode; returns the history (list of dicts).
 
-    @torch.no_grad()
-    def q_value(self, obs, a):
-        """Critic's value of raw action(s) ``a`` at raw observation(s) ``obs``, in reward
-        units (minus the discounted cost); broadcasts ``obs (n, d)`` against ``a (n,)``."""
-        u = self.normalized_action(obs, a)
-        obs = torch.as_tensor(np.atleast_2d(np.asarray(obs, np.float32))).expand(len(u), -1)
-        v = self.critic(self.obs_norm(obs), self.critic_action(obs, u))
-        return self.unscale_value(v).numpy().astype(np.float64)
+        Per vector step the ``n`` environments take one action each (uniformly random during
+        the first ``learning_starts`` transitions, then :meth:`explore`); the transitions go to
+        the replay buffer; after the warm-up, ``gradient_steps`` updates follow. Only
+        ``terminated`` cuts the bootstrap: a truncated episode (the time limit) still
+        bootstraps from its final state. Training stops only at an episode boundary, so a
+        checkpoint saved after ``learn`` resumes exactly as an uninterrupted run continues.
+        """
+        c = self.config
+        check_env(env)
+        if env.single_observation_space.shape[0] != self.obs_dim:
+            raise ValueError(f"env observations have {env.single_observation_space.shape[0]} "
+                             f"features, the agent expects {self.obs_dim}")
+        until = c.total_steps if until is None else check_int("until", until, low=0)
+        n = env.num_envs
+        t_start = time.perf_counter()
+        ep_cost = []
+        bar = tqdm(total=until, initial=min(self.global_step, until), disable=quiet,
+                   desc="DDPG", leave=False)
+        try:
+            while True:
+                if self._obs is None:                          # a new episode
+                    if self.global_step >= until or self.keep.stop:
+                        break
+                    self._obs, _ = env.reset(seed=int(self.rng.integers(2**31 - 1)))
+                obs = self._obs
+                # 2.1 act: random warm-up, then the actor plus Gaussian noise (Algorithm 6.1)
+                if self.global_step < c.learning_starts:
+                    u = self.rng.uniform(-1.0, 1.0, size=(n, self.act_dim))
+                else:
+                    u = self.explore(obs)
+                # 2.2 decode, order, store the transitions
+                q = self.decoder(decoder_input(u, self.a_max, self.unit_actions),
+                                 np.asarray(obs, np.float64))
+                next_obs, r, term, trunc, _ = env.step(q)
+                self.buffer.add(obs, u, r, next_obs, term)
+                self.obs_norm.update(obs)
+                ep_cost.append(-float(np.mean(r)))
+                self.global_step += n
+                bar.update(n)
+                ended = np.logical_or(term, trunc)
+                if ended.any():
+                    if not ended.all():
+                        raise RuntimeError("all environments of the vector env must end their "
+                                           "episodes together (BatchInventoryEnv does)")
+                    self._obs = None
+                else:
+                    self._obs = next_obs
+                # 2.3 learn from replayed minibatches (after the warm-up)
+                if self.global_step >= c.learning_starts:
+                    if not self.reward_stats_fixed:
+                        self.fix_reward_stats()
+                    if c.lr_decay:
+                        decay_learning_rates([self.actor_opt, self.critic_opt],
+                                             self.global_step, c.total_steps,
+                                             c.lr_final_fraction)
+                    for _ in range(c.gradient_steps):
+                        losses = self.update(self.buffer.sample(c.batch_size, self.gen))
+                        check_losses("ddpg", self.global_step, losses,
+                                     math.sqrt(losses["critic_loss"]), self.value_bound)
+                        self.losses.add(losses)
+                        self.n_updates += 1
+                # 2.4 every eval_every transitions: a history row, keeping the best policy
+                if self.schedule.due(self.global_step):
+                    row = self.log_row(eval_env, t_start,
+                                       {"train_cost_per_step": float(np.mean(ep_cost))})
+                    ep_cost = []
+                    if not bar.disable and "eval_cost" in row:
+                        bar.set_postfix(eval_cost=f"{row['eval_cost']:.3f}")
+        finally:
+            bar.close()
+            self.wall_time += time.perf_counter() - t_start
+        return self.history
+
+    def log_row(self, eval_env, t_start, extra):
+        """One history row: the held-out cost (keeping the best policy), the mean losses since
+        the last row and ``extra``."""
+        check_parameters("ddpg", self.global_step,
+                         {"actor": self.actor, "critic": self.critic,
+                          "actor_target": self.actor_target,
+                          "critic_target": self.critic_target})
+        row = {"step": self.global_step}
+        if eval_env is not None:
+            cost = self.evaluate(eval_env)
+            if not math.isfinite(cost):
+                raise TrainingDivergedError(f"DDPG: evaluation cost is {cost}")
+            row["eval_cost"] = cost
+            self.keep.offer(cost, self.global_step, self.policy_state)
+        row.update(self.losses.pop())
+        row.update({k: float(v) for k, v in extra.items()})
+        row["wall_time"] = self.wall_time + (time.perf_counter() - t_start)
+        self.history.append(row)
+        return row
+
+    # -- the best policy and checkpoints ----------------------------------------------------
+    @property
+    def best(self):
+        """``{"eval_cost", "step", "state"}`` of the best evaluated policy (or ``None``)."""
+        return self.keep.best
+
+    def policy_state(self):
+        """A copy of what acting needs: the actor and the observation statistics."""
+        return {"modules": {"actor": copy.deepcopy(self.actor.state_dict())},
+                "obs_norm": copy.deepcopy(self.obs_norm.state_dict())}
+
+    def load_best(self):
+        """Replace the current policy by the best one seen in held-out evaluation."""
+        if self.keep.best is None:
+            raise RuntimeError("no evaluation was run: pass eval_env to learn()/train()")
+        state = self.keep.best["state"]
+        self.actor.load_state_dict(state["modules"]["actor"])
+        self.obs_norm.load_state_dict(state["obs_norm"])
+        return self
+
+    def state_dict(self, include_buffer=True):
+        return agent_state(self, {"r_shift": self.r_shift, "r_scale": self.r_scale,
+                                  "reward_stats_fixed": self.reward_stats_fixed},
+                           include_buffer)
+
+    def load_state_dict(self, d):
+        extra = restore_agent_state(self, d)
+        self.r_shift, self.r_scale = float(extra["r_shift"]), float(extra["r_scale"])
+        self.reward_stats_fixed = bool(extra["reward_stats_fixed"])
+        if self.reward_stats_fixed:
+            self.set_value_bound()
+        return self
+
+    def save(self, path, include_buffer=True):
+        """Write a checkpoint (atomic; see :mod:`deepstock_lite.rl.checkpoint`)."""
+        return save_checkpoint(path, self.state_dict(include_buffer=include_buffer))
+
+    @classmethod
+    def load(cls, path, decoder=None):
+        """Rebuild an agent from :meth:`save`; call :meth:`learn` on it to resume training."""
+        return load_agent(cls, path, decoder)
 
 
 def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore_best=True):
@@ -205,7 +434,15 @@ def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore
 
     ``eval_env`` (a :class:`~deepstock_lite.envs.BatchInventoryEnv` on held-out demand) is
     evaluated every ``config.eval_every`` transitions; with ``restore_best`` the returned agent
-    holds the best evaluated policy.
+    holds the best evaluated policy. ``config.a_max`` defaults to the env's largest action.
     """
-    return train_agent(DDPG, env, config, eval_env=eval_env, decoder=decoder, quiet=quiet,
-                       restore_best=restore_best)
+    config = DDPGConfig() if config is None else config
+    if not isinstance(config, DDPGConfig):
+        raise TypeError(f"config must be a DDPGConfig, got {type(config).__name__}")
+    check_env(env)
+    a_max = config.a_max if config.a_max is not None else float(env.single_action_space.high[0])
+    agent = DDPG(config, env.single_observation_space.shape[0], a_max, decoder)
+    agent.learn(env, eval_env=eval_env, quiet=quiet)
+    if restore_best and agent.best is not None:
+        agent.load_best()
+    return agent, agent.history

@@ -26,22 +26,36 @@ Symbols as in the chapter:
   (risk-averse, ``risk="cvar"``, :math:`\beta` = ``cvar_level``);
 * temperature: :math:`\min_\alpha\; \mathbb E[-\alpha(\log\pi(u\mid s) + \bar{\mathcal H})]`
   (automatic entropy tuning, target entropy :math:`\bar{\mathcal H}`).
+
+Read it top to bottom: :class:`DSACConfig`, the quantile Huber loss, the squashed Gaussian
+actor and quantile critics, then :class:`DSAC`: acting, :meth:`DSAC.update` (critics, actor,
+temperature) and :meth:`DSAC.learn`, the training loop; :func:`train` builds an agent and
+runs the loop. The pieces shared with DDPG and PPO are small and do not call back into this
+file (see :mod:`.ddpg`).
 """
 from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from tqdm.auto import tqdm
 
-from ..core.validation import MAX_QUANTITY, check_real
+from ..core.validation import MAX_QUANTITY, check_int, check_real
+from .actions import check_agent_args, check_env, decoder_input, normalized_action
+from .buffers import ReplayBuffer
+from .checkpoint import agent_state, load_agent, restore_agent_state, save_checkpoint
+from .config_fields import field_bool, field_choice, field_hidden, field_int, field_real
+from .evaluation import (DIVERGENCE_FACTOR, EvalSchedule, KeepBest, LossAverages,
+                         TrainingDivergedError, check_losses, check_parameters,
+                         decay_learning_rates)
 from .networks import ACTIVATIONS, Net, adam, mlp, polyak_update, set_initial_action
-from .training import (OffPolicyAgent, field_bool, field_choice, field_hidden, field_int,
-                       field_real, train_agent)
+from .normalization import ObsNormalizer
 
 __all__ = ["DSACConfig", "DSAC", "train", "quantile_huber_loss", "squashed_log_prob",
            "quantile_levels"]
@@ -181,43 +195,115 @@ class Temperature(nn.Module):
         self.log_alpha = nn.Parameter(torch.tensor([math.log(init_alpha)]))
 
 
-class DSAC(OffPolicyAgent):
-    """A distributional SAC agent; train it with :func:`train` or :meth:`learn`."""
+class DSAC:
+    """A distributional SAC agent: build it with a config, the observation width, the top of
+    the raw action range and a decoder; train it with :meth:`learn` (or :func:`train`)."""
 
     algo = "dsac"
     Config = DSACConfig
-    policy_modules = ("actor",)
 
-    def _build(self):
-        c = self.config
-        N = c.n_quantiles
-        k = self.act_dim
-        self.actor = SquashedGaussianActor(self.obs_dim, c.hidden, c.activation, k)
-        set_initial_action(self.actor.net[-1], c.initial_action, squash=True, n=k)
-        self.z1 = QuantileCritic(self.obs_dim, c.hidden, c.activation, N, k)
-        self.z2 = QuantileCritic(self.obs_dim, c.hidden, c.activation, N, k)
-        self.z1_target = copy.deepcopy(self.z1).requires_grad_(False)
-        self.z2_target = copy.deepcopy(self.z2).requires_grad_(False)
-        self.temperature = Temperature(c.init_alpha)
-        self.actor_opt = adam(self.actor.parameters(), c.actor_lr)
-        self.critic_opt = adam([*self.z1.parameters(), *self.z2.parameters()], c.critic_lr)
-        self.alpha_opt = adam(self.temperature.parameters(), c.alpha_lr)
+    def __init__(self, config, obs_dim, a_max, decoder=None):
+        (self.obs_dim, self.a_max, self.decoder, self.act_dim,
+         self.unit_actions) = check_agent_args(config, DSACConfig, obs_dim, a_max, decoder)
+        self.config = c = config
+        # the run is fixed by config.seed: numpy for environment seeds and warm-up actions,
+        # torch for the policy's noise and the minibatches
+        self.rng = np.random.default_rng(c.seed)
+        self.gen = torch.Generator().manual_seed(c.seed)
+        self.obs_norm = ObsNormalizer(self.obs_dim, enabled=c.normalize_obs)
+        N, k = c.n_quantiles, self.act_dim
+        with torch.random.fork_rng():          # initial weights from config.seed too
+            torch.manual_seed(c.seed)
+            self.actor = SquashedGaussianActor(self.obs_dim, c.hidden, c.activation, k)
+            set_initial_action(self.actor.net[-1], c.initial_action, squash=True, n=k)
+            self.z1 = QuantileCritic(self.obs_dim, c.hidden, c.activation, N, k)
+            self.z2 = QuantileCritic(self.obs_dim, c.hidden, c.activation, N, k)
+            self.z1_target = copy.deepcopy(self.z1).requires_grad_(False)
+            self.z2_target = copy.deepcopy(self.z2).requires_grad_(False)
+            self.temperature = Temperature(c.init_alpha)
+            self.actor_opt = adam(self.actor.parameters(), c.actor_lr)
+            self.critic_opt = adam([*self.z1.parameters(), *self.z2.parameters()],
+                                   c.critic_lr)
+            self.alpha_opt = adam(self.temperature.parameters(), c.alpha_lr)
         self.tau_levels = quantile_levels(N)
-        self._build_buffer()
+        self.buffer = ReplayBuffer(c.buffer_size, self.obs_dim, self.act_dim)
+        # reward normalization, fixed from the warm-up's rewards (see fix_reward_stats)
+        self.r_shift, self.r_scale = 0.0, 1.0
+        self.reward_stats_fixed = False
+        self.value_bound = None                # the divergence guard's bound on TD errors
+        # training progress
+        self.global_step = 0                   # transitions collected, summed over the envs
+        self.n_updates = 0
+        self.wall_time = 0.0
+        self.history = []                      # one row per evaluation
+        self.keep = KeepBest(c.patience)       # the best evaluated policy
+        self.schedule = EvalSchedule(c.eval_every)
+        self.losses = LossAverages()
+        self._obs = None                       # the current observation between calls
 
     @property
     def alpha(self):
         return self.temperature.log_alpha.exp().detach()
 
-    def _policy(self, obs_n, deterministic):
-        if deterministic:
-            return torch.tanh(self.actor(obs_n)[0])
-        return self.actor.sample(obs_n, self.gen)[0]
+    # -- acting --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def raw_action(self, obs, deterministic=True):
+        """The decoder's input for raw observations ``(n, d)``: ``a`` in ``[0, a_max]``
+        (shape (n,)) or unit actions (n, k) (see :func:`.actions.decoder_input`); the
+        squashed mean :math:`\\tanh m_\\phi(s)`, or a sample when ``deterministic`` is false."""
+        obs = np.asarray(obs, np.float32)
+        single = obs.ndim == 1
+        obs = np.atleast_2d(obs)
+        if obs.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must have {self.obs_dim} features, got shape {obs.shape}")
+        s = self.obs_norm(torch.from_numpy(obs))
+        u = torch.tanh(self.actor(s)[0]) if deterministic else self.actor.sample(s, self.gen)[0]
+        a = decoder_input(u, self.a_max, self.unit_actions)
+        return a[0] if single else a
+
+    def act(self, obs, deterministic=True):
+        """Orders for raw observations: ``decoder(raw_action(obs), obs)``."""
+        a = self.raw_action(obs, deterministic)
+        return np.asarray(self.decoder(a, np.asarray(obs, np.float64)), np.float64)
+
+    def evaluate(self, env):
+        """Average cost per period of the deterministic policy on ``env`` (``env.rollout``)."""
+        return float(env.rollout(lambda o: self.act(o, deterministic=True)))
 
     @torch.no_grad()
-    def _explore(self, obs):
+    def explore(self, obs):
+        """Exploration: a sample of the policy for raw observations ``obs``."""
         s = self.obs_norm(torch.from_numpy(np.asarray(obs, np.float32)))
         return self.actor.sample(s, self.gen)[0].numpy()
+
+    # -- rewards as the critics see them (as in DDPG) ----------------------------------------
+    def fix_reward_stats(self):
+        """At the end of the warm-up: the reward shift and scale the critics learn in
+        (``reward_norm``), and the divergence guard's bound. Because inventory episodes never
+        terminate, a constant shift moves every action value by the same amount and leaves
+        the optimal policy unchanged."""
+        r = self.buffer.rewards().astype(np.float64)
+        if self.config.reward_norm:
+            self.r_shift = float(r.mean())
+            self.r_scale = float(1.0 / max(r.std(), 1e-6))
+        self.reward_stats_fixed = True
+        self.set_value_bound(r)
+
+    def set_value_bound(self, r=None):
+        """Divergence bound on the critics' TD errors: 10 000 x the largest discounted return
+        the warm-up rewards allow (in the critics' scaled units)."""
+        r = self.buffer.rewards().astype(np.float64) if r is None else r
+        if r.size:
+            top = float(np.max(np.abs(self.scaled_reward(r)))) + 1.0
+            self.value_bound = DIVERGENCE_FACTOR * top / (1.0 - self.config.gamma)
+
+    def scaled_reward(self, r):
+        """Reward as the critics see it: ``(r - r_shift) * r_scale``."""
+        return (r - self.r_shift) * self.r_scale
+
+    def unscale_value(self, v):
+        """A critic value back in reward units: ``v / r_scale + r_shift / (1 - γ)``."""
+        return v / self.r_scale + self.r_shift / (1.0 - self.config.gamma)
 
     def objective(self, z):
         """Φ(Z): the mean of the return quantiles, or their lower tail mean (minus the
@@ -272,11 +358,6 @@ class DSAC(OffPolicyAgent):
         polyak_update(self.z2_target, self.z2, c.tau)
         return out
 
-    def _td_error_size(self, losses):
-        # for large errors the loss (two critics, summed over N quantiles, Huber/kappa)
-        # grows like N * |error|
-        return losses["critic_loss"] / self.config.n_quantiles
-
     @torch.no_grad()
     def cost_distribution(self, obs, a):
         """Learned distribution of the discounted cost of raw action(s) ``a`` at ``obs``.
@@ -286,13 +367,148 @@ class DSAC(OffPolicyAgent):
         twin critics, reward normalization undone). The soft values include the entropy
         bonus of the policy followed afterwards (small once α has decayed).
         """
-        u = self.normalized_action(obs, a)
+        u = normalized_action(obs, a, self.a_max, self.unit_actions, self.act_dim)
         obs = torch.as_tensor(np.atleast_2d(np.asarray(obs, np.float32))).expand(len(u), -1)
         s = self.obs_norm(obs)
         z = 0.5 * (torch.sort(self.z1(s, u), -1).values + torch.sort(self.z2(s, u), -1).values)
         returns = self.unscale_value(z.numpy().astype(np.float64))
         costs = -returns[:, ::-1]          # cost quantile at τ = -(return quantile at 1-τ)
         return self.tau_levels.numpy().astype(np.float64), np.ascontiguousarray(costs)
+
+    # -- the training loop -----------------------------------------------------------------
+    def learn(self, env, until=None, *, eval_env=None, quiet=False):
+        """Train until ``global_step >= until`` (default ``config.total_steps``), finishing the
+        current episode; returns the history (list of dicts). The loop is DDPG's (see
+        :meth:`.ddpg.DDPG.learn`): act (random warm-up, then policy samples), store, update."""
+        c = self.config
+        check_env(env)
+        if env.single_observation_space.shape[0] != self.obs_dim:
+            raise ValueError(f"env observations have {env.single_observation_space.shape[0]} "
+                             f"features, the agent expects {self.obs_dim}")
+        until = c.total_steps if until is None else check_int("until", until, low=0)
+        n = env.num_envs
+        t_start = time.perf_counter()
+        ep_cost = []
+        bar = tqdm(total=until, initial=min(self.global_step, until), disable=quiet,
+                   desc="DSAC", leave=False)
+        try:
+            while True:
+                if self._obs is None:                          # a new episode
+                    if self.global_step >= until or self.keep.stop:
+                        break
+                    self._obs, _ = env.reset(seed=int(self.rng.integers(2**31 - 1)))
+                obs = self._obs
+                # 2.1 act: random warm-up, then samples of the policy (Algorithm 8.1)
+                if self.global_step < c.learning_starts:
+                    u = self.rng.uniform(-1.0, 1.0, size=(n, self.act_dim))
+                else:
+                    u = self.explore(obs)
+                # 2.2 decode, order, store the transitions
+                q = self.decoder(decoder_input(u, self.a_max, self.unit_actions),
+                                 np.asarray(obs, np.float64))
+                next_obs, r, term, trunc, _ = env.step(q)
+                self.buffer.add(obs, u, r, next_obs, term)
+                self.obs_norm.update(obs)
+                ep_cost.append(-float(np.mean(r)))
+                self.global_step += n
+                bar.update(n)
+                ended = np.logical_or(term, trunc)
+                if ended.any():
+                    if not ended.all():
+                        raise RuntimeError("all environments of the vector env must end their "
+                                           "episodes together (BatchInventoryEnv does)")
+                    self._obs = None
+                else:
+                    self._obs = next_obs
+                # 2.3 learn from replayed minibatches (after the warm-up)
+                if self.global_step >= c.learning_starts:
+                    if not self.reward_stats_fixed:
+                        self.fix_reward_stats()
+                    if c.lr_decay:
+                        decay_learning_rates([self.actor_opt, self.critic_opt, self.alpha_opt],
+                                             self.global_step, c.total_steps,
+                                             c.lr_final_fraction)
+                    for _ in range(c.gradient_steps):
+                        losses = self.update(self.buffer.sample(c.batch_size, self.gen))
+                        # for large errors the loss (two critics, summed over N quantiles,
+                        # Huber/kappa) grows like N * |error|
+                        check_losses("dsac", self.global_step, losses,
+                                     losses["critic_loss"] / c.n_quantiles, self.value_bound)
+                        self.losses.add(losses)
+                        self.n_updates += 1
+                # 2.4 every eval_every transitions: a history row, keeping the best policy
+                if self.schedule.due(self.global_step):
+                    row = self.log_row(eval_env, t_start,
+                                       {"train_cost_per_step": float(np.mean(ep_cost))})
+                    ep_cost = []
+                    if not bar.disable and "eval_cost" in row:
+                        bar.set_postfix(eval_cost=f"{row['eval_cost']:.3f}")
+        finally:
+            bar.close()
+            self.wall_time += time.perf_counter() - t_start
+        return self.history
+
+    def log_row(self, eval_env, t_start, extra):
+        """One history row: the held-out cost (keeping the best policy), the mean losses since
+        the last row and ``extra``."""
+        check_parameters("dsac", self.global_step,
+                         {"actor": self.actor, "z1": self.z1, "z2": self.z2,
+                          "z1_target": self.z1_target, "z2_target": self.z2_target,
+                          "temperature": self.temperature})
+        row = {"step": self.global_step}
+        if eval_env is not None:
+            cost = self.evaluate(eval_env)
+            if not math.isfinite(cost):
+                raise TrainingDivergedError(f"DSAC: evaluation cost is {cost}")
+            row["eval_cost"] = cost
+            self.keep.offer(cost, self.global_step, self.policy_state)
+        row.update(self.losses.pop())
+        row.update({k: float(v) for k, v in extra.items()})
+        row["wall_time"] = self.wall_time + (time.perf_counter() - t_start)
+        self.history.append(row)
+        return row
+
+    # -- the best policy and checkpoints ----------------------------------------------------
+    @property
+    def best(self):
+        """``{"eval_cost", "step", "state"}`` of the best evaluated policy (or ``None``)."""
+        return self.keep.best
+
+    def policy_state(self):
+        """A copy of what acting needs: the actor and the observation statistics."""
+        return {"modules": {"actor": copy.deepcopy(self.actor.state_dict())},
+                "obs_norm": copy.deepcopy(self.obs_norm.state_dict())}
+
+    def load_best(self):
+        """Replace the current policy by the best one seen in held-out evaluation."""
+        if self.keep.best is None:
+            raise RuntimeError("no evaluation was run: pass eval_env to learn()/train()")
+        state = self.keep.best["state"]
+        self.actor.load_state_dict(state["modules"]["actor"])
+        self.obs_norm.load_state_dict(state["obs_norm"])
+        return self
+
+    def state_dict(self, include_buffer=True):
+        return agent_state(self, {"r_shift": self.r_shift, "r_scale": self.r_scale,
+                                  "reward_stats_fixed": self.reward_stats_fixed},
+                           include_buffer)
+
+    def load_state_dict(self, d):
+        extra = restore_agent_state(self, d)
+        self.r_shift, self.r_scale = float(extra["r_shift"]), float(extra["r_scale"])
+        self.reward_stats_fixed = bool(extra["reward_stats_fixed"])
+        if self.reward_stats_fixed:
+            self.set_value_bound()
+        return self
+
+    def save(self, path, include_buffer=True):
+        """Write a checkpoint (atomic; see :mod:`deepstock_lite.rl.checkpoint`)."""
+        return save_checkpoint(path, self.state_dict(include_buffer=include_buffer))
+
+    @classmethod
+    def load(cls, path, decoder=None):
+        """Rebuild an agent from :meth:`save`; call :meth:`learn` on it to resume training."""
+        return load_agent(cls, path, decoder)
 
 
 def cvar(quantiles, level):
@@ -304,6 +520,15 @@ def cvar(quantiles, level):
 
 
 def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore_best=True):
-    """Train distributional SAC on a vector env; returns ``(agent, history)``."""
-    return train_agent(DSAC, env, config, eval_env=eval_env, decoder=decoder, quiet=quiet,
-                       restore_best=restore_best)
+    """Train distributional SAC on a vector env; returns ``(agent, history)`` (see
+    :func:`.ddpg.train`)."""
+    config = DSACConfig() if config is None else config
+    if not isinstance(config, DSACConfig):
+        raise TypeError(f"config must be a DSACConfig, got {type(config).__name__}")
+    check_env(env)
+    a_max = config.a_max if config.a_max is not None else float(env.single_action_space.high[0])
+    agent = DSAC(config, env.single_observation_space.shape[0], a_max, decoder)
+    agent.learn(env, eval_env=eval_env, quiet=quiet)
+    if restore_best and agent.best is not None:
+        agent.load_best()
+    return agent, agent.history

@@ -6,9 +6,10 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.optim.adam import adam as adam_update  # torch's functional Adam (public)
 
 __all__ = ["ACTIVATIONS", "MAX_OBS_DIM", "MAX_WIDTH", "MLP", "Net", "mlp", "adam", "Adam",
-           "polyak_update", "all_finite", "set_initial_action"]
+           "polyak_update", "set_initial_action"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
 #: the largest networks the book's agents and DS policies are built for
@@ -76,54 +77,49 @@ def mlp(in_dim, out_dim, hidden=(64, 64), activation="relu", out_gain=None):
 
 
 class Adam(torch.optim.Adam):
-    """torch's fused Adam with a short path for the agents' case (one parameter group, every
-    gradient present, state initialized): it makes the two kernel calls torch's ``step`` makes
-    (step counters, then ``torch._fused_adam_``) without the bookkeeping around them, which
-    costs more than the arithmetic for networks this small. Anything else, or a torch whose
-    kernel signature differs, takes torch's own ``step``."""
+    """torch's fused Adam (``fused=True``) with a short path for the agents' case (one
+    parameter group, state initialized): ``step`` calls torch's public functional
+    ``torch.optim.adam.adam`` on cached lists of tensors, and ``zero_grad`` sets the cached
+    parameters' gradients to ``None``, skipping the bookkeeping around them, which costs more
+    than the arithmetic for networks this small. The arithmetic is torch's own, so results
+    are bit for bit those of ``torch.optim.Adam(fused=True)`` (tests/test_rl_common.py)."""
 
     def __init__(self, params, lr):
         super().__init__(params, lr=lr, fused=True)
-        self._fast = None          # cached (params, exp_avgs, exp_avg_sqs, steps)
-        self._fast_ok = len(self.param_groups) == 1
+        self._lists = None         # cached (params, exp_avgs, exp_avg_sqs, steps)
 
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)
-        self._fast = None          # the state tensors were replaced
+        self._lists = None         # the state tensors were replaced
 
-    def _fast_lists(self):
-        g = self.param_groups[0]
-        if g["amsgrad"] or g["weight_decay"] or g["maximize"] or g["capturable"] \
-                or g["differentiable"] or g.get("decoupled_weight_decay", False):
-            return None
-        ps = list(g["params"])
-        if any(p not in self.state or "exp_avg" not in self.state[p] for p in ps):
-            return None            # before the first step: torch initializes the state
-        st = [self.state[p] for p in ps]
-        return ps, [s["exp_avg"] for s in st], [s["exp_avg_sq"] for s in st], \
-            [s["step"] for s in st]
+    def zero_grad(self, set_to_none=True):
+        if not set_to_none or len(self.param_groups) != 1:
+            return super().zero_grad(set_to_none)
+        for p in self.param_groups[0]["params"]:
+            p.grad = None
 
     def step(self, closure=None):
-        if closure is None and self._fast_ok:
-            if self._fast is None:
-                self._fast = self._fast_lists()
-            if self._fast is not None:
-                ps, m, v, steps = self._fast
-                grads = [p.grad for p in ps]
-                if all(gr is not None for gr in grads):
-                    g = self.param_groups[0]
-                    beta1, beta2 = g["betas"]
-                    try:
-                        torch._foreach_add_(steps, 1)
-                        torch._fused_adam_(ps, grads, m, v, [], steps, amsgrad=False,
-                                           lr=g["lr"], beta1=beta1, beta2=beta2,
-                                           weight_decay=0.0, eps=g["eps"], maximize=False,
-                                           grad_scale=None, found_inf=None)
-                        return None
-                    except (RuntimeError, TypeError, AttributeError):  # pragma: no cover
-                        torch._foreach_sub_(steps, 1)     # another torch: its own step
-                        self._fast_ok = False
-        return super().step(closure)
+        g = self.param_groups[0]
+        if self._lists is None:
+            simple = (closure is None and len(self.param_groups) == 1
+                      and not (g["amsgrad"] or g["weight_decay"] or g["maximize"]
+                               or g["capturable"] or g["differentiable"]
+                               or g.get("decoupled_weight_decay", False))
+                      and all(p in self.state and "exp_avg" in self.state[p]
+                              for p in g["params"]))
+            if not simple:         # the first step initializes the state
+                return super().step(closure)
+            st = [self.state[p] for p in g["params"]]
+            self._lists = (list(g["params"]), [s["exp_avg"] for s in st],
+                           [s["exp_avg_sq"] for s in st], [s["step"] for s in st])
+        ps, m, v, steps = self._lists
+        grads = [p.grad for p in ps]
+        if any(gr is None for gr in grads):
+            return super().step(closure)
+        adam_update(ps, grads, m, v, [], steps, fused=True, amsgrad=False,
+                    beta1=g["betas"][0], beta2=g["betas"][1], lr=g["lr"], weight_decay=0.0,
+                    eps=g["eps"], maximize=False)
+        return None
 
 
 def adam(params, lr):
@@ -155,17 +151,8 @@ def polyak_update(target, source, tau):
     r"""Polyak averaging :math:`\bar\theta \leftarrow \tau\,\theta + (1-\tau)\,\bar\theta`."""
     if not 0.0 <= tau <= 1.0:
         raise ValueError(f"tau must be in [0, 1], got {tau}")
-    # one fused call over all tensors (same arithmetic as a per-tensor mul_/add_ loop);
     # a Net's parameter list is cached
     tps = target.param_list() if isinstance(target, Net) else list(target.parameters())
     ps = source.param_list() if isinstance(source, Net) else list(source.parameters())
-    torch._foreach_mul_(tps, 1.0 - tau)
-    torch._foreach_add_(tps, ps, alpha=tau)
-
-
-def all_finite(module):
-    """Name of the first parameter holding NaN/inf, or ``None`` if all are finite."""
-    for name, p in module.named_parameters():
-        if not torch.isfinite(p).all():
-            return name
-    return None
+    for tp, p in zip(tps, ps):
+        tp.mul_(1.0 - tau).add_(p, alpha=tau)

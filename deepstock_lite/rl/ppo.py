@@ -18,9 +18,16 @@ Symbols as in the chapter:
   of minibatches, gradients clipped to ``max_grad_norm``;
 * observations normalized by running statistics and rewards divided by the running std of
   the discounted return (without both, PPO does poorly on inventory problems).
+
+Read it top to bottom: :class:`PPOConfig`, the clipped surrogate, :class:`GaussianActor`, then
+:class:`PPO`: acting, :meth:`PPO.collect` (one rollout and its GAE advantages),
+:meth:`PPO.update` (epochs of minibatch steps) and :meth:`PPO.learn`, the training loop;
+:func:`train` builds an agent and runs the loop. The pieces shared with DDPG and
+distributional SAC are small and do not call back into this file (see :mod:`.ddpg`).
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass
@@ -30,12 +37,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core.validation import MAX_QUANTITY
-from .buffers import _gae
+from ..core.validation import MAX_QUANTITY, check_int
+from .actions import check_agent_args, check_env, decoder_input
+from .buffers import gae_unchecked
+from .checkpoint import agent_state, load_agent, restore_agent_state, save_checkpoint
+from .config_fields import field_bool, field_choice, field_hidden, field_int, field_real
+from .evaluation import (EvalSchedule, KeepBest, LossAverages, TrainingDivergedError,
+                         check_losses, check_parameters, decay_learning_rates)
 from .networks import ACTIVATIONS, mlp, set_initial_action
-from .normalization import RewardScaler
-from .training import (Agent, field_bool, field_choice, field_hidden, field_int,
-                       field_real, train_agent)
+from .normalization import ObsNormalizer, RewardScaler
 
 __all__ = ["PPOConfig", "PPO", "train", "clipped_surrogate"]
 
@@ -124,38 +134,66 @@ class GaussianActor(nn.Module):
         return logp, entropy
 
 
-class PPO(Agent):
-    """A PPO agent; train it with :func:`train` or :meth:`learn`."""
+class PPO:
+    """A PPO agent: build it with a config, the observation width, the top of the raw action
+    range and a decoder; train it with :meth:`learn` (or :func:`train`), act with :meth:`act`.
+    """
 
     algo = "ppo"
     Config = PPOConfig
-    policy_modules = ("actor",)
 
-    def _build(self):
-        c = self.config
-        self.actor = GaussianActor(self.obs_dim, c.hidden, c.activation, c.log_std_init,
-                                   self.act_dim)
-        set_initial_action(self.actor.mu[-1], c.initial_action, squash=False)
-        self.critic = mlp(self.obs_dim, 1, c.hidden, c.activation, out_gain=1.0)
-        self.opt = torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()],
-                                    lr=c.lr, eps=1e-5)
-        self.reward_scaler = None
+    def __init__(self, config, obs_dim, a_max, decoder=None):
+        (self.obs_dim, self.a_max, self.decoder, self.act_dim,
+         self.unit_actions) = check_agent_args(config, PPOConfig, obs_dim, a_max, decoder)
+        self.config = c = config
+        # the run is fixed by config.seed: numpy for environment seeds, torch for the
+        # policy's noise and the minibatches
+        self.rng = np.random.default_rng(c.seed)
+        self.gen = torch.Generator().manual_seed(c.seed)
+        self.obs_norm = ObsNormalizer(self.obs_dim, enabled=c.normalize_obs)
+        with torch.random.fork_rng():          # initial weights from config.seed too
+            torch.manual_seed(c.seed)
+            self.actor = GaussianActor(self.obs_dim, c.hidden, c.activation, c.log_std_init,
+                                       self.act_dim)
+            set_initial_action(self.actor.mu[-1], c.initial_action, squash=False)
+            self.critic = mlp(self.obs_dim, 1, c.hidden, c.activation, out_gain=1.0)
+            self.opt = torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()],
+                                        lr=c.lr, eps=1e-5)
+        self.reward_scaler = None              # built for the env's width by collect
+        # training progress
+        self.global_step = 0                   # transitions collected, summed over the envs
+        self.n_updates = 0
+        self.wall_time = 0.0
+        self.history = []                      # one row per evaluation
+        self.keep = KeepBest(c.patience)       # the best evaluated policy
+        self.schedule = EvalSchedule(c.eval_every)
+        self.losses = LossAverages()
 
-    def _extra_state(self):
-        return {"reward_scaler": None if self.reward_scaler is None
-                else self.reward_scaler.state_dict()}
+    # -- acting --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def raw_action(self, obs, deterministic=True):
+        """The decoder's input for raw observations ``(n, d)``: ``a`` in ``[0, a_max]``
+        (shape (n,)) or unit actions (n, k) (see :func:`.actions.decoder_input`); the
+        policy's mean, or a sample when ``deterministic`` is false."""
+        obs = np.asarray(obs, np.float32)
+        single = obs.ndim == 1
+        obs = np.atleast_2d(obs)
+        if obs.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must have {self.obs_dim} features, got shape {obs.shape}")
+        mu, log_std = self.actor(self.obs_norm(torch.from_numpy(obs)))
+        u = mu if deterministic else mu + log_std.exp() * torch.randn(mu.shape,
+                                                                      generator=self.gen)
+        a = decoder_input(u, self.a_max, self.unit_actions)
+        return a[0] if single else a
 
-    def _load_extra_state(self, d):
-        if d["reward_scaler"] is not None:
-            n = int(d["reward_scaler"]["ret"].shape[0])
-            self.reward_scaler = RewardScaler(n, self.config.gamma)
-            self.reward_scaler.load_state_dict(d["reward_scaler"])
+    def act(self, obs, deterministic=True):
+        """Orders for raw observations: ``decoder(raw_action(obs), obs)``."""
+        a = self.raw_action(obs, deterministic)
+        return np.asarray(self.decoder(a, np.asarray(obs, np.float64)), np.float64)
 
-    def _policy(self, obs_n, deterministic):
-        mu, log_std = self.actor(obs_n)
-        if deterministic:
-            return mu
-        return mu + log_std.exp() * torch.randn(mu.shape, generator=self.gen)
+    def evaluate(self, env):
+        """Average cost per period of the deterministic policy on ``env`` (``env.rollout``)."""
+        return float(env.rollout(lambda o: self.act(o, deterministic=True)))
 
     @torch.no_grad()
     def value(self, obs):
@@ -180,7 +218,8 @@ class PPO(Agent):
             mu, log_std = self.actor(s)
             u = mu + log_std.exp() * torch.randn(mu.shape, generator=self.gen)
             logp, _ = self.actor.log_prob_entropy(s, u)
-            q = self.decoder(self.decoder_input(u), np.asarray(obs, np.float64))
+            q = self.decoder(decoder_input(u, self.a_max, self.unit_actions),
+                             np.asarray(obs, np.float64))
             next_obs, r, term, trunc, _ = env.step(q)
             S.append(s), U.append(u), LOGP.append(logp), V.append(self.critic(s)[:, 0])
             R.append(self.reward_scaler(r)), TERM.append(term), TRUNC.append(trunc)
@@ -196,8 +235,9 @@ class PPO(Agent):
         v_last = self.critic(s_last)[:, 0]
         V_t = torch.stack(V)
         next_values = torch.cat([V_t[1:], v_last[None]], 0)
-        adv, ret = _gae(np.stack(R), V_t.numpy(), next_values.numpy(), np.stack(TERM),
-                        np.stack(TRUNC), self.config.gamma, self.config.gae_lambda)
+        adv, ret = gae_unchecked(np.stack(R), V_t.numpy(), next_values.numpy(),
+                                 np.stack(TERM), np.stack(TRUNC), self.config.gamma,
+                                 self.config.gae_lambda)
         return {"obs": torch.stack(S), "u": torch.stack(U), "logp": torch.stack(LOGP),
                 "values": V_t, "adv": torch.as_tensor(adv, dtype=torch.float32),
                 "ret": torch.as_tensor(ret, dtype=torch.float32),
@@ -249,40 +289,121 @@ class PPO(Agent):
         out["explained_variance"] = float("nan") if var_y == 0 else float(1 - np.var(y - v) / var_y)
         return out
 
-    def _guard(self, losses):
-        ev = losses.pop("explained_variance", None)
-        super()._guard(losses)
-        if ev is not None and math.isfinite(ev):
-            super()._guard({"explained_variance": ev})
-
+    # -- the training loop -----------------------------------------------------------------
     def learn(self, env, until=None, *, eval_env=None, quiet=False):
         """Train until ``global_step >= until`` (default ``config.total_steps``), one whole
         rollout (an episode of every env) at a time; returns the history."""
-        until = self._check_learn_args(env, until)
+        c = self.config
+        check_env(env)
+        if env.single_observation_space.shape[0] != self.obs_dim:
+            raise ValueError(f"env observations have {env.single_observation_space.shape[0]} "
+                             f"features, the agent expects {self.obs_dim}")
+        until = c.total_steps if until is None else check_int("until", until, low=0)
         t_start = time.perf_counter()
         costs = []
         bar = tqdm(total=until, initial=min(self.global_step, until), disable=quiet,
                    desc="PPO", leave=False)
         try:
-            while self.global_step < until and not self.stopped_early:
-                self._set_lr()
+            while self.global_step < until and not self.keep.stop:
+                # 2.1 the learning rate of this rollout (Algorithm 7.1)
+                if c.lr_decay:
+                    decay_learning_rates([self.opt], self.global_step, c.total_steps,
+                                         c.lr_final_fraction)
+                # 2.2-2.3 one episode of every env, with GAE advantages and returns
                 batch = self.collect(env)
                 costs.append(batch.pop("train_cost_per_step"))
-                self._guard(self.update(batch))
+                # 2.4 epochs of clipped-surrogate minibatch steps on it
+                losses = self.update(batch)
+                # the explained variance is undefined (NaN) when the returns are constant
+                explained = losses.pop("explained_variance")
+                check_losses("ppo", self.global_step, losses)
+                self.losses.add(losses)
+                if math.isfinite(explained):
+                    self.losses.add({"explained_variance": explained})
                 n = batch["obs"].shape[0] * batch["obs"].shape[1]
                 self.global_step += n
                 bar.update(n)
-                if self._maybe_log(eval_env, t_start, bar,
-                                   lambda: {"train_cost_per_step": float(np.mean(costs)),
-                                            "log_std": float(self.actor.log_std.mean().item())}):
+                # 2.5 every eval_every transitions: a history row, keeping the best policy
+                if self.schedule.due(self.global_step):
+                    row = self.log_row(eval_env, t_start,
+                                       {"train_cost_per_step": float(np.mean(costs)),
+                                        "log_std": float(self.actor.log_std.mean().item())})
                     costs = []
+                    if not bar.disable and "eval_cost" in row:
+                        bar.set_postfix(eval_cost=f"{row['eval_cost']:.3f}")
         finally:
             bar.close()
             self.wall_time += time.perf_counter() - t_start
         return self.history
 
+    def log_row(self, eval_env, t_start, extra):
+        """One history row: the held-out cost (keeping the best policy), the mean losses since
+        the last row and ``extra``."""
+        check_parameters("ppo", self.global_step, {"actor": self.actor, "critic": self.critic})
+        row = {"step": self.global_step}
+        if eval_env is not None:
+            cost = self.evaluate(eval_env)
+            if not math.isfinite(cost):
+                raise TrainingDivergedError(f"PPO: evaluation cost is {cost}")
+            row["eval_cost"] = cost
+            self.keep.offer(cost, self.global_step, self.policy_state)
+        row.update(self.losses.pop())
+        row.update({k: float(v) for k, v in extra.items()})
+        row["wall_time"] = self.wall_time + (time.perf_counter() - t_start)
+        self.history.append(row)
+        return row
+
+    # -- the best policy and checkpoints ----------------------------------------------------
+    @property
+    def best(self):
+        """``{"eval_cost", "step", "state"}`` of the best evaluated policy (or ``None``)."""
+        return self.keep.best
+
+    def policy_state(self):
+        """A copy of what acting needs: the actor and the observation statistics."""
+        return {"modules": {"actor": copy.deepcopy(self.actor.state_dict())},
+                "obs_norm": copy.deepcopy(self.obs_norm.state_dict())}
+
+    def load_best(self):
+        """Replace the current policy by the best one seen in held-out evaluation."""
+        if self.keep.best is None:
+            raise RuntimeError("no evaluation was run: pass eval_env to learn()/train()")
+        state = self.keep.best["state"]
+        self.actor.load_state_dict(state["modules"]["actor"])
+        self.obs_norm.load_state_dict(state["obs_norm"])
+        return self
+
+    def state_dict(self, include_buffer=True):
+        scaler = None if self.reward_scaler is None else self.reward_scaler.state_dict()
+        return agent_state(self, {"reward_scaler": scaler}, include_buffer)
+
+    def load_state_dict(self, d):
+        extra = restore_agent_state(self, d)
+        if extra["reward_scaler"] is not None:
+            n = int(extra["reward_scaler"]["ret"].shape[0])
+            self.reward_scaler = RewardScaler(n, self.config.gamma)
+            self.reward_scaler.load_state_dict(extra["reward_scaler"])
+        return self
+
+    def save(self, path, include_buffer=True):
+        """Write a checkpoint (atomic; see :mod:`deepstock_lite.rl.checkpoint`)."""
+        return save_checkpoint(path, self.state_dict(include_buffer=include_buffer))
+
+    @classmethod
+    def load(cls, path, decoder=None):
+        """Rebuild an agent from :meth:`save`; call :meth:`learn` on it to resume training."""
+        return load_agent(cls, path, decoder)
+
 
 def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore_best=True):
-    """Train PPO on a vector env; returns ``(agent, history)`` (see :func:`ddpg.train`)."""
-    return train_agent(PPO, env, config, eval_env=eval_env, decoder=decoder, quiet=quiet,
-                       restore_best=restore_best)
+    """Train PPO on a vector env; returns ``(agent, history)`` (see :func:`.ddpg.train`)."""
+    config = PPOConfig() if config is None else config
+    if not isinstance(config, PPOConfig):
+        raise TypeError(f"config must be a PPOConfig, got {type(config).__name__}")
+    check_env(env)
+    a_max = config.a_max if config.a_max is not None else float(env.single_action_space.high[0])
+    agent = PPO(config, env.single_observation_space.shape[0], a_max, decoder)
+    agent.learn(env, eval_env=eval_env, quiet=quiet)
+    if restore_best and agent.best is not None:
+        agent.load_best()
+    return agent, agent.history
