@@ -58,9 +58,10 @@ def _ds_policy_loss(S, res, split="test"):
     return S.evaluate_on_observations(res.policy.act_numpy, split)
 
 
-def benchmark(key, reading="total"):
-    """The setting's benchmark test loss (see the module docstring) and how it was obtained."""
-    S = make_setting(key, reading)
+def benchmark(key, reading="total", data_seed=None):
+    """The setting's benchmark test loss (see the module docstring) and how it was obtained,
+    on the draw ``data_seed`` of its data (``None``: the sweep's, :func:`.tuning.make_setting`)."""
+    S = make_setting(key, reading, data_seed)
     if key == "1":
         from ..classical.setting1_dp import solve_setting1_dp
         dp = solve_setting1_dp(S.data.train)

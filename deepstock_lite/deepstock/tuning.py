@@ -55,13 +55,15 @@ def _check_setting(setting):
     return check_choice("setting", str(setting), set(SETTINGS))
 
 
-def make_setting(setting, reading="total"):
+def make_setting(setting, reading="total", data_seed=None):
     """The :class:`~deepstock_lite.deepstock.settings.PaperSetting` ``setting`` (``"1"``…``"4"``);
     ``reading`` picks Settings 2–3's data sizes (see :data:`~.settings.READINGS`) and is
-    ignored by Settings 1 and 4."""
+    ignored by Settings 1 and 4. ``data_seed``: the draw of the data (``None``: the setting's
+    default, the sweep's data)."""
     key = _check_setting(setting)
     reading = check_name("reading", reading, READINGS)
-    return SETTINGS[key](reading=reading) if key in ("2", "3") else SETTINGS[key]()
+    kw = {} if data_seed is None else {"seed": check_int("data_seed", data_seed, low=0)}
+    return SETTINGS[key](reading=reading, **kw) if key in ("2", "3") else SETTINGS[key](**kw)
 
 
 def _check_params(params, method):
@@ -345,17 +347,18 @@ def _check_common(method, reg_kind, setting, budget, reading, surrogate, seed):
 
 
 def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small", *,
-                    reading="total", surrogate="exact"):
+                    reading="total", surrogate="exact", data_seed=None):
     """Train one configuration and return ``{"val": …, "test": …}``.
 
     ``reading``: Settings 2–3's data sizes (:data:`~.settings.READINGS`); ``surrogate``: the
     backward pass of DS's order clamp (``method="ds"`` only; see
-    :func:`~deepstock_lite.rl.decoders.relu_surrogate`).
+    :func:`~deepstock_lite.rl.decoders.relu_surrogate`); ``data_seed``: the draw of the data
+    (``None``: the sweep's, :func:`make_setting`).
     """
     method, reg_kind, key, budget, reading, surrogate, seed = _check_common(
         method, reg_kind, setting, budget, reading, surrogate, seed)
     params = _check_params(params, method)
-    S = make_setting(key, reading)
+    S = make_setting(key, reading, data_seed)
     return METHODS[method][1](params, S, reg_kind, seed, budget, surrogate)
 
 

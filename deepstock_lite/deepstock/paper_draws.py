@@ -1,0 +1,441 @@
+"""The paper's Settings 2 and 3 over several draws of their data (Chapter 10's data-draw check).
+
+    python -m deepstock_lite.deepstock.paper_draws --settings 2 3 --draws 0 1 2 3 4 \\
+        --seeds 0 1 2 --methods ds ppo dsac ddpg --budget small --write
+
+The sweep (:mod:`~deepstock_lite.deepstock.paper`) tuned every (method, decoding) pair on one
+draw of the data (data seed 0) and re-ran the best configuration with training seeds 0, 1, 2.
+This driver takes those best configurations from the committed ``paper_setting2.json`` and
+``paper_setting3.json`` (no re-tuning) and re-runs them on other draws of the same generator
+(data seed ``d``: :func:`~.settings.setting2` / :func:`~.settings.setting3` with
+``seed=d``, the sweep's reading "total"), through the sweep's own code path
+(:func:`~.tuning.evaluate_config`, as the sweep's re-runs call it). Each draw also gets its own
+benchmark (:func:`~.paper.benchmark`: DS trained on that draw's test paths) and the simple
+heuristic of :mod:`~.paper_heuristics` re-tuned on that draw's training paths.
+
+Units and rows:
+
+* ``rows``: one per (setting, draw, method, decoding, seed): validation and test loss, the gap
+  to the draw's benchmark, the selected epoch (DS, ``best_epoch``, 0-based) or step (RL,
+  ``best_step``), the configuration, CPU and wall seconds; a run that diverges is kept as a
+  row with ``test`` null and its ``error`` (a rerun would diverge again);
+* ``heuristic``: one per (setting, draw): :func:`~.paper_heuristics.tune`'s result and gap;
+* ``benchmarks``: one per (setting, draw), computed before the draw's first unit.
+
+**Resume.** The file is written atomically after every unit, with ``complete`` false until
+every unit of the run's request is in it. Rows of earlier runs at the same budget are kept,
+finished file or not (a run with ``--methods ddpg`` adds DDPG rows to a file holding DS rows;
+a killed run started again with the same command runs only the missing units); ``--force``
+recomputes everything. A learned row whose configuration is no longer the committed sweep's is
+dropped (and recomputed if asked for). Rows are stored in a fixed order (setting, draw, method,
+seed, decoding), so a resumed file equals an uninterrupted run's, timings aside.
+
+The committed ``data/results/paper_draws.json`` is written only at the sweep's ``small``
+budget with ``--write`` (or ``--out NAME``); other runs write ``results_tmp/paper_draws.json``
+(or ``--out PATH``). :func:`paired_differences` summarises a file for the chapter: the paired
+Base − None differences with 95% t-intervals, and the per-draw gaps.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+from scipy import stats
+
+from ..core import results_store as store
+from ..core.results_store import add_output_options, output_request
+from ..core.validation import check_choice, check_names, check_seeds
+from . import experiments
+from .paper import METHODS, REGS, benchmark
+from .paper_diagnose import capture
+from .paper_heuristics import tune
+from .tuning import evaluate_config, make_setting
+
+__all__ = ["SETTINGS", "BUDGETS", "sweep_configs", "learned_unit", "heuristic_unit",
+           "run_draws", "target", "t_interval", "paired_differences", "summary",
+           "sweep_check", "main"]
+
+SETTINGS = ("2", "3")
+#: ``small`` is the sweep's training budget (the committing one); ``tiny`` a smoke test
+BUDGETS = ("tiny", "small")
+COMMITTING = ("small",)
+NAME = "paper_draws"
+EXPERIMENT = "paper settings 2-3 over data draws"
+READING = "total"             # the sweep's committed reading
+#: the heuristic's grid per budget (the committed paper_heuristics.json uses "fine")
+RESOLUTION = {"tiny": "coarse", "small": "fine"}
+
+
+# -- the sweep's configurations -----------------------------------------------------------------
+def sweep_configs(settings=SETTINGS, methods=METHODS):
+    """``{(setting, method, reg): row}`` of the committed sweep files ``paper_setting<k>.json``
+    (the best configuration ``params`` and the sweep's re-runs ``rerun_test`` with their
+    ``seeds``); a :class:`~deepstock_lite.core.results_store.ResultsError` naming the file
+    when one is missing, corrupt, of another reading, or lacks a pair."""
+    out = {}
+    for key in settings:
+        data = experiments.load_results(f"paper_setting{key}")
+        name = f"paper_setting{key}.json"
+        if data.get("reading", "total") != READING:
+            raise store.ResultsError(f"{name} holds the reading {data.get('reading')!r}; this "
+                                     f"driver re-runs the sweep of reading {READING!r}")
+        by_pair = {(r.get("method"), r.get("reg")): r for r in data.get("rows") or []
+                   if isinstance(r, dict)}
+        for method in methods:
+            for reg in REGS:
+                row = by_pair.get((method, reg))
+                if not row or not isinstance(row.get("params"), dict):
+                    raise store.ResultsError(
+                        f"{name} has no {method} + {reg} configuration; regenerate it with "
+                        "python -m deepstock_lite.deepstock.paper")
+                out[key, method, reg] = {"params": row["params"],
+                                         "rerun_test": row.get("rerun_test"),
+                                         "seeds": data.get("seeds"),
+                                         "sweep_budget": data.get("budget")}
+    return out
+
+
+# -- the units ----------------------------------------------------------------------------------
+def _trainer(method):
+    """``(module, name)`` of the training function ``evaluate_config`` calls for ``method``
+    (wrapped with :func:`~.paper_diagnose.capture` to read the selected epoch or step, which
+    the sweep's code path computes but does not return)."""
+    if method == "ds":
+        from . import ds
+        return ds, "train_ds"
+    from ..rl import ddpg, dsac, ppo
+    return {"ddpg": ddpg, "dsac": dsac, "ppo": ppo}[method], "train"
+
+
+def _selected(method, seen):
+    """The selected epoch (DS) or step (RL) of the captured training result, if any."""
+    if not seen:
+        return {}
+    if method == "ds":
+        return {"best_epoch": int(seen[-1].best_epoch)}
+    agent = seen[-1][0]
+    best = getattr(agent, "best", None)
+    return {"best_step": int(best["step"])} if best else {}
+
+
+def learned_unit(key, draw, method, reg, seed, params, budget="small"):
+    """Train ``params`` (method + decoding ``reg``) with training seed ``seed`` on draw
+    ``draw`` of Setting ``key``'s data, exactly as the sweep re-runs a configuration
+    (:func:`~.tuning.evaluate_config`); return the row (without the gap)."""
+    from ..rl.evaluation import TrainingDivergedError
+    module, name = _trainer(method)
+    t0, w0 = time.process_time(), time.perf_counter()
+    row = {"setting": key, "draw": draw, "method": method, "reg": reg, "seed": seed,
+           "params": params}
+    with capture(module, name) as seen:
+        try:
+            r = evaluate_config(method, reg, key, params, seed, budget, reading=READING,
+                                data_seed=draw)
+            row.update(val=float(r["val"]), test=float(r["test"]))
+        except (FloatingPointError, TrainingDivergedError) as e:
+            # deterministic: a resumed run would diverge again, so the failure is the result
+            row.update(val=None, test=None, error=f"{type(e).__name__}: {e}")
+    row.update(_selected(method, seen))
+    row.update(cpu_seconds=time.process_time() - t0, wall_seconds=time.perf_counter() - w0)
+    return row
+
+
+def heuristic_unit(key, draw, budget="small"):
+    """The heuristic of :mod:`~.paper_heuristics` tuned on draw ``draw``'s training paths,
+    its family chosen on validation (:func:`~.paper_heuristics.tune`); the row (no gap)."""
+    t0, w0 = time.process_time(), time.perf_counter()
+    S = make_setting(key, READING, draw)
+    out = tune(S, key, RESOLUTION[budget])
+    fam = out["families"][out["chosen"]]
+    return {"setting": key, "draw": draw, "method": "heuristic", "chosen": out["chosen"],
+            "a": fam["a"], "k": fam["k"], "train": out["train"], "val": out["val"],
+            "test": out["test"], "oracle_test": out["oracle_test"],
+            "families": out["families"], "resolution": RESOLUTION[budget],
+            "cpu_seconds": time.process_time() - t0, "wall_seconds": time.perf_counter() - w0}
+
+
+def benchmark_unit(key, draw):
+    """The sweep's benchmark of Setting ``key`` (:func:`~.paper.benchmark`) on draw ``draw``."""
+    t0 = time.process_time()
+    b = benchmark(key, READING, data_seed=draw)
+    return {"setting": key, "draw": draw, **b, "cpu_seconds": time.process_time() - t0}
+
+
+# -- the driver ---------------------------------------------------------------------------------
+def _learned_key(r):
+    return (r["setting"], r["draw"], r["method"], r["reg"], r["seed"])
+
+
+def _draw_key(r):
+    return (r["setting"], r["draw"])
+
+
+def _order(k):
+    """The stored order of learned rows: setting, draw, method (as :data:`METHODS`), seed,
+    decoding (None then Base: the two halves of a pair side by side)."""
+    s, d, m, reg, seed = k
+    return (s, d, METHODS.index(m), seed, REGS.index(reg))
+
+
+def target(out=NAME, *, budget="small", write=False, force=False):
+    """``(path, old)``: where the run writes and the file it adds to, checked before anything
+    trains (:func:`deepstock_lite.core.results_store.prepare`; committed only at
+    :data:`COMMITTING` budgets with ``write``); a file of another budget needs ``force``."""
+    check_choice("budget", budget, set(BUDGETS))
+    return store.prepare(out, budget=budget, committing=COMMITTING, write=write, force=force,
+                         identity={"experiment": EXPERIMENT, "budget": budget,
+                                   "reading": READING})
+
+
+def _kept(old, configs):
+    """The units of an earlier file a new run keeps: ``(rows, heuristic, benchmarks)`` as dicts
+    by key; learned rows only while their configuration is still the committed sweep's."""
+    rows = experiments.finished_units(old, _learned_key)
+    stale = [k for k, r in rows.items()
+             if (k[0], k[2], k[3]) in configs and r.get("params") != configs[k[0], k[2], k[3]]
+             ["params"]]
+    for k in stale:
+        del rows[k]
+    if stale:
+        print(f"dropping {len(stale)} rows whose configuration is no longer the committed "
+              "sweep's", flush=True)
+    heur = experiments.finished_units(old, _draw_key, rows="heuristic")
+    bench = experiments.finished_units(old, _draw_key, rows="benchmarks")
+    return rows, heur, bench
+
+
+def _plan(settings, draws, methods, seeds):
+    """Every unit of a request, in run order: draw by draw (draw 0, the sweep's, first), both
+    settings, the heuristic, then each method and seed with its two decodings together."""
+    plan = []
+    for d in draws:
+        for k in settings:
+            plan.append(("heuristic", (k, d)))
+            plan += [("learned", (k, d, m, reg, s)) for m in methods for s in seeds
+                     for reg in REGS]
+    return plan
+
+
+def _once(name, values):
+    """``values`` (a checked tuple), refused when it repeats a value (a unit runs once)."""
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must not repeat a value, got {list(values)}")
+    return values
+
+
+def _check_request(settings, draws, seeds, methods, budget):
+    """The request's arguments, checked (each error names its argument) and as tuples."""
+    if isinstance(settings, (str, int)):
+        raise TypeError(f"settings must be a sequence of settings from {list(SETTINGS)}, "
+                        f"got {settings!r}")
+    settings = _once("settings", check_names("settings", [str(s) for s in settings],
+                                             SETTINGS))
+    draws = _once("draws", check_seeds(draws, "draws"))
+    seeds = _once("seeds", check_seeds(seeds))
+    methods = _once("methods", check_names("methods", methods, METHODS))
+    check_choice("budget", budget, set(BUDGETS))
+    return settings, draws, seeds, methods
+
+
+def run_draws(settings=SETTINGS, draws=(0, 1, 2, 3, 4), seeds=(0, 1, 2), methods=METHODS,
+              budget="small", out=NAME, *, write=False, force=False, quiet=False):
+    """Every (setting, draw, method, decoding, seed) and every (setting, draw) heuristic of
+    the request, added to ``out`` (``None``: nothing written; ``write``/``force`` as in
+    :func:`target`); returns the results dict. See the module docstring for the resume rule."""
+    settings, draws, seeds, methods = _check_request(settings, draws, seeds, methods, budget)
+    configs = sweep_configs(SETTINGS, METHODS)      # every pair: kept rows are checked too
+    path, old = (None, None) if not out else target(out, budget=budget, write=write,
+                                                    force=force)
+    old = None if force else old    # prepare keeps a same-budget file even with force
+    rows, heur, bench = _kept(old, configs)
+    plan = _plan(settings, draws, methods, seeds)
+    data = {"experiment": EXPERIMENT, "budget": budget, "reading": READING,
+            "sweep": {k: {"file": f"paper_setting{k}.json",
+                          "budget": configs[k, "ds", "none"]["sweep_budget"],
+                          "seeds": configs[k, "ds", "none"]["seeds"]} for k in SETTINGS},
+            "requested": {"settings": list(settings), "draws": list(draws),
+                          "seeds": list(seeds), "methods": list(methods)},
+            "commands": _commands(old, _command(settings, draws, seeds, methods, budget)),
+            "complete": False}
+
+    def holds(unit):
+        kind, k = unit
+        return k in (heur if kind == "heuristic" else rows)
+
+    def save(complete):
+        data.update(benchmarks=[bench[k] for k in sorted(bench)],
+                    heuristic=[heur[k] for k in sorted(heur)],
+                    rows=[rows[k] for k in sorted(rows, key=_order)], complete=complete)
+        if path is not None:
+            store.write_json(path, data)
+
+    done = sum(holds(u) for u in plan)
+    if done and not quiet:
+        print(f"resuming {store.describe(path)}: {done} of {len(plan)} units done", flush=True)
+    for unit in plan:
+        if holds(unit):
+            continue
+        kind, k = unit
+        if k[:2] not in bench:           # the draw's benchmark, before its first unit
+            bench[k[:2]] = benchmark_unit(*k[:2])
+            save(False)                  # tens of seconds of work: kept if killed now
+        b = bench[k[:2]]["benchmark"]
+        if kind == "heuristic":
+            row = heuristic_unit(*k, budget=budget)
+        else:
+            s, d, m, reg, seed = k
+            row = learned_unit(s, d, m, reg, seed, configs[s, m, reg]["params"], budget)
+        row["gap"] = None if row["test"] is None else row["test"] / b - 1
+        (heur if kind == "heuristic" else rows)[k] = row
+        save(False)
+        if not quiet:
+            _print_unit(row)
+    save(True)
+    if path is not None and not quiet:
+        print(store.report(path), flush=True)
+    return data
+
+
+def _commands(old, command):
+    """The commands whose rows the file holds: the kept file's, then this run's (once)."""
+    kept = [c for c in (old or {}).get("commands") or [] if c != command]
+    return kept + [command]
+
+
+def _command(settings, draws, seeds, methods, budget):
+    return ("python -m deepstock_lite.deepstock.paper_draws --settings " + " ".join(settings)
+            + " --draws " + " ".join(map(str, draws)) + " --seeds " + " ".join(map(str, seeds))
+            + " --methods " + " ".join(methods) + f" --budget {budget}")
+
+
+def _print_unit(r):
+    what = (f"{r['method']:>9}" if r["method"] == "heuristic"
+            else f"{r['method']:>4} + {r['reg']:<4} seed {r['seed']}")
+    gap = "diverged" if r["gap"] is None else f"gap {r['gap']:+.1%}"
+    print(f"setting {r['setting']} draw {r['draw']} {what}: {gap}, "
+          f"{r['cpu_seconds']:.1f} CPU s", flush=True)
+
+
+# -- the summary ----------------------------------------------------------------------------------
+def t_interval(x, level=0.95):
+    """``{"mean", "low", "high", "n"}``: the mean of ``x`` and its two-sided Student-t
+    interval (:mod:`scipy.stats.t`, ``n − 1`` degrees of freedom); the bounds are NaN for
+    fewer than two values, or when every value is the same (no spread to estimate)."""
+    x = np.asarray(x, float)
+    n = int(x.size)
+    mean = float(x.mean()) if n else math.nan
+    if n < 2:
+        return {"mean": mean, "low": math.nan, "high": math.nan, "n": n}
+    half = float(stats.t.ppf((1 + level) / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": n}
+
+
+def paired_differences(results, setting, method, level=0.95):
+    """Base − None of ``method`` on Setting ``setting`` of a :func:`run_draws` results dict,
+    paired by (draw, seed): the gap difference in percentage points (``diff_pp``) and the
+    relative cost ``test_base / test_none − 1`` (``rel_cost``), each pair and their mean with a
+    ``level`` t-interval.
+
+    The pairs of one draw share its data, so they are not independent draws of the data:
+    ``by_draw`` gives the same intervals over the per-draw mean differences (``n`` = draws),
+    the interval that speaks to data-draw variance. Also the per-draw gaps of each decoding
+    (``gaps``: seed means and the seeds' values) and of the heuristic (``heuristic_gaps``),
+    and the pairs left out because one half diverged or is missing (``unpaired``)."""
+    setting = str(setting)
+    runs = {(r["draw"], r["seed"], r["reg"]): r for r in results.get("rows", [])
+            if r["setting"] == setting and r["method"] == method}
+    pairs, unpaired = [], []
+    for d, s in sorted({(d, s) for d, s, _ in runs}):
+        none, base = runs.get((d, s, "none")), runs.get((d, s, "base"))
+        if none is None or base is None or none["test"] is None or base["test"] is None:
+            unpaired.append({"draw": d, "seed": s})
+            continue
+        pairs.append({"draw": d, "seed": s, "gap_none": none["gap"], "gap_base": base["gap"],
+                      "diff_pp": 100 * (base["gap"] - none["gap"]),
+                      "rel_cost": base["test"] / none["test"] - 1})
+    draws = sorted({p["draw"] for p in pairs})
+    per_draw = {f: [np.mean([p[f] for p in pairs if p["draw"] == d]) for d in draws]
+                for f in ("diff_pp", "rel_cost")}
+    return {"setting": setting, "method": method, "pairs": pairs, "unpaired": unpaired,
+            **{f: t_interval([p[f] for p in pairs], level) for f in ("diff_pp", "rel_cost")},
+            "by_draw": {f: t_interval(v, level) for f, v in per_draw.items()},
+            "gaps": _draw_gaps(runs), "heuristic_gaps": {
+                r["draw"]: r["gap"] for r in results.get("heuristic", [])
+                if r["setting"] == setting}}
+
+
+def _draw_gaps(runs):
+    """``{reg: {draw: {"mean": seed mean, "seeds": [gap of each seed]}}}`` (finished runs)."""
+    out = {}
+    for (d, s, reg), r in sorted(runs.items()):
+        if r["gap"] is not None:
+            out.setdefault(reg, {}).setdefault(d, []).append(r["gap"])
+    return {reg: {d: {"mean": float(np.mean(g)), "seeds": g} for d, g in by.items()}
+            for reg, by in out.items()}
+
+
+def summary(results, level=0.95):
+    """:func:`paired_differences` of every (setting, method) the results hold, as a list."""
+    present = {(r["setting"], r["method"]) for r in results.get("rows", [])}
+    return [paired_differences(results, k, m, level) for k in SETTINGS for m in METHODS
+            if (k, m) in present]
+
+
+def sweep_check(results, setting):
+    """Draw 0 is the sweep's data: each draw-0 row beside the committed sweep's re-run of the
+    same configuration and training seed (``rerun_test``), with the difference (0 when the
+    run reproduces the sweep bit for bit); and the draw-0 benchmark beside the sweep's."""
+    setting = str(setting)
+    sweep = experiments.load_results(f"paper_setting{setting}")
+    by_pair = {(r["method"], r["reg"]): r for r in sweep["rows"]}
+    out = []
+    for r in results.get("rows", []):
+        if r["setting"] != setting or r["draw"] != 0 or (r["method"], r["reg"]) not in by_pair:
+            continue
+        row = by_pair[r["method"], r["reg"]]
+        if r["params"] != row["params"] or r["seed"] not in sweep["seeds"]:
+            continue
+        theirs = row["rerun_test"][sweep["seeds"].index(r["seed"])]
+        out.append({"method": r["method"], "reg": r["reg"], "seed": r["seed"],
+                    "test": r["test"], "sweep_test": theirs,
+                    "difference": None if r["test"] is None else r["test"] - theirs})
+    bench = [b["benchmark"] for b in results.get("benchmarks", [])
+             if b["setting"] == setting and b["draw"] == 0]
+    return {"runs": out, "benchmark": bench[0] if bench else None,
+            "sweep_benchmark": sweep["benchmark"]}
+
+
+# -- the command --------------------------------------------------------------------------------
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper_draws",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS))
+    p.add_argument("--draws", nargs="+", type=store.int_at_least(0), default=[0, 1, 2, 3, 4],
+                   help="data seeds of the draws (0: the sweep's data; default 0 1 2 3 4)")
+    p.add_argument("--seeds", nargs="+", type=store.int_at_least(0), default=[0, 1, 2],
+                   help="training seeds (default 0 1 2, the sweep's re-runs)")
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--budget", choices=BUDGETS, default="small",
+                   help="training budget (default small, the sweep's; tiny is a smoke test)")
+    add_output_options(p, f"{NAME}.json", committing=COMMITTING)
+    a = p.parse_args(argv)
+    for opt in ("settings", "draws", "seeds", "methods"):
+        v = getattr(a, opt)
+        if len(set(v)) != len(v):
+            p.error(f"--{opt}: each value at most once, got {' '.join(map(str, v))}")
+    out, write = output_request(a)
+    try:      # the sweep's configurations and the destination, before anything trains
+        sweep_configs(SETTINGS, METHODS)
+        target(out or NAME, budget=a.budget, write=write, force=a.force)
+    except store.ResultsError as e:
+        p.error(str(e))
+    import torch
+    torch.set_num_threads(1)     # the sweep's setting: one thread is faster and reproducible
+    run_draws(a.settings, a.draws, a.seeds, a.methods, a.budget, out or NAME, write=write,
+              force=a.force)
+
+
+if __name__ == "__main__":
+    main()
