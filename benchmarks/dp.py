@@ -21,7 +21,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from deepstock_lite.classical.lost_sales import lost_sales_heuristics, solve_lost_sales
+from deepstock_lite.classical import DiscreteDemand, lost_sales_heuristics, solve_lost_sales
 from deepstock_lite.core import results_store as store
 
 ZIPKIN = {4: (4.04, 4.40, 4.60, 4.73), 9: (5.44, 6.09, 6.53, 6.84),
@@ -33,9 +33,10 @@ IDENTITY = {"source": "benchmarks/dp.py", "demand": "Poisson(5)", "h": 1.0}
 def solve_cell(L, b, mean=5.0, h=1.0):
     tracemalloc.start()
     t0 = time.perf_counter()
-    opt = solve_lost_sales(L, h=h, b=b, mean=mean)
+    law = DiscreteDemand.poisson(mean)
+    opt = solve_lost_sales(law, L=L, h=h, b=b)
     t1 = time.perf_counter()
-    heur = lost_sales_heuristics(L, h=h, b=b, mean=mean)
+    heur = lost_sales_heuristics(law, L=L, h=h, b=b)
     t2 = time.perf_counter()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()

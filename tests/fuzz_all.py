@@ -182,33 +182,28 @@ def _cases():
         dict(seed=0, torch_threads=None), use=lambda g: g.random())
     add("core.make_rng", O + "seeding.py", lambda: core.make_rng, dict(seed=0),
         use=lambda g: g.random())
-    # -- classical ------------------------------------------------------------------------
+    # -- classical: the demand is the one positional argument, passed here by its name ------
     K = "deepstock_lite/classical/"
     hb = dict(h=1.0, b=4.0)
     nv, bs = K + "newsvendor.py", K + "base_stock.py"
+    norm = stats.norm(50, 8)
     add("classical.critical_ratio", nv, lambda: C.critical_ratio, dict(hb))
     add("classical.optimal_newsvendor", nv, lambda: C.optimal_newsvendor,
         dict(demand=pois3, **hb), use=lambda s: (s.S, s.cost))
     add("classical.optimal_newsvendor[lognorm]", nv, lambda: C.optimal_newsvendor,
         dict(demand=stats.lognorm(0.4, scale=5), **hb), use=lambda s: (s.S, s.cost))
+    add("classical.optimal_newsvendor[process]", nv, lambda: C.optimal_newsvendor,
+        dict(demand=core.Poisson(3), **hb), use=lambda s: (s.S, s.cost))
     add("classical.newsvendor_cost", nv, lambda: C.newsvendor_cost,
-        dict(S=3, demand=pois3, **hb))
-    add("classical.newsvendor_cost_poisson", nv, lambda: C.newsvendor_cost_poisson,
-        dict(S=3, mean=3, **hb))
+        dict(demand=pois3, S=3, **hb))
     add("classical.newsvendor_normal", nv, lambda: C.newsvendor_normal,
-        dict(mu=50, sigma=8, **hb), use=lambda s: (s.S, s.cost))
+        dict(demand=norm, **hb), use=lambda s: (s.S, s.cost))
     add("classical.newsvendor_cost_normal", nv, lambda: C.newsvendor_cost_normal,
-        dict(S=50, mu=50, sigma=8, **hb))
-    add("classical.newsvendor_discrete", nv, lambda: C.newsvendor_discrete,
-        dict(pmf=[0.5, 0.5], **hb), use=lambda s: (s.S, s.cost))
-    add("classical.newsvendor_cost_discrete", nv, lambda: C.newsvendor_cost_discrete,
-        dict(S=1, pmf=[0.5, 0.5], **hb))
-    add("classical.newsvendor_poisson", nv, lambda: C.newsvendor_poisson, dict(mean=3, **hb),
-        use=lambda s: (s.S, s.cost))
+        dict(demand=norm, S=50, **hb))
     add("classical.newsvendor_empirical", nv, lambda: C.newsvendor_empirical,
         dict(sample=[1, 2, 3], **hb), use=lambda s: (s.S, s.cost))
     add("classical.newsvendor_cost_empirical", nv, lambda: C.newsvendor_cost_empirical,
-        dict(S=2, sample=[1, 2, 3], **hb))
+        dict(sample=[1, 2, 3], S=2, **hb))
     lp = dict(L=1, P=1)
     add("classical.optimal_base_stock", bs, lambda: C.optimal_base_stock,
         dict(demand=pois3, **hb, **lp, step=None), use=lambda s: (s.S, s.cost))
@@ -216,73 +211,69 @@ def _cases():
         dict(demand=stats.lognorm(0.4, scale=5), **hb, L=1, P=2, step=0.05),
         use=lambda s: (s.S, s.cost, s.error))
     add("classical.base_stock_cost", bs, lambda: C.base_stock_cost,
-        dict(S=5, demand=pois3, **hb, **lp, step=None))
-    add("classical.base_stock_cost_poisson", bs, lambda: C.base_stock_cost_poisson,
-        dict(S=5, mean=3, **hb, **lp))
+        dict(demand=pois3, S=5, **hb, **lp, step=None))
     add("classical.base_stock_normal", bs, lambda: C.base_stock_normal,
-        dict(mu=5, sigma=2, **hb, L=1, P=2), use=lambda s: (s.S, s.cost))
+        dict(demand=stats.norm(5, 2), **hb, L=1, P=2), use=lambda s: (s.S, s.cost))
     add("classical.base_stock_cost_normal", bs, lambda: C.base_stock_cost_normal,
-        dict(S=10, mu=5, sigma=2, **hb, L=1, P=2))
-    add("classical.base_stock_discrete", bs, lambda: C.base_stock_discrete,
-        dict(pmf=[0.5, 0.5], **hb, **lp), use=lambda s: (s.S, s.cost))
-    add("classical.base_stock_cost_discrete", bs, lambda: C.base_stock_cost_discrete,
-        dict(S=2, pmf=[0.5, 0.5], **hb, **lp))
-    add("classical.base_stock_poisson", bs, lambda: C.base_stock_poisson,
-        dict(mean=3, **hb, **lp), use=lambda s: (s.S, s.cost))
+        dict(demand=stats.norm(5, 2), S=10, **hb, L=1, P=2))
     ss = K + "s_S.py"
     hbk = dict(h=1.0, b=9.0, K=4.0)
     add("classical.optimal_s_S", ss, lambda: C.optimal_s_S,
-        dict(**hbk, L=0, mean=3, max_iter=1000), use=lambda r: r.cost)
-    add("classical.optimal_s_S[demand]", ss, lambda: C.optimal_s_S,
-        dict(**hbk, demand=pois3), use=lambda r: r.cost)
-    add("classical.s_S_cost", ss, lambda: C.s_S_cost, dict(s=2, S=6, **hbk, L=0, mean=3))
+        dict(demand=pois3, **hbk, L=0, max_iter=1000), use=lambda r: r.cost)
+    add("classical.optimal_s_S[process]", ss, lambda: C.optimal_s_S,
+        dict(demand=core.Poisson(3), **hbk), use=lambda r: r.cost)
+    add("classical.s_S_cost", ss, lambda: C.s_S_cost,
+        dict(demand=pois3, s=2, S=6, **hbk, L=0))
     add("classical.s_S_cost_grid", ss, lambda: C.s_S_cost_grid,
-        dict(s_values=[1, 2], S_values=[5, 6], **hbk, mean=3),
+        dict(demand=pois3, s_values=[1, 2], S_values=[5, 6], **hbk),
         allow_nonfinite=("s_values", "S_values"))
-    add("classical.eoq_s_S", ss, lambda: C.eoq_s_S, dict(**hbk, mean=3),
+    add("classical.eoq_s_S", ss, lambda: C.eoq_s_S, dict(demand=pois3, **hbk),
         use=lambda r: r.cost)
     add("classical.finite_horizon_s_S", ss, lambda: C.finite_horizon_s_S,
-        dict(T=3, **hbk, mean=3, grid=None), use=lambda r: r.H)
+        dict(demand=pois3, T=3, **hbk, grid=None), use=lambda r: r.H)
     add("classical.k_convexity_constant", ss, lambda: C.k_convexity_constant,
         dict(values=[3.0, 1.0, 2.0, 4.0]))
     add("classical.renewal_mass", ss, lambda: C.renewal_mass, dict(demand=pois3, n=5))
     add("classical.single_period_cost", ss, lambda: C.single_period_cost,
-        dict(y=3, h=1.0, b=9.0, L=0, mean=3))
-    ls = K + "lost_sales.py"
-    lsk = dict(L=1, h=1.0, b=4.0, mean=2)
-    add("classical.solve_lost_sales", ls, lambda: C.solve_lost_sales,
+        dict(demand=pois3, y=3, h=1.0, b=9.0, L=0))
+    ls = K + "lost_sales/"
+    pois2 = C.DiscreteDemand.poisson(2)
+    lsk = dict(demand=pois2, L=1, h=1.0, b=4.0)
+    add("classical.solve_lost_sales", ls + "value_iteration.py", lambda: C.solve_lost_sales,
         dict(**lsk, max_position=None, tol=1e-4, max_iter=2000), use=lambda r: r.cost)
-    add("classical.evaluate_policy_exact", ls, lambda: C.evaluate_policy_exact,
-        dict(policy=lambda st: np.zeros(len(st), dtype=int), **lsk,
-             tol=1e-4), use=lambda r: r.cost)
-    add("classical.backorder_base_stock_level", ls, lambda: C.backorder_base_stock_level,
-        dict(lsk))
+    add("classical.evaluate_policy_exact", ls + "value_iteration.py",
+        lambda: C.evaluate_policy_exact,
+        dict(**lsk, policy=lambda st: np.zeros(len(st), dtype=int), tol=1e-4),
+        use=lambda r: r.cost)
+    add("classical.backorder_base_stock_level", ls + "model.py",
+        lambda: C.backorder_base_stock_level, dict(lsk))
     for fn in ("best_base_stock", "best_capped_base_stock", "myopic_policy",
                "best_constant_order", "lost_sales_heuristics"):
-        add(f"classical.{fn}", ls, (lambda f=fn: getattr(C, f)), dict(**lsk, tol=1e-4),
+        add(f"classical.{fn}", ls + "heuristics.py", (lambda f=fn: getattr(C, f)),
+            dict(**lsk, tol=1e-4),
             use=(lambda r: [v.cost for v in r.values()]) if fn == "lost_sales_heuristics"
             else (lambda r: r.cost), timeout=30.0)
-    pol = C.solve_lost_sales(1, h=1.0, b=4.0, mean=2).policy
-    add("classical.LookupPolicy.order", ls, lambda: pol.order, dict(x=[1]))
-    add("classical.LookupPolicy.order_many", ls, lambda: pol.order_many,
+    pol = C.solve_lost_sales(pois2, L=1, h=1.0, b=4.0).policy
+    add("classical.LookupPolicy.order", ls + "policy.py", lambda: pol.order, dict(x=[1]))
+    add("classical.LookupPolicy.order_many", ls + "policy.py", lambda: pol.order_many,
         dict(states=[[1], [2]]))
     s1 = K + "setting1_dp.py"
     add("classical.solve_setting1_dp", s1, lambda: C.solve_setting1_dp,
-        dict(train_demand=train6, h=0.1, b=0.9, max_order=6, tie_tol=1e-12),
+        dict(demand=train6, h=0.1, b=0.9, max_order=6, tie_tol=1e-12),
         use=lambda s: s.expected_loss)
     add("classical.solve_setting1_dp[laws]", s1, lambda: C.solve_setting1_dp,
-        dict(laws=[pois3] * 6, h=0.1, b=0.9, max_order=10), use=lambda s: s.expected_loss)
+        dict(demand=[pois3] * 6, h=0.1, b=0.9, max_order=10), use=lambda s: s.expected_loss)
     add("classical.setting1_loss", s1, lambda: C.setting1_loss,
-        dict(policy=lambda s: np.full(s.n, 4.0), demand=train6, h=0.1, b=0.9))
+        dict(demand=train6, policy=lambda s: np.full(s.n, 4.0), h=0.1, b=0.9))
     add("classical.setting1_expected_loss", s1, lambda: C.setting1_expected_loss,
-        dict(policy=lambda s: np.full(s.n, 4.0), laws=train6, h=0.1, b=0.9,
+        dict(demand=train6, policy=lambda s: np.full(s.n, 4.0), h=0.1, b=0.9,
              max_states=10_000))
     add("classical.setting1_system", s1, lambda: C.setting1_system, dict(h=0.1, b=0.9),
         use=simulate_system)
     sol = C.solve_setting1_dp(train6, max_order=6)
     add("classical.Setting1Solution.order", s1, lambda: sol.order, dict(t=2, inventory=3.0))
     add("classical.Setting1Solution.exact_loss", s1, lambda: sol.exact_loss,
-        dict(laws=train6))
+        dict(demand=train6))
     del InventoryState
     cs += _other_cases(sysL1, env_use)
     return cs

@@ -106,18 +106,23 @@ def test_every_export_of_core_and_classical_is_fuzzed():
     assert not missing, f"exports without a fuzz case: {missing}"
 
 
+def _classical():
+    import deepstock_lite.classical
+    return deepstock_lite.classical
+
+
 @pytest.mark.parametrize("call, exc, name", [
     (lambda: __import__("deepstock_lite").core.Normal(3, 1e308), ValueError, "std"),
     (lambda: __import__("deepstock_lite").core.poisson_pmf(3, tail=0), ValueError, "tail"),
     (lambda: __import__("deepstock_lite").core.InventorySystem(h=1e308), ValueError, "h"),
     (lambda: __import__("deepstock_lite").core.DiscreteDemand([0.5, 0.5]).convolve_power(
         10 ** 18), ValueError, "n"),
-    (lambda: __import__("deepstock_lite").classical.lost_sales_heuristics(
-        1, h=1, b=4, mean=1, tol=-1), ValueError, "tol"),
-    (lambda: __import__("deepstock_lite").classical.solve_lost_sales(
-        12, h=1, b=99, mean=20), ValueError, "L"),
-    (lambda: __import__("deepstock_lite").classical.optimal_s_S(
-        h=1e-9, b=9, K=1e9, mean=5), ValueError, "K"),
+    (lambda: _classical().lost_sales_heuristics(
+        _classical().DiscreteDemand.poisson(1), L=1, h=1, b=4, tol=-1), ValueError, "tol"),
+    (lambda: _classical().solve_lost_sales(
+        _classical().DiscreteDemand.poisson(20), L=12, h=1, b=99), ValueError, "L"),
+    (lambda: _classical().optimal_s_S(
+        _classical().DiscreteDemand.poisson(5), h=1e-9, b=9, K=1e9), ValueError, "K"),
 ])
 def test_guards_up_front(call, exc, name):
     """Huge sizes, powers and iteration limits are refused at once, naming the argument."""

@@ -3,17 +3,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from deepstock_lite.classical.lost_sales import (DiscreteDemand, LookupPolicy,
-                                                 backorder_base_stock_level, best_base_stock,
-                                                 best_capped_base_stock, best_constant_order,
-                                                 evaluate_policy_exact, myopic_policy,
-                                                 solve_lost_sales)
+from deepstock_lite.classical import (DiscreteDemand, LookupPolicy, backorder_base_stock_level,
+                                      best_base_stock, best_capped_base_stock,
+                                      best_constant_order, evaluate_policy_exact, myopic_policy,
+                                      solve_lost_sales)
 from deepstock_lite.core.simulator import InventorySystem, simulate
 
 # Zipkin (2008), Poisson(5), h = 1: optimal long-run average cost, rows b, columns L = 1..4
 ZIPKIN = {4: (4.04, 4.40, 4.60, 4.73), 9: (5.44, 6.09, 6.53, 6.84),
           19: (6.68, 7.66, 8.36, 8.89), 39: (7.84, 9.11, 10.04, 10.79)}
 CELLS = [(L, b, ZIPKIN[b][L - 1]) for L in (1, 2, 3, 4) for b in (4, 9, 19, 39)]
+POIS5 = DiscreteDemand.poisson(5)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def solved():
 
 def _solve(cache, L, b):
     if (L, b) not in cache:
-        cache[L, b] = solve_lost_sales(L, h=1, b=b, mean=5)
+        cache[L, b] = solve_lost_sales(POIS5, L=L, h=1, b=b)
     return cache[L, b]
 
 
@@ -42,8 +42,8 @@ HEUR = [(2, 4, 4.64, 4.41), (4, 4, 5.20, 4.80), (2, 19, 7.84, 7.72), (4, 19, 9.2
 
 @pytest.mark.parametrize("L, b, base, capped", HEUR)
 def test_heuristics_published(solved, L, b, base, capped):
-    bs = best_base_stock(L, h=1, b=b, mean=5)
-    cb = best_capped_base_stock(L, h=1, b=b, mean=5)
+    bs = best_base_stock(POIS5, L=L, h=1, b=b)
+    cb = best_capped_base_stock(POIS5, L=L, h=1, b=b)
     assert round(bs.cost, 2) == pytest.approx(base, abs=1e-9)
     assert round(cb.cost, 2) == pytest.approx(capped, abs=1e-9)
     opt = _solve(solved, L, b).cost
@@ -51,12 +51,12 @@ def test_heuristics_published(solved, L, b, base, capped):
 
 
 def test_myopic_and_constant_order(solved):
-    my = myopic_policy(4, h=1, b=4, mean=5)
+    my = myopic_policy(POIS5, L=4, h=1, b=4)
     assert round(my.cost, 2) == pytest.approx(5.06, abs=1e-9)  # Zipkin 2008, L = 4, p = 4
-    co = best_constant_order(4, h=1, b=4, mean=5)
+    co = best_constant_order(POIS5, L=4, h=1, b=4)
     assert co.params["r"] < 5 and co.cost > _solve(solved, 4, 4).cost
     # constant order: the pipeline is deterministic, so the cost does not depend on L
-    assert best_constant_order(1, h=1, b=4, mean=5).cost == pytest.approx(co.cost, abs=1e-5)
+    assert best_constant_order(POIS5, L=1, h=1, b=4).cost == pytest.approx(co.cost, abs=1e-5)
 
 
 def test_lookup_policy_simulates_to_its_dp_value(solved):
@@ -75,11 +75,11 @@ def test_lookup_policy_simulates_to_its_dp_value(solved):
 
 def test_exact_evaluation_of_policies(solved):
     r = _solve(solved, 3, 9)
-    ev = evaluate_policy_exact(r.policy, 3, h=1, b=9, mean=5)
+    ev = evaluate_policy_exact(POIS5, policy=r.policy, L=3, h=1, b=9)
     assert ev.cost == pytest.approx(r.cost, abs=2e-6)
-    S = best_base_stock(3, h=1, b=9, mean=5)
-    ev = evaluate_policy_exact(lambda x: np.maximum(S.params["S"] - x.sum(1), 0), 3, h=1,
-                               b=9, mean=5)
+    S = best_base_stock(POIS5, L=3, h=1, b=9)
+    ev = evaluate_policy_exact(POIS5, policy=lambda x: np.maximum(S.params["S"] - x.sum(1), 0),
+                               L=3, h=1, b=9)
     assert ev.cost == pytest.approx(S.cost, abs=2e-6)
     assert isinstance(ev.policy, LookupPolicy)
 
@@ -96,13 +96,19 @@ def test_optimal_policy_structure(solved):
 
 def test_general_demand_laws():
     pmf = stats.poisson.pmf(np.arange(60), 5)
-    a = solve_lost_sales(2, h=1, b=9, pmf=pmf / pmf.sum())
+    a = solve_lost_sales(DiscreteDemand(pmf / pmf.sum()), L=2, h=1, b=9)
     assert a.cost == pytest.approx(6.09, abs=5e-3)
-    g = solve_lost_sales(2, h=1, b=9, demand=DiscreteDemand.geometric(5))
-    heur = best_base_stock(2, h=1, b=9, demand=DiscreteDemand.geometric(5))
+    g = solve_lost_sales(DiscreteDemand.geometric(5), L=2, h=1, b=9)
+    heur = best_base_stock(DiscreteDemand.geometric(5), L=2, h=1, b=9)
     assert g.lower <= g.cost <= g.upper and g.cost <= heur.cost
     assert g.cost > a.cost  # geometric demand is more variable than Poisson
-    d = solve_lost_sales(2, h=1, b=9, pmf=[0, 0, 1])  # deterministic demand: no cost
+    d = solve_lost_sales(DiscreteDemand([0, 0, 1]), L=2, h=1, b=9)  # deterministic: no cost
+    # a scipy.stats law and a demand process are read as the same law
+    from deepstock_lite.core.demand import Poisson
+    one = solve_lost_sales(POIS5, L=1, h=1, b=4).cost
+    assert solve_lost_sales(Poisson(5), L=1, h=1, b=4).cost == one
+    assert solve_lost_sales(stats.poisson(5), L=1, h=1, b=4).cost == pytest.approx(one,
+                                                                                  abs=1e-9)
     assert d.cost == pytest.approx(0.0, abs=1e-9)
 
 
@@ -114,29 +120,36 @@ def test_lookup_policy_outside_table(solved):
 
 
 @pytest.mark.parametrize("kw, match", [
-    (dict(L=2, h=-1, b=4, mean=5), "h must be"),
-    (dict(L=2, h=1, b=-4, mean=5), "b must be"),
-    (dict(L=0, h=1, b=4, mean=5), "L must be"),
-    (dict(L=-1, h=1, b=4, mean=5), "L must be"),
-    (dict(L=2, h=1, b=4, pmf=[]), "pmf must not be empty"),
-    (dict(L=2, h=1, b=4, pmf=[0.5, 0.6]), "pmf must sum to 1"),
-    (dict(L=2, h=1, b=4, mean=5, max_position=10), "max_position must be >="),
+    (dict(L=2, h=-1, b=4), "h must be"),
+    (dict(L=2, h=1, b=-4), "b must be"),
+    (dict(L=0, h=1, b=4), "L must be"),
+    (dict(L=-1, h=1, b=4), "L must be"),
+    (dict(L=2, h=1, b=4, max_position=10), "max_position must be >="),
+    (dict(demand=DiscreteDemand([1.0]), L=2, h=1, b=4), "identically zero"),
 ])
 def test_bad_arguments(kw, match):
-    L = kw.pop("L")
+    demand = kw.pop("demand", POIS5)
     with pytest.raises(ValueError, match=match):
-        solve_lost_sales(L, **kw)
+        solve_lost_sales(demand, **kw)
+
+
+@pytest.mark.parametrize("demand, exc, match", [
+    (None, TypeError, "demand is required"), (5, TypeError, "demand must be a demand law"),
+    (stats.norm(5, 1), TypeError, "demand must be a discrete law")])
+def test_demand_is_a_discrete_law(demand, exc, match):
+    with pytest.raises(exc, match=match):
+        solve_lost_sales(demand, L=2, h=1, b=4)
 
 
 def test_bad_policy_table():
-    S_bo = backorder_base_stock_level(2, h=1, b=4, mean=5)
+    S_bo = backorder_base_stock_level(POIS5, L=2, h=1, b=4)
     assert S_bo == 18
     with pytest.raises(ValueError, match="max_position"):
-        evaluate_policy_exact(lambda x: np.full(len(x), 30), 2, h=1, b=4, mean=5)
+        evaluate_policy_exact(POIS5, policy=lambda x: np.full(len(x), 30), L=2, h=1, b=4)
     with pytest.raises(ValueError, match="non-negative"):
-        evaluate_policy_exact(lambda x: np.full(len(x), -1), 2, h=1, b=4, mean=5)
+        evaluate_policy_exact(POIS5, policy=lambda x: np.full(len(x), -1), L=2, h=1, b=4)
     with pytest.raises(TypeError):
-        evaluate_policy_exact("base stock", 2, h=1, b=4, mean=5)
+        evaluate_policy_exact(POIS5, policy="base stock", L=2, h=1, b=4)
 
 
 def test_benchmark_script_and_shipped_table(tmp_path, capsys):
@@ -169,13 +182,13 @@ def test_policy_evaluation_from_a_start_state():
     import numpy as np
     from deepstock_lite.classical import evaluate_policy_exact
     pol = lambda st: np.maximum(8 - st.sum(1), 0)     # noqa: E731 (base stock 8)
-    every = evaluate_policy_exact(pol, 2, h=1, b=4, mean=5)
-    one = evaluate_policy_exact(pol, 2, h=1, b=4, mean=5, start=(3, 2))
+    every = evaluate_policy_exact(POIS5, policy=pol, L=2, h=1, b=4)
+    one = evaluate_policy_exact(POIS5, policy=pol, L=2, h=1, b=4, start=(3, 2))
     assert one.lower <= every.cost + 1e-6 and every.cost - 1e-6 <= one.upper
     assert abs(one.cost - every.cost) < 1e-5
     for bad in ((3,), (3, -1), (3.5, 0), (500, 0)):
         with pytest.raises(ValueError, match="start"):
-            evaluate_policy_exact(pol, 2, h=1, b=4, mean=5, start=bad)
+            evaluate_policy_exact(POIS5, policy=pol, L=2, h=1, b=4, start=bad)
 
 
 def test_memory_guard_refuses_before_allocating(monkeypatch):
@@ -183,43 +196,47 @@ def test_memory_guard_refuses_before_allocating(monkeypatch):
     MemoryError after about 30 s): refused at once, with the estimate and the limit, before
     the states are built."""
     import time
-    from deepstock_lite.classical import lost_sales as ls
+    from deepstock_lite.classical.lost_sales import state_space as ls
 
     def no_build(*a, **k):
         raise AssertionError("the state space was built before the memory check")
     monkeypatch.setattr(ls, "_simplex", no_build)
     assert ls.MAX_MEMORY == 2 * 2**30
     t0 = time.perf_counter()
-    for call in (lambda: solve_lost_sales(5, h=1, b=39, mean=6),
-                 lambda: myopic_policy(5, h=1, b=39, mean=6)):
+    pois6 = DiscreteDemand.poisson(6)
+    for call in (lambda: solve_lost_sales(pois6, L=5, h=1, b=39),
+                 lambda: myopic_policy(pois6, L=5, h=1, b=39)):
         with pytest.raises(ValueError, match=r"about \d+\.\d GiB .*MAX_MEMORY = 2 GiB"):
             call()
     assert time.perf_counter() - t0 < 1.0
-    assert ls.memory_estimate(5, 48, all_orders=True) > 8 * 2**30
+    assert ls.memory_estimate(L=5, S=48, all_orders=True) > 8 * 2**30
 
 
 def test_memory_guard_for_policy_evaluation(monkeypatch):
     """Policy evaluation (one order per state) is checked too, on the same limit."""
-    from deepstock_lite.classical import lost_sales as ls
+    from deepstock_lite.classical.lost_sales import state_space as ls
     monkeypatch.setattr(ls, "MAX_MEMORY", 2**20)     # 1 MiB: L = 3, b = 39 needs ~2.5 MiB
     with pytest.raises(ValueError, match="MAX_MEMORY"):
-        evaluate_policy_exact(lambda x: np.maximum(29 - x.sum(1), 0), 3, h=1, b=39, mean=5)
+        evaluate_policy_exact(POIS5, policy=lambda x: np.maximum(29 - x.sum(1), 0), L=3, h=1,
+                              b=39)
     with pytest.raises(ValueError, match="MAX_MEMORY"):
-        best_capped_base_stock(4, h=1, b=39, mean=5)
+        best_capped_base_stock(POIS5, L=4, h=1, b=39)
 
 
 def test_memory_estimate_bounds_the_measured_peak():
     """The estimate is at or above the traced peak of a real solve and evaluation, and not
     far above it (the sizes are counted exactly, also with a pipeline cap)."""
     import tracemalloc
-    from deepstock_lite.classical import lost_sales as ls
+    from deepstock_lite.classical.lost_sales import heuristics
+    from deepstock_lite.classical.lost_sales import state_space as ls
+    from deepstock_lite.classical.lost_sales.model import LostSalesModel
     from math import comb
-    model = ls.LostSalesModel(3, 1, 39, mean=5)
+    model = LostSalesModel(POIS5, L=3, h=1, b=39)
     S = model.backorder_level()
-    for call, est in ((lambda: solve_lost_sales(3, h=1, b=39, mean=5),
-                       ls.memory_estimate(3, S, all_orders=True)),
-                      (lambda: ls._capped(model, S, 4, 1e-6, 50_000),
-                       ls.memory_estimate(3, S, 4))):
+    for call, est in ((lambda: solve_lost_sales(POIS5, L=3, h=1, b=39),
+                       ls.memory_estimate(L=3, S=S, all_orders=True)),
+                      (lambda: heuristics._capped(model, S, 4, 1e-6, 50_000),
+                       ls.memory_estimate(L=3, S=S, cap=4))):
         tracemalloc.start()
         try:
             call()

@@ -100,7 +100,7 @@ def fake_cell(L, b, *, reg="base", budget="full", seed=0, **kw):
 
 def test_zipkin_ds_resumes_per_cell(place, monkeypatch, capsys):
     monkeypatch.setattr(experiments, "best_capped_base_stock",
-                        lambda L, **k: SimpleNamespace(cost=4.0 + L))
+                        lambda demand, *, L, **k: SimpleNamespace(cost=4.0 + L))
     argv = ["zipkin-ds", "--budget", "tiny", "--cells", "1,4", "2,9", "--seeds", "2",
             "--out", "r.json"]
     whole, partial, resumed, calls = interrupted_then_resumed(
@@ -347,12 +347,12 @@ def cell(*a, **k):
         os.kill(os.getpid(), signal.SIGKILL)
     return T.fake_cell(*a, **k)
 experiments.zipkin_ds_cell = cell
-experiments.best_capped_base_stock = lambda L, **k: SimpleNamespace(cost=4.0 + L)
+experiments.best_capped_base_stock = lambda law, *, L, **k: SimpleNamespace(cost=4.0 + L)
 experiments.main(sys.argv[2:])
 """
     argv = ["zipkin-ds", "--budget", "tiny", "--cells", "1,4", "2,9", "--out", "r.json"]
     monkeypatch.setattr(experiments, "best_capped_base_stock",
-                        lambda L, **k: SimpleNamespace(cost=4.0 + L))
+                        lambda demand, *, L, **k: SimpleNamespace(cost=4.0 + L))
     place("whole")
     monkeypatch.setattr(experiments, "zipkin_ds_cell", fake_cell)
     experiments.main(argv)

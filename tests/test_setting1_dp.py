@@ -33,7 +33,7 @@ def test_review_days_and_loss_definition():
         inv = end + (40.0 if t in sol.review_days else 0.0)  # on hand next day (L = 1)
     ends = np.array(ends).T[:, 3:]
     by_hand = (0.1 * np.maximum(ends, 0).mean(1) + 0.9 * np.maximum(-ends, 0).mean(1)).mean()
-    assert setting1_loss(lambda s: np.full(s.n, 40.0), D) == pytest.approx(by_hand)
+    assert setting1_loss(D, policy=lambda s: np.full(s.n, 40.0)) == pytest.approx(by_hand)
 
 
 def test_policy_is_capped_base_stock_and_matches_table():
@@ -71,7 +71,7 @@ def test_dp_is_optimal_against_enumeration():
     for S2, S4 in itertools.product(range(-5, 20), range(-5, 20)):
         targets = {2: S2, 4: S4}
         pol = lambda s, T=targets: np.clip(T.get(s.t, -np.inf) - s.position, 0, 6)
-        best = min(best, setting1_loss(pol, paths))
+        best = min(best, setting1_loss(paths, policy=pol))
     assert sol.expected_loss == pytest.approx(best, abs=1e-12)
     # the cap binds: without it the loss is lower
     assert solve_setting1_dp(train, max_order=100).expected_loss < sol.expected_loss - 1e-9
@@ -162,14 +162,14 @@ def test_dp_on_given_laws_and_exact_policy_loss():
     sol = solve_setting1_dp(train)
     # the same DP from the laws of the columns, given as pmfs
     laws = [DiscreteDemand.from_sample(col) for col in train.T]
-    by_laws = solve_setting1_dp(laws=laws)
+    by_laws = solve_setting1_dp(laws)
     assert by_laws.targets == sol.targets
     assert by_laws.expected_loss == pytest.approx(sol.expected_loss, abs=1e-12)
     # exact evaluation of the optimal policy under its own laws gives the DP value
-    assert setting1_expected_loss(sol, laws) == pytest.approx(sol.expected_loss, abs=1e-12)
+    assert setting1_expected_loss(laws, policy=sol) == pytest.approx(sol.expected_loss, abs=1e-12)
     assert sol.exact_loss(train) == pytest.approx(sol.expected_loss, abs=1e-12)
     # and any other policy costs more
-    worse = setting1_expected_loss(lambda s: np.full(s.n, 25.0), laws)
+    worse = setting1_expected_loss(laws, policy=lambda s: np.full(s.n, 25.0))
     assert worse > sol.expected_loss
 
 
@@ -177,29 +177,27 @@ def test_exact_loss_matches_enumeration_for_any_policy():
     train = np.array([[3, 1, 4, 2, 5, 2], [5, 2, 6, 3, 8, 6]])
     paths = np.array(list(itertools.product(*train.T)), float)
     pol = lambda s: np.where(s.position < 7, 7.5 - s.position, 0.0)  # real orders
-    assert setting1_expected_loss(pol, train) == pytest.approx(setting1_loss(pol, paths),
-                                                               abs=1e-12)
+    assert setting1_expected_loss(train, policy=pol) == pytest.approx(
+        setting1_loss(paths, policy=pol), abs=1e-12)
 
 
 def test_paper_laws_uniform_floors():
     # the paper's law: uniform on {floor_t, ..., floor_t + 4}, here as scipy laws
     laws = [stats.randint(f, f + 5) for f in FLOORS]
-    sol = solve_setting1_dp(laws=laws)
+    sol = solve_setting1_dp(laws)
     assert sol.review_days == list(range(2, 29, 2))
     assert sol.exact_loss(laws) == pytest.approx(sol.expected_loss, abs=1e-12)
     assert 0.7 < sol.expected_loss < 0.95
 
 
 def test_laws_arguments_are_checked():
-    with pytest.raises(ValueError, match="exactly one"):
-        solve_setting1_dp()
-    with pytest.raises(ValueError, match="exactly one"):
-        solve_setting1_dp(_data(3, 0), laws=[DiscreteDemand.poisson(3)] * 8)
-    with pytest.raises(TypeError, match="laws"):
-        solve_setting1_dp(laws=5)
-    with pytest.raises(TypeError, match=r"laws\[1\]"):
-        solve_setting1_dp(laws=[DiscreteDemand.poisson(3), "x"] + [DiscreteDemand.poisson(3)] * 6)
+    with pytest.raises(TypeError, match="demand"):
+        solve_setting1_dp(5)
+    with pytest.raises(TypeError, match=r"demand\[1\]"):
+        solve_setting1_dp([DiscreteDemand.poisson(3), "x"] + [DiscreteDemand.poisson(3)] * 6)
+    with pytest.raises(ValueError, match=r"demand\[0\]: pmf must sum to 1"):
+        solve_setting1_dp([[0.5, 0.4]] + [DiscreteDemand.poisson(3)] * 6)
     with pytest.raises(ValueError, match="tie_tol"):
         solve_setting1_dp(_data(3, 0), tie_tol=-1)
     with pytest.raises(ValueError, match="policy"):
-        setting1_expected_loss(lambda s: -np.ones(s.n), _data(3, 0))
+        setting1_expected_loss(_data(3, 0), policy=lambda s: -np.ones(s.n))

@@ -1,9 +1,20 @@
 """Classical inventory theory: closed forms and exact optima (numpy/scipy only, no torch).
 
-One calling convention everywhere: keyword arguments ``h=`` (holding), ``b=`` (backlog or
-lost-sales penalty), ``L=`` (lead time), ``P=`` (review period) and ``demand=`` (a
-:class:`DiscreteDemand` or a frozen ``scipy.stats`` law). The exact methods for (s, S)
-policies and lost sales need integer demand; ``mean=`` is a shortcut for Poisson demand.
+One calling convention everywhere: the demand is the one positional argument and every other
+parameter is keyword-only, ``h=`` (holding), ``b=`` (backlog or lost-sales penalty), ``K=``
+(fixed order cost), ``L=`` (lead time), ``P=`` (review period), the levels ``S=``/``s=`` and
+the rest::
+
+    optimal_base_stock(DiscreteDemand.poisson(5), h=1, b=9, L=2)
+    solve_lost_sales(DiscreteDemand.poisson(5), L=2, h=1, b=4)
+
+The demand is a law: a :class:`DiscreteDemand` (``DiscreteDemand.poisson(mean)``,
+``DiscreteDemand(pmf)``, ``.geometric``, ``.from_scipy``, ``.from_sample``), a frozen
+``scipy.stats`` law or a demand process of :mod:`deepstock_lite.core.demand` (its
+per-period law). The exact methods for (s, S) policies and lost sales need integer demand;
+the ``*_normal`` closed forms need a normal law (``stats.norm(mu, sigma)``); the empirical
+newsvendor takes a demand sample and the Setting 1 DP per-day laws (or the trajectories whose
+columns give them). Import every name from here, not from the modules.
 
 * newsvendor: :func:`optimal_newsvendor`, :func:`newsvendor_cost`;
 * base stock with backorders: :func:`optimal_base_stock`, :func:`base_stock_cost`;
@@ -14,13 +25,10 @@ policies and lost sales need integer demand; ``mean=`` is a shortcut for Poisson
 from ..core.distributions import (ContinuousDemand, DiscreteDemand, DiscreteDistribution,
                                    poisson_pmf)
 from .newsvendor import (NewsvendorSolution, critical_ratio, newsvendor_cost,
-                         newsvendor_cost_discrete, newsvendor_cost_empirical,
-                         newsvendor_cost_normal, newsvendor_cost_poisson, newsvendor_discrete,
-                         newsvendor_empirical, newsvendor_normal, newsvendor_poisson,
-                         optimal_newsvendor)
-from .base_stock import (BaseStockSolution, base_stock_cost, base_stock_cost_discrete,
-                         base_stock_cost_normal, base_stock_cost_poisson, base_stock_discrete,
-                         base_stock_normal, base_stock_poisson, optimal_base_stock)
+                         newsvendor_cost_empirical, newsvendor_cost_normal, newsvendor_empirical,
+                         newsvendor_normal, optimal_newsvendor)
+from .base_stock import (BaseStockSolution, base_stock_cost, base_stock_cost_normal,
+                         base_stock_normal, optimal_base_stock)
 from .s_S import (FiniteHorizonSS, SSResult, eoq_s_S, finite_horizon_s_S,
                   k_convexity_constant, optimal_s_S, renewal_mass, s_S_cost, s_S_cost_grid,
                   single_period_cost)
@@ -36,13 +44,11 @@ __all__ = [
     "DiscreteDemand", "ContinuousDemand", "DiscreteDistribution", "poisson_pmf",
     # newsvendor
     "NewsvendorSolution", "critical_ratio", "optimal_newsvendor", "newsvendor_cost",
-    "newsvendor_cost_poisson", "newsvendor_normal", "newsvendor_cost_normal",
-    "newsvendor_discrete", "newsvendor_cost_discrete", "newsvendor_poisson",
-    "newsvendor_empirical", "newsvendor_cost_empirical",
+    "newsvendor_normal", "newsvendor_cost_normal", "newsvendor_empirical",
+    "newsvendor_cost_empirical",
     # base stock
-    "BaseStockSolution", "optimal_base_stock", "base_stock_cost", "base_stock_cost_poisson",
-    "base_stock_normal", "base_stock_cost_normal", "base_stock_discrete",
-    "base_stock_cost_discrete", "base_stock_poisson",
+    "BaseStockSolution", "optimal_base_stock", "base_stock_cost", "base_stock_normal",
+    "base_stock_cost_normal",
     # (s, S)
     "SSResult", "FiniteHorizonSS", "optimal_s_S", "s_S_cost", "s_S_cost_grid", "eoq_s_S",
     "finite_horizon_s_S", "k_convexity_constant", "renewal_mass", "single_period_cost",

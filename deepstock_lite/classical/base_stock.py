@@ -15,11 +15,13 @@ With :math:`P = 1` this is the newsvendor on lead-time demand: :math:`S^*` is th
 :math:`S^*` solves :math:`\frac1P\sum_j F_{L+1+j}(S) = b/(b+h)` (the order-up-to level of the
 (R, S) policy, e.g. Axsäter 2015 §6.3 / Zipkin 2000 §7.2).
 
-The documented entry points are :func:`optimal_base_stock` and :func:`base_stock_cost`,
-with keyword arguments ``demand=``, ``h=``, ``b=``, ``L=``, ``P=`` and any demand law:
+Every function takes the demand as its one positional argument and everything else by
+keyword (``S=``, ``h=``, ``b=``, ``L=``, ``P=``). :func:`optimal_base_stock` and
+:func:`base_stock_cost` take any demand law:
 
-* a :class:`~deepstock_lite.core.distributions.DiscreteDemand` or a ``scipy.stats``
-  discrete law: exact (the lead-time laws are exact convolutions, no truncation);
+* a :class:`~deepstock_lite.core.distributions.DiscreteDemand`, a ``scipy.stats``
+  discrete law or a demand process of :mod:`deepstock_lite.core.demand`: exact (the
+  lead-time laws are exact convolutions, no truncation);
 * a normal or gamma ``scipy.stats`` law: exact (closed under sums; the cost is integrated
   to about 1e-10 relative);
 * any other continuous ``scipy.stats`` law (lognormal, Weibull, ...): with ``L = 0`` and
@@ -28,7 +30,8 @@ with keyword arguments ``demand=``, ``h=``, ``b=``, ``L=``, ``P=`` and any deman
   bounds the absolute cost error:
   :math:`\max(h, b)\,\bar n\,E|D_\delta - D|`, :math:`\bar n = L + (P+1)/2`.
 
-``base_stock_normal`` / ``_discrete`` / ``_poisson`` are thin wrappers kept for older code.
+:func:`base_stock_normal` and :func:`base_stock_cost_normal` are the closed forms for a
+normal law (``stats.norm(mu, sigma)``).
 """
 from __future__ import annotations
 
@@ -37,19 +40,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from ..core.distributions import (ContinuousDemand, DiscreteDemand, as_demand_law,
-                                   as_discrete_demand)
+from ..core.distributions import ContinuousDemand, DiscreteDemand, as_demand_law
 from ..core.validation import check_int, check_real
-from .newsvendor import _levels, _out, critical_ratio
+from .newsvendor import _levels, _normal_parameters, _out, critical_ratio
 
-__all__ = ["BaseStockSolution", "optimal_base_stock", "base_stock_cost",
-           "base_stock_cost_poisson", "base_stock_normal", "base_stock_cost_normal",
-           "base_stock_discrete", "base_stock_cost_discrete", "base_stock_poisson"]
+__all__ = ["BaseStockSolution", "optimal_base_stock", "base_stock_cost", "base_stock_normal",
+           "base_stock_cost_normal"]
 
 _MAX_L, _MAX_P = 1000, 1000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BaseStockSolution:
     S: float     #: optimal order-up-to level for the inventory position
     cost: float  #: expected holding + shortage cost per period
@@ -61,7 +62,7 @@ def _LP(L, P):
 
 
 def _check_hb(h, b):
-    critical_ratio(h, b)  # validates h, b
+    critical_ratio(h=h, b=b)  # validates h, b
     return float(h), float(b)
 
 
@@ -107,28 +108,30 @@ def _sum_continuous(law, n):
     return ContinuousDemand(stats.gamma(n * shapes[0], loc=n * loc, scale=scale))
 
 
-def base_stock_cost(S, *, demand, h, b, L=0, P=1, step=None):
-    """Long-run cost per period ``C(S)`` of the base-stock level ``S`` (vectorized in ``S``)
-    for i.i.d. demand with law ``demand`` (see the module note for the precision)."""
+def base_stock_cost(demand, *, S, h, b, L=0, P=1, step=None):
+    r"""Long-run cost per period :math:`C(S) = \frac1P\sum_j E[h(S - D_{L+1+j})^+ +
+    b(D_{L+1+j} - S)^+]` of the base-stock level ``S`` (vectorized in ``S``) for i.i.d.
+    demand with law ``demand`` (see the module note for the precision)."""
     L, P = _LP(L, P)
     h, b = _check_hb(h, b)
     leads = _Leads(as_demand_law(demand), L, P, step)
     return _out(leads.cost(_levels(S), h, b))
 
 
-def optimal_base_stock(*, demand, h, b, L=0, P=1, step=None):
+def optimal_base_stock(demand, *, h, b, L=0, P=1, step=None):
     r"""Optimal base-stock level and its cost per period, for i.i.d. demand with any law:
     the smallest ``S`` with :math:`\frac1P\sum_j F_{L+1+j}(S) \ge b/(b+h)` (an integer for
-    discrete demand). ``demand``: a :class:`~deepstock_lite.core.distributions.DiscreteDemand`
-    or a frozen ``scipy.stats`` law. ``step``: grid step for continuous laws other than the
-    normal and gamma when ``L + P > 1`` (default ``std / 1000``); ``error`` of the solution
-    bounds the cost error (see the module note)."""
+    discrete demand; with ``P = 1`` Snyder & Shen 2019, eqs. (4.30)–(4.31)). ``demand``: a
+    :class:`~deepstock_lite.core.distributions.DiscreteDemand`, a frozen ``scipy.stats`` law
+    or a demand process. ``step``: grid step for continuous laws other than the normal and
+    gamma when ``L + P > 1`` (default ``std / 1000``); ``error`` of the solution bounds the
+    cost error (see the module note)."""
     L, P = _LP(L, P)
-    alpha = critical_ratio(h, b)
+    alpha = critical_ratio(h=h, b=b)
     h, b = float(h), float(b)
     law = as_demand_law(demand)
     if isinstance(law, ContinuousDemand) and law.is_normal:
-        return base_stock_normal(law.mean, law.std, h, b, L, P)
+        return base_stock_normal(law, h=h, b=b, L=L, P=P)
     leads = _Leads(law, L, P, step)
     if leads.kind == "discrete":
         top = leads.parts[-1][2].top
@@ -158,18 +161,7 @@ def optimal_base_stock(*, demand, h, b, L=0, P=1, step=None):
                              error=float(max(h, b) * nbar * leads.unit_error))
 
 
-def base_stock_cost_poisson(S, mean, *, h, b, L=0, P=1):
-    """``C(S)`` for Poisson(``mean``) demand per period (exact, vectorized in ``S``)."""
-    return base_stock_cost(S, demand=DiscreteDemand.poisson(mean), h=h, b=b, L=L, P=P)
-
-
-def base_stock_cost_normal(S, mu, sigma, h, b, L=0, P=1):
-    """C(S) for i.i.d. N(mu, sigma²) demand per period (continuous approximation)."""
-    L, P = _LP(L, P)
-    critical_ratio(h, b)  # validates h, b
-    mu = check_real("mu", mu, low=0.0, high=1e15)
-    sigma = check_real("sigma", sigma, low=0.0, low_open=True, high=1e15)
-    S = _levels(S)
+def _normal_cost(S, mu, sigma, h, b, L, P):
     total = 0.0
     for j in range(P):
         n = L + 1 + j
@@ -180,12 +172,22 @@ def base_stock_cost_normal(S, mu, sigma, h, b, L=0, P=1):
     return _out(total / P)
 
 
-def base_stock_normal(mu, sigma, h, b, L=0, P=1):
-    """Optimal base-stock level and cost for normal demand (closed form when P = 1)."""
+def base_stock_cost_normal(demand, *, S, h, b, L=0, P=1):
+    r"""``C(S)`` for i.i.d. normal demand ``stats.norm(mu, sigma)`` per period (continuous
+    approximation; with ``P = 1`` the newsvendor cost of Snyder & Shen 2019, eq. (4.22), on
+    :math:`N((L+1)\mu, (L+1)\sigma^2)`); vectorized in ``S``."""
     L, P = _LP(L, P)
-    alpha = critical_ratio(h, b)
-    mu = check_real("mu", mu, low=0.0, high=1e15)
-    sigma = check_real("sigma", sigma, low=0.0, low_open=True, high=1e15)
+    critical_ratio(h=h, b=b)  # validates h, b
+    mu, sigma = _normal_parameters(demand, low=0.0)
+    return _normal_cost(_levels(S), mu, sigma, h, b, L, P)
+
+
+def base_stock_normal(demand, *, h, b, L=0, P=1):
+    """Optimal base-stock level and cost for normal demand ``stats.norm(mu, sigma)`` per
+    period (closed form when ``P = 1``, Snyder & Shen 2019, eqs. (4.30)–(4.31))."""
+    L, P = _LP(L, P)
+    alpha = critical_ratio(h=h, b=b)
+    mu, sigma = _normal_parameters(demand, low=0.0)
     if not 0 < alpha < 1:
         raise ValueError("h and b must both be > 0 for normal demand (otherwise the optimal "
                          f"level is infinite), got h={h}, b={b}")
@@ -202,27 +204,4 @@ def base_stock_normal(mu, sigma, h, b, L=0, P=1):
     lo = (L + 1) * mu - 40 * sigma * np.sqrt(L + P)
     hi = (L + P) * mu + 40 * sigma * np.sqrt(L + P)
     S = optimize.brentq(excess, lo, hi, xtol=1e-10)
-    return BaseStockSolution(S=float(S), cost=base_stock_cost_normal(S, mu, sigma, h, b, L, P))
-
-
-def _as_dist(pmf):
-    return pmf if isinstance(pmf, DiscreteDemand) else as_discrete_demand(pmf=pmf)
-
-
-def base_stock_cost_discrete(S, pmf, h, b, L=0, P=1):
-    """C(S) for i.i.d. integer demand with the given per-period pmf (or a
-    :class:`~deepstock_lite.core.distributions.DiscreteDemand`); vectorized in S.
-    Same as :func:`base_stock_cost`."""
-    return base_stock_cost(S, demand=_as_dist(pmf), h=h, b=b, L=L, P=P)
-
-
-def base_stock_discrete(pmf, h, b, L=0, P=1):
-    """Optimal integer base-stock level: smallest S with (1/P)Σ_j F_{L+1+j}(S) >= b/(b+h).
-    Same as :func:`optimal_base_stock`."""
-    return optimal_base_stock(demand=_as_dist(pmf), h=h, b=b, L=L, P=P)
-
-
-def base_stock_poisson(mean, h, b, L=0, P=1):
-    """Optimal integer base-stock level and cost for Poisson(mean) demand per period
-    (exact, no truncation)."""
-    return optimal_base_stock(demand=DiscreteDemand.poisson(mean), h=h, b=b, L=L, P=P)
+    return BaseStockSolution(S=float(S), cost=_normal_cost(_levels(S), mu, sigma, h, b, L, P))

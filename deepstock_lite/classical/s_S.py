@@ -16,6 +16,12 @@ mass function of one-period demand,
 
 :func:`optimal_s_S` runs Zheng & Federgruen's algorithm on it; :func:`s_S_cost` and
 :func:`s_S_cost_grid` evaluate any :math:`(s, S)` exactly.
+
+Every function takes the demand as its one positional argument, a
+:class:`~deepstock_lite.core.distributions.DiscreteDemand` (e.g.
+``DiscreteDemand.poisson(10)``, ``DiscreteDemand(pmf)``), a frozen ``scipy.stats`` discrete
+law or a discrete demand process of :mod:`deepstock_lite.core.demand`, and everything else
+by keyword (``h=``, ``b=``, ``K=``, ``L=``, the levels ``s=``, ``S=``).
 """
 from __future__ import annotations
 
@@ -25,14 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.validation import MAX_QUANTITY, check_array, check_int, check_real
-from ..core.distributions import DiscreteDemand, as_discrete_demand as as_demand
+from ..core.distributions import DiscreteDemand, as_discrete_demand
 
 __all__ = ["SSResult", "FiniteHorizonSS", "single_period_cost", "renewal_mass", "s_S_cost",
            "s_S_cost_grid", "optimal_s_S", "eoq_s_S", "finite_horizon_s_S", "k_convexity_constant",
-           "DiscreteDemand"]
+           "lead_time_law", "DiscreteDemand"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SSResult:
     """An :math:`(s, S)` policy and its exact long-run average cost per period."""
     s: int
@@ -55,7 +61,7 @@ _MAX_CYCLE = 20_000  # largest order quantity S - s searched (units)
 _MAX_LEVEL = 10_000_000  # largest |s|, |S| or grid point (units)
 
 
-def lead_time_law(demand, L):
+def lead_time_law(demand, *, L):
     """Law of the demand over ``L + 1`` periods, with an error naming ``L`` if too large."""
     try:
         return demand.sum_of(L + 1)
@@ -66,16 +72,15 @@ def lead_time_law(demand, L):
 class _Model:
     """Checked parameters plus the two ingredients of c(s, S): G and the renewal mass m."""
 
-    def __init__(self, h, b, K, L, demand, mean, pmf):
+    def __init__(self, demand, h, b, K, L):
         self.h = check_real("h", h, low=0.0, low_open=True, high=MAX_QUANTITY)
         self.b = check_real("b", b, low=0.0, low_open=True, high=MAX_QUANTITY)
         self.K = check_real("K", K, low=0.0, high=MAX_QUANTITY)
         self.L = check_int("L", L, low=0, high=10_000)
-        self.demand = as_demand(demand, mean=mean, pmf=pmf)
+        self.demand = as_discrete_demand(demand)
         if self.demand.p0 >= 1.0:
-            raise ValueError("demand must not be identically zero (P(D = 0) < 1 required; "
-                             "check demand=, mean= or pmf=)")
-        self.lead = lead_time_law(self.demand, self.L)
+            raise ValueError("demand must not be identically zero (P(D = 0) < 1 required)")
+        self.lead = lead_time_law(self.demand, L=self.L)
         self._m = np.zeros(0)
         # the cycle length S - s is of the order of the EOQ; bound it so nothing hangs
         self.eoq = math.sqrt(2 * self.K * self.demand.mean / self.h)
@@ -92,7 +97,7 @@ class _Model:
     def m(self, n):
         """m(0..n-1), extended on request (the recursion only looks backwards)."""
         if self._m.size < n:
-            self._m = renewal_mass(self.demand, max(n, 2 * self._m.size))
+            self._m = renewal_mass(self.demand, n=max(n, 2 * self._m.size))
         return self._m[:n]
 
     def cost(self, s, S):
@@ -106,26 +111,24 @@ class _Model:
         return self.lead.quantile(self.b / (self.b + self.h))
 
 
-def single_period_cost(y, *, h, b, L=0, demand=None, mean=None, pmf=None):
+def single_period_cost(demand, *, y, h, b, L=0):
     r"""Expected holding + shortage cost :math:`G(y) = h E(y - D_{L+1})^+ + b E(D_{L+1} - y)^+`
     charged to the position :math:`y` after ordering (Zheng & Federgruen 1991, eq. (1))."""
-    model = _Model(h, b, 0.0, L, demand, mean, pmf)
+    model = _Model(demand, h, b, 0.0, L)
     return model.G(_int_array("y", y))
 
 
-def renewal_mass(demand, n):
+def renewal_mass(demand, *, n):
     r"""Renewal mass :math:`m(0..n-1)` of i.i.d. integer demand (Zheng & Federgruen
     1991, eq. (3)): :math:`m(0) = 1/(1-p_0)`,
     :math:`m(j) = \sum_{l=1}^{j} p_l\, m(j-l)/(1-p_0)`. :math:`m(j)` is the expected
     number of periods the position spends exactly :math:`j` below the order-up-to level,
     so :math:`M(n) = \sum_{j<n} m(j)` is the mean cycle length."""
-    if not isinstance(demand, DiscreteDemand):
-        raise TypeError(f"demand must be a DiscreteDemand, got {type(demand).__name__}")
+    demand = as_discrete_demand(demand)
     n = check_int("n", n, low=1, high=10 * _MAX_CYCLE)
     p = demand.head(n)
     if p[0] >= 1.0:
-        raise ValueError("demand must not be identically zero (P(D = 0) < 1 required; "
-                             "check demand=, mean= or pmf=)")
+        raise ValueError("demand must not be identically zero (P(D = 0) < 1 required)")
     m = np.empty(n)
     m[0] = 1.0 / (1.0 - p[0])
     for j in range(1, n):
@@ -133,20 +136,21 @@ def renewal_mass(demand, n):
     return m
 
 
-def s_S_cost(s, S, *, h, b, K, L=0, demand=None, mean=None, pmf=None):
+def s_S_cost(demand, *, s, S, h, b, K, L=0):
     r"""Exact long-run average cost :math:`c(s, S)` of an :math:`(s, S)` policy (renewal
-    reward, Zheng & Federgruen 1991, eq. (2)). Demand: ``mean`` (Poisson), ``pmf`` (on
-    ``0..m``) or ``demand`` (a :class:`DiscreteDemand`)."""
-    model = _Model(h, b, K, L, demand, mean, pmf)
+    reward, Zheng & Federgruen 1991, eq. (2)). ``demand``: a :class:`DiscreteDemand`, a
+    frozen ``scipy.stats`` discrete law or a discrete demand process."""
+    model = _Model(demand, h, b, K, L)
     s = check_int("s", s, low=-_MAX_LEVEL, high=_MAX_LEVEL)
     S = check_int("S", S, low=s + 1, high=s + 10 * _MAX_CYCLE)
     return model.cost(s, S)
 
 
-def s_S_cost_grid(s_values, S_values, *, h, b, K, L=0, demand=None, mean=None, pmf=None):
-    """:math:`c(s, S)` on a grid, shape ``(len(s_values), len(S_values))``; ``nan`` where
-    ``S <= s``. One cumulative sum per ``S`` (used for the cost-surface figure)."""
-    model = _Model(h, b, K, L, demand, mean, pmf)
+def s_S_cost_grid(demand, *, s_values, S_values, h, b, K, L=0):
+    """:math:`c(s, S)` of Zheng & Federgruen (1991), eq. (2), on a grid, shape
+    ``(len(s_values), len(S_values))``; ``nan`` where ``S <= s``. One cumulative sum per
+    ``S`` (used for the cost-surface figure)."""
+    model = _Model(demand, h, b, K, L)
     s_arr, S_arr = _int_array("s_values", s_values), _int_array("S_values", S_values)
     dmax = int(max(S_arr.max() - s_arr.min(), 1))
     if dmax > 10 * _MAX_CYCLE:
@@ -163,7 +167,7 @@ def s_S_cost_grid(s_values, S_values, *, h, b, K, L=0, demand=None, mean=None, p
     return out
 
 
-def optimal_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None, max_iter=100_000):
+def optimal_s_S(demand, *, h, b, K, L=0, max_iter=100_000):
     r"""Optimal :math:`(s^*, S^*)` by the algorithm of Zheng & Federgruen (1991, §3).
 
     It starts from the minimizer :math:`y^*` of :math:`G`, lowers :math:`s` until
@@ -172,7 +176,7 @@ def optimal_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None, max_iter=100_
     since :math:`G` is convex), improving :math:`s` whenever a better :math:`S` is found.
     Exact for any integer demand; cost per period :math:`K\,1\{\text{order}\} + G(y)`.
     """
-    model = _Model(h, b, K, L, demand, mean, pmf)
+    model = _Model(demand, h, b, K, L)
     max_iter = check_int("max_iter", max_iter, low=1, high=10_000_000)
     y = model.y_star()
     Gy = float(model.G(y))
@@ -199,12 +203,12 @@ def optimal_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None, max_iter=100_
                     h=model.h, b=model.b, K=model.K, L=model.L, demand=model.demand)
 
 
-def eoq_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None):
+def eoq_s_S(demand, *, h, b, K, L=0):
     r"""The EOQ heuristic: :math:`s = y^*` (the newsvendor fractile :math:`b/(b+h)` of
     lead-time demand), :math:`S = s + \max(1, \mathrm{round}(\sqrt{2K\mu/h}))`
     (Harris's economic order quantity), with its exact cost. Compare with
     :func:`optimal_s_S` for the gap."""
-    model = _Model(h, b, K, L, demand, mean, pmf)
+    model = _Model(demand, h, b, K, L)
     s = model.y_star()
     Q = max(1, int(round(model.eoq)))
     return SSResult(s=s, S=s + Q, cost=model.cost(s, s + Q), base_stock_level=s,
@@ -212,7 +216,7 @@ def eoq_s_S(*, h, b, K, L=0, demand=None, mean=None, pmf=None):
                     L=model.L, demand=model.demand)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FiniteHorizonSS:
     """Scarf's finite-horizon DP: ``H[t]`` on ``grid`` and the levels ``s[t]``, ``S[t]``."""
     grid: np.ndarray
@@ -222,7 +226,7 @@ class FiniteHorizonSS:
     order_set_is_interval: bool  # the states that order are exactly {x <= s[t]} every t
 
 
-def finite_horizon_s_S(T, *, h, b, K, L=0, demand=None, mean=None, pmf=None, grid=None):
+def finite_horizon_s_S(demand, *, T, h, b, K, L=0, grid=None):
     r"""Backward induction for :math:`T` periods (Scarf 1960), with :math:`v_{T} \equiv 0`:
 
     .. math:: H_t(y) = G(y) + E\,v_{t+1}(y - D), \qquad
@@ -233,7 +237,7 @@ def finite_horizon_s_S(T, *, h, b, K, L=0, demand=None, mean=None, pmf=None, gri
     every ``s_t``; below it ``v_t`` is the constant :math:`K + \min H_t`, so the bottom end is
     exact.
     """
-    model = _Model(h, b, K, L, demand, mean, pmf)
+    model = _Model(demand, h, b, K, L)
     T = check_int("T", T, low=1, high=100_000)
     if grid is None:
         y = model.y_star()

@@ -22,11 +22,15 @@ Because :math:`E V_{t+1}(y - D_t)` is convex in :math:`y`, the optimal policy is
 stock capped by :math:`q_{max}`: order :math:`\min((S_t - I)^+, q_{max})`. The solver checks
 that its table has this form, so the policy extends to any state (and to non-integer data).
 
-The laws :math:`D_t` can also be given directly (``laws=``: one integer demand law per day,
-e.g. the paper's uniform law on :math:`\{\ell_t, \dots, \ell_t + 4\}`), and
-:func:`setting1_expected_loss` computes the exact expected loss of *any* Setting 1 policy
-under given per-day laws, by propagating the law of the net inventory day by day (no
-Monte Carlo).
+Every function takes the demand as its one positional argument and everything else by
+keyword (``policy=``, ``h=``, ``b=``, ...). For :func:`solve_setting1_dp` and
+:func:`setting1_expected_loss` the demand is the per-day laws :math:`D_t`: a 2-D array of
+integer trajectories (day :math:`t` follows the empirical law of column :math:`t`) or a
+sequence of one integer demand law per day (e.g. the paper's uniform law on
+:math:`\{\ell_t, \dots, \ell_t + 4\}`); :func:`setting1_expected_loss` computes the exact
+expected loss of *any* Setting 1 policy under them, by propagating the law of the net
+inventory day by day (no Monte Carlo). For :func:`setting1_loss` it is the demand paths the
+policy is run on.
 
 **Ties.** When the critical fractile hits a step of an empirical cdf exactly (with 10
 training trajectories the cdf moves in steps of 0.1 and :math:`b/(b+h) = 0.9`), several
@@ -45,7 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.distributions import as_discrete_demand
+from ..core.distributions import DiscreteDemand, as_discrete_demand
 from ..core.simulator import InventoryState, InventorySystem, simulate
 from ..core.validation import MAX_QUANTITY, check_array, check_int, check_real
 
@@ -67,9 +71,10 @@ def _review_days(T):
     return [t for t in range(FIRST_REVIEW, T - L) if (t - FIRST_REVIEW) % P == 0]
 
 
-def setting1_loss(policy, demand, *, h=0.1, b=0.9, per_trajectory=False):
+def setting1_loss(demand, *, policy, h=0.1, b=0.9, per_trajectory=False):
     """The authors' loss of ``policy`` on ``demand`` (shape ``(n, T)``): ``h``·mean over days
-    ``3..T-1`` of the end-of-day stock + ``b``·mean backlog, averaged over trajectories."""
+    ``3..T-1`` of the end-of-day stock + ``b``·mean backlog, averaged over trajectories
+    (Xie et al. 2026; the loss of the module note)."""
     D = check_array("demand", demand, ndim=(1, 2), nonnegative=True)
     D = np.atleast_2d(D)
     if D.shape[1] <= COST_START:
@@ -79,7 +84,7 @@ def setting1_loss(policy, demand, *, h=0.1, b=0.9, per_trajectory=False):
     return loss if per_trajectory else float(loss.mean())
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Setting1Solution:
     """The optimal policy of the DP: ``targets[t]`` is the order-up-to level
     :math:`S_t` of review day ``t``; the order is ``min((S_t - I)^+, max_order)``."""
@@ -104,26 +109,24 @@ class Setting1Solution:
         """Policy interface of the simulator (with L = 1 the position is the on-hand stock)."""
         return self.order(state.t, state.position)
 
-    def loss(self, demand, per_trajectory=False):
+    def loss(self, demand, *, per_trajectory=False):
         """The authors' loss of this policy on ``demand`` (shape ``(n, T)``)."""
-        return setting1_loss(self, demand, h=self.h, b=self.b, per_trajectory=per_trajectory)
+        return setting1_loss(demand, policy=self, h=self.h, b=self.b,
+                             per_trajectory=per_trajectory)
 
-    def exact_loss(self, laws):
-        """Exact expected loss of this policy under per-day ``laws`` (see
+    def exact_loss(self, demand):
+        """Exact expected loss of this policy under the per-day laws ``demand`` (see
         :func:`setting1_expected_loss`)."""
-        return setting1_expected_loss(self, laws, h=self.h, b=self.b)
+        return setting1_expected_loss(demand, policy=self, h=self.h, b=self.b)
 
 
-def _read_laws(laws, name="laws"):
+def _read_laws(laws, name="demand"):
     """Per-day laws as a list of (values, probabilities), values integer ascending.
 
     ``laws``: a 2-D array of integer demand trajectories (each column's empirical law) or a
     sequence of per-day integer laws (:class:`~deepstock_lite.core.distributions.
     DiscreteDemand`, frozen ``scipy.stats`` discrete laws or finite pmfs)."""
-    if isinstance(laws, np.ndarray) and laws.ndim != 1:
-        if laws.ndim != 2:
-            raise ValueError(f"{name} must be a 2-D array of trajectories or a sequence of "
-                             f"per-day laws, got shape {laws.shape}")
+    if isinstance(laws, np.ndarray) and laws.dtype != object:
         D = check_array(name, laws, ndim=2, nonnegative=True)
         if np.any(D != np.round(D)):
             raise ValueError(f"{name} must hold integer demands (the DP runs on integers)")
@@ -143,7 +146,7 @@ def _read_laws(laws, name="laws"):
     for t, law in enumerate(laws):
         try:
             if isinstance(law, (list, tuple, np.ndarray)):
-                d = as_discrete_demand(pmf=law, name=f"{name}[{t}]")
+                d = DiscreteDemand(law)   # a finite pmf on 0..m
             else:
                 d = as_discrete_demand(law, name=f"{name}[{t}]")
         except (ValueError, TypeError) as e:
@@ -158,31 +161,21 @@ def _read_laws(laws, name="laws"):
     return out
 
 
-def _laws_or_data(train_demand, laws):
-    if (train_demand is None) == (laws is None):
-        raise ValueError("give exactly one of train_demand (an (n, T) array) or laws "
-                         "(one demand law per day)")
-    if train_demand is not None:
-        D = check_array("train_demand", train_demand, ndim=2, nonnegative=True)
-        return _read_laws(D, "train_demand"), "train_demand"
-    return _read_laws(laws), "laws"
-
-
 def _first_within(values, mins, tol):
     """Index of the first entry of each row within ``tol`` of the row's minimum."""
     return np.argmax(values <= mins[:, None] + tol, axis=1)
 
 
-def solve_setting1_dp(train_demand=None, *, laws=None, h=0.1, b=0.9, max_order=100,
-                      tie_tol=1e-12):
-    r"""Solve the Setting 1 DP on per-day demand laws: the empirical laws of the columns of
-    ``train_demand`` (shape ``(n_train, T)``, integers, ``T > 4``; the paper has ``T = 31``)
-    or ``laws`` (one integer demand law per day). Ties between order-up-to levels within a
+def solve_setting1_dp(demand, *, h=0.1, b=0.9, max_order=100, tie_tol=1e-12):
+    r"""Solve the Setting 1 DP (the Bellman equation of the module note) on per-day demand
+    laws ``demand``: a 2-D array of training trajectories (shape ``(n_train, T)``, integers,
+    ``T > 4``; the paper has ``T = 31``), each day following its column's empirical law, or a
+    sequence of one integer demand law per day. Ties between order-up-to levels within a
     relative ``tie_tol`` go to the smaller level (see the module note)."""
-    dlaws, given = _laws_or_data(train_demand, laws)
+    dlaws = _read_laws(demand)
     T = len(dlaws)
     if T <= COST_START + 1:
-        raise ValueError(f"{given} must cover more than {COST_START + 1} days, got {T}")
+        raise ValueError(f"demand must cover more than {COST_START + 1} days, got {T}")
     h = check_real("h", h, low=0.0, low_open=True, high=MAX_QUANTITY)
     b = check_real("b", b, low=0.0, low_open=True, high=MAX_QUANTITY)
     max_order = check_int("max_order", max_order, low=0, high=100_000)
@@ -241,11 +234,11 @@ def solve_setting1_dp(train_demand=None, *, laws=None, h=0.1, b=0.9, max_order=1
                             b=b, max_order=max_order)
 
 
-def setting1_expected_loss(policy, laws, *, h=0.1, b=0.9, max_states=1_000_000):
+def setting1_expected_loss(demand, *, policy, h=0.1, b=0.9, max_states=1_000_000):
     r"""Exact expected loss of a Setting 1 ``policy`` when day ``t``'s demand follows
-    ``laws[t]``, independently over days (no Monte Carlo).
+    ``demand[t]``, independently over days (no Monte Carlo).
 
-    ``laws``: one integer demand law per day, or a 2-D array of integer trajectories (each
+    ``demand``: one integer demand law per day, or a 2-D array of integer trajectories (each
     day then follows its column's empirical law). ``policy``: anything
     :func:`~deepstock_lite.core.simulator.simulate` accepts (an object with
     ``act(state)`` or a callable of the state), e.g. a :class:`Setting1Solution`. The law of
@@ -255,10 +248,10 @@ def setting1_expected_loss(policy, laws, *, h=0.1, b=0.9, max_states=1_000_000):
     ``max_states`` values.
     """
     from ..core.simulator import _policy_fn
-    dlaws = _read_laws(laws)
+    dlaws = _read_laws(demand)
     T = len(dlaws)
     if T <= COST_START:
-        raise ValueError(f"laws must cover more than {COST_START} days, got {T}")
+        raise ValueError(f"demand must cover more than {COST_START} days, got {T}")
     h = check_real("h", h, low=0.0, high=MAX_QUANTITY)
     b = check_real("b", b, low=0.0, high=MAX_QUANTITY)
     max_states = check_int("max_states", max_states, low=1, high=100_000_000)

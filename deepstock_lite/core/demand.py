@@ -1,7 +1,7 @@
 """Seeded demand processes. ``sample(n_paths, horizon, seed)`` returns a float array of shape
 ``(n_paths, horizon)`` of non-negative demands; discrete processes also give the per-period
 law (:class:`~deepstock_lite.core.distributions.DiscreteDemand`) the exact formulas need,
-so a process can be passed as ``demand=`` to the functions of
+so a process can be passed as the demand of the functions of
 :mod:`deepstock_lite.classical`."""
 from __future__ import annotations
 

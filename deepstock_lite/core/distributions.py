@@ -302,19 +302,14 @@ def poisson_pmf(mean, tail=_TAIL):
     return DiscreteDemand(pmf / pmf.sum())
 
 
-def as_discrete_demand(demand=None, *, mean=None, pmf=None, name="demand"):
-    """Read the demand arguments of a public function: exactly one of ``demand`` (a
+def as_discrete_demand(demand, *, name="demand"):
+    """Read the demand argument of a function of :mod:`deepstock_lite.classical`: a
     :class:`DiscreteDemand`, a frozen ``scipy.stats`` discrete law, or a demand process of
-    :mod:`deepstock_lite.core.demand` with a discrete ``distribution()``), ``mean`` (Poisson
-    demand of that mean) or ``pmf`` (a finite pmf on ``0..m``)."""
-    given = [a is not None for a in (demand, mean, pmf)]
-    if sum(given) != 1:
-        raise ValueError(f"give exactly one of {name} (a DiscreteDemand or scipy.stats "
-                         "discrete law), mean (Poisson) or pmf")
-    if mean is not None:
-        return DiscreteDemand.poisson(mean)
-    if pmf is not None:
-        return pmf if isinstance(pmf, DiscreteDemand) else DiscreteDemand(pmf)
+    :mod:`deepstock_lite.core.demand` with a discrete ``distribution()``."""
+    if demand is None:
+        raise TypeError(f"{name} is required: a DiscreteDemand (e.g. DiscreteDemand.poisson(5) "
+                        "or DiscreteDemand(pmf)), a frozen scipy.stats discrete law or a demand "
+                        "process")
     if isinstance(demand, DiscreteDemand):
         return demand
     if _is_scipy(demand, stats.rv_discrete):
@@ -328,9 +323,9 @@ def as_discrete_demand(demand=None, *, mean=None, pmf=None, name="demand"):
             return law
     if isinstance(demand, numbers.Number):
         raise TypeError(f"{name} must be a demand law, got the number {demand!r} "
-                        "(use mean= for Poisson demand)")
+                        "(use DiscreteDemand.poisson(mean) for Poisson demand)")
     raise TypeError(f"{name} must be a DiscreteDemand or a frozen scipy.stats discrete law, "
-                    f"got {type(demand).__name__}")
+                    f"got {type(demand).__name__} (wrap a pmf in DiscreteDemand(pmf))")
 
 
 class ContinuousDemand:
@@ -418,9 +413,10 @@ class ContinuousDemand:
 
 
 def as_demand_law(demand, name="demand"):
-    """A :class:`DiscreteDemand` or :class:`ContinuousDemand` from what a user passes as
-    ``demand=``: either law, a frozen ``scipy.stats`` law (discrete or continuous), or a
-    demand process of :mod:`deepstock_lite.core.demand` (its per-period law)."""
+    """A :class:`DiscreteDemand` or :class:`ContinuousDemand` from what a user passes as the
+    demand of a function of :mod:`deepstock_lite.classical`: either law, a frozen
+    ``scipy.stats`` law (discrete or continuous), or a demand process of
+    :mod:`deepstock_lite.core.demand` (its per-period law)."""
     if isinstance(demand, (DiscreteDemand, ContinuousDemand)):
         return demand
     if _is_scipy(demand, stats.rv_continuous):

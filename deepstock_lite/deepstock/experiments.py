@@ -5,7 +5,7 @@ writes a results file (JSON); chapters load the files from ``deepstock_lite/data
 
 trains DS (the differentiable simulator) with the None and Base decodings on all 16 cells of
 Zipkin's lost-sales table and evaluates each trained policy *exactly* (relative value iteration
-on the rounded policy, :func:`~deepstock_lite.classical.lost_sales.evaluate_policy_exact`).
+on the rounded policy, :func:`~deepstock_lite.classical.evaluate_policy_exact`).
 It writes ``zipkin_ds.json`` after every trained policy (``complete`` false until the last);
 killed and started again with the same budget, it skips the runs the file holds (``--force``
 starts afresh; a finished file is replaced).
@@ -34,8 +34,8 @@ import time
 
 import numpy as np
 
-from ..classical.lost_sales import (backorder_base_stock_level, best_capped_base_stock,
-                                    evaluate_policy_exact, solve_lost_sales)
+from ..classical import (DiscreteDemand, backorder_base_stock_level, best_capped_base_stock,
+                         evaluate_policy_exact, solve_lost_sales)
 from ..core.demand import Poisson
 from ..core.simulator import InventorySystem
 from ..core import results_store as store
@@ -88,7 +88,8 @@ def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0,
     check_name("budget", budget, tuple(_BUDGETS))
     B = _BUDGETS[budget]
     system = InventorySystem(L=L, h=h, b=b, backlog=False)
-    S_bo = backorder_base_stock_level(L, h=h, b=b, mean=mean)
+    law = DiscreteDemand.poisson(mean)
+    S_bo = backorder_base_stock_level(law, L=L, h=h, b=b)
     T = 100 + 10 * L
     train = Poisson(mean).sample(B["n_train"], T, seed=1000 + seed)
     val = Poisson(mean).sample(B["n_val"], T, seed=2000 + seed)
@@ -106,8 +107,8 @@ def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0,
         q = np.rint(res.policy.act_numpy(states.astype(np.float32)))
         return np.minimum(q, S_bo - states.sum(1))  # stay inside the exact evaluator's bound
 
-    cost = float(evaluate_policy_exact(rounded_policy, L, h=h, b=b, mean=mean).cost)
-    opt = float(solve_lost_sales(L, h=h, b=b, mean=mean).cost)
+    cost = float(evaluate_policy_exact(law, policy=rounded_policy, L=L, h=h, b=b).cost)
+    opt = float(solve_lost_sales(law, L=L, h=h, b=b).cost)
     return {"L": L, "b": b, "reg": reg, "seed": seed, "gradient": cfg.surrogate,
             "optimal": opt, "ds_cost": cost,
             "gap": cost / opt - 1, "train_seconds": seconds, "epochs_run": len(res.history),
@@ -209,7 +210,8 @@ def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,)
         if (L, b, reg, seed) in rows:
             continue
         if (L, b) not in capped:
-            capped[L, b] = float(best_capped_base_stock(L, h=1.0, b=b, mean=5.0).cost)
+            capped[L, b] = float(best_capped_base_stock(DiscreteDemand.poisson(5.0), L=L,
+                                                        h=1.0, b=b).cost)
         row = zipkin_ds_cell(L, b, reg=reg, budget=budget, seed=seed)
         row["capped_base_stock"] = capped[L, b]
         rows[L, b, reg, seed] = row

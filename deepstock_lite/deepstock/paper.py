@@ -63,7 +63,7 @@ def benchmark(key, reading="total", data_seed=None):
     on the draw ``data_seed`` of its data (``None``: the sweep's, :func:`.tuning.make_setting`)."""
     S = make_setting(key, reading, data_seed)
     if key == "1":
-        from ..classical.setting1_dp import solve_setting1_dp
+        from ..classical import solve_setting1_dp
         dp = solve_setting1_dp(S.data.train)
         return {"benchmark": float(dp.loss(S.data.test)), "kind": "empirical DP"}
     if key in ("2", "3"):

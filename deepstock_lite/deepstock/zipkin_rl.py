@@ -9,7 +9,7 @@ actor outputs the order in [0, S]; Base: it outputs a target position in [0, 2S]
 backorder base-stock level that bounds the optimal position) and every seed: train with the
 chapters' configuration, keep the best policy on held-out demand, round its orders and
 evaluate that stationary policy *exactly* (relative value iteration,
-:func:`~deepstock_lite.classical.lost_sales.evaluate_policy_exact`). Rows are written to
+:func:`~deepstock_lite.classical.evaluate_policy_exact`). Rows are written to
 ``zipkin_rl.json`` as soon as each run ends, so a killed sweep resumes where it stopped
 (finished runs are skipped): the committed ``data/results/zipkin_rl.json`` only at ``--budget
 full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/zipkin_rl.json`` (or ``--out
@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from ..classical.lost_sales import (backorder_base_stock_level, best_capped_base_stock,
-                                    evaluate_policy_exact, solve_lost_sales)
+from ..classical import (DiscreteDemand, backorder_base_stock_level, best_capped_base_stock,
+                         evaluate_policy_exact, solve_lost_sales)
 from ..core import results_store as store
 from ..core.demand import Poisson
 from ..core.seeding import set_seed
@@ -85,7 +85,8 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full"):
     B = _BUDGETS[budget]
     set_seed(seed)
     system = InventorySystem(L=L, h=H, b=b, backlog=False)
-    S = int(backorder_base_stock_level(L, h=H, b=b, mean=MEAN))
+    law = DiscreteDemand.poisson(MEAN)
+    S = int(backorder_base_stock_level(law, L=L, h=H, b=b))
     n_envs, horizon, cfg = _setup(algo, seed, B["scale"])
     a_max = float(S) if reg == "none" else 2.0 * S
     decoder = IdentityDecoder() if reg == "none" else BaseStockDecoder(L)
@@ -104,16 +105,16 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full"):
         return np.clip(q, 0.0, S - states.sum(1))  # inside the exact evaluator's bound
 
     try:
-        cost = float(evaluate_policy_exact(rounded_policy, L, h=H, b=b, mean=MEAN).cost)
+        cost = float(evaluate_policy_exact(law, policy=rounded_policy, L=L, h=H, b=b).cost)
         start = None
     except RuntimeError:
         # a learned policy can have several closed classes (e.g. it never orders again once
         # the stock is gone): score it from the state its evaluation runs start in
         start = (int(S // 2),) + (0,) * (L - 1)
         # such chains mix slowly: certify the cost to 1e-4 (0.002% of the smallest optimum)
-        cost = float(evaluate_policy_exact(rounded_policy, L, h=H, b=b, mean=MEAN,
+        cost = float(evaluate_policy_exact(law, policy=rounded_policy, L=L, h=H, b=b,
                                            start=start, tol=1e-4, max_iter=500_000).cost)
-    opt = float(solve_lost_sales(L, h=H, b=b, mean=MEAN).cost)
+    opt = float(solve_lost_sales(law, L=L, h=H, b=b).cost)
     return {"L": L, "b": b, "algo": algo, "reg": reg, "seed": seed, "optimal": opt,
             "cost": cost, "gap": cost / opt - 1, "cpu_seconds": cpu,
             "best_step": int(agent.best["step"]) if agent.best else None,
@@ -169,7 +170,8 @@ def zipkin_rl_sweep(cells=None, algos=("ddpg", "ppo"), regs=REGS, seeds=(0, 1),
             continue
         key = f"{L},{b}"
         if key not in capped:
-            capped[key] = float(best_capped_base_stock(L, h=H, b=b, mean=MEAN).cost)
+            capped[key] = float(best_capped_base_stock(DiscreteDemand.poisson(MEAN), L=L, h=H,
+                                                       b=b).cost)
         row = zipkin_rl_run(L, b, algo=algo, reg=reg, seed=seed, budget=budget)
         data["rows"].append(row)
         if path is not None:
