@@ -20,6 +20,8 @@ outputs, byte for byte, and Markdown cells translated to CommonMark (with ``$...
   ``<details><summary>Title</summary> ... </details>``, folded until clicked;
 - a figure cell (``mystnb.figure`` metadata) -> the same cell followed by a Markdown cell
   holding its numbered caption; a ``{figure}`` directive -> an image and its caption;
+- a code cell the web book folds (tag ``hide-input``, ``hide-output`` or ``hide-cell``) -> the
+  same cell, collapsed in JupyterLab (``jupyter.source_hidden``, ``jupyter.outputs_hidden``);
 - ``{bibliography}`` -> the list of references; links to ``*.md`` pages of the book -> the
   reader notebook of that page.
 
@@ -134,6 +136,19 @@ def _glue_data(nb):
             prefix = len(meta["scrapbook"].get("mime_prefix", ""))
             data[meta["scrapbook"]["name"]] = {k[prefix:]: v for k, v in out["data"].items()}
     return data
+
+
+# Jupyter Book's folding tags -> JupyterLab's collapsed input/output (cell metadata "jupyter")
+_FOLD = {"hide-input": ("source_hidden",), "hide-output": ("outputs_hidden",),
+         "hide-cell": ("source_hidden", "outputs_hidden")}
+
+
+def _folded(cell):
+    """``cell`` with the input (output) collapsed in JupyterLab where the web book folds it."""
+    for tag in cell.get("metadata", {}).get("tags", []) or []:
+        for key in _FOLD.get(tag, ()):
+            cell.metadata.setdefault("jupyter", {})[key] = True
+    return cell
 
 
 def _is_glue_output(out):
@@ -359,7 +374,7 @@ class _Converter:
                     cells.append(new)
             elif cell.cell_type == "code":
                 if not self.collect:
-                    cells.append(copy.deepcopy(cell))       # source, outputs and metadata
+                    cells.append(_folded(copy.deepcopy(cell)))  # source, outputs, metadata
                 fig = _figure_options(cell)
                 if fig is not None:
                     caption = self.figure(fig.get("name"), fig.get("caption", ""))

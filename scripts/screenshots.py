@@ -23,6 +23,7 @@ writes one full-page PNG per page and width to ``_build/screenshots/<page>_<widt
   size of its smallest text: scale x the smallest font size the drawing cell sets (``fontsize=``,
   ``labelsize=``, ``size=``) or else the book style's smallest (the legend's 11 pt);
 - ``wide_code``: code or output blocks wider than their box (they scroll; better shorten them);
+- ``wide_tables``: tables wider than the column (they scroll inside their box), by caption;
 - ``raw_tex``: text nodes outside code that still hold ``\\(``, ``\\[`` or ``$$`` after MathJax;
 - ``js_errors``: uncaught JavaScript exceptions and console errors while the page loads;
 - ``h1_lines``: how many lines the page title takes.
@@ -63,7 +64,8 @@ PROBE = r"""
   if (document.fonts) { await document.fonts.ready; }
   await new Promise(r => setTimeout(r, 300));
   const out = {squashed_images: [], clipped_math: 0, number_below: 0, equations: [],
-               small_figures: 0, figures: [], wide_code: 0, raw_tex: [], h1_lines: 0,
+               small_figures: 0, figures: [], wide_code: 0, wide_tables: [], raw_tex: [],
+               h1_lines: 0,
                mathjax: !!(window.MathJax && MathJax.version), height: 0};
   const article = document.querySelector('article') || document.body;
   for (const img of article.querySelectorAll('img')) {
@@ -127,6 +129,17 @@ PROBE = r"""
   }
   for (const p of article.querySelectorAll('pre')) {
     if (p.scrollWidth > p.clientWidth + 2) out.wide_code += 1;
+  }
+  for (const t of article.querySelectorAll('table')) {
+    const box = t.closest('.ds-table-wrap') || t;
+    const room = Math.min(box.clientWidth || Infinity, article.clientWidth);
+    if (t.scrollWidth > room + 2) {
+      const cap = t.querySelector('caption');
+      const head = [...t.querySelectorAll('th')].slice(0, 3).map(h => h.textContent.trim());
+      const name = cap ? cap.textContent.trim().slice(0, 40)
+        : `${t.classList.contains('ds-table') ? 'table' : 'markdown table'} [${head.join(' | ')}]`;
+      out.wide_tables.push(`${name.slice(0, 60)}: ${t.scrollWidth} px in ${Math.round(room)}`);
+    }
   }
   const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
@@ -272,6 +285,8 @@ def problems(info, width, min_text_px):
         flags.append(f"small_figures={len(small)}")
     if info.get("wide_code"):
         flags.append(f"wide_code={info['wide_code']}")
+    if info.get("wide_tables"):
+        flags.append(f"wide_tables={len(info['wide_tables'])}")
     return flags, errors
 
 
@@ -321,6 +336,8 @@ def main(argv=None):
                               f"({f['drawn']} of {f['design']} px), smallest text "
                               f"{f['smallest_pt']:g} pt -> {f['text_px']:.1f} px"
                               + ("  SMALL" if small else ""))
+                for t in info.get("wide_tables", []):
+                    print(f"    table wider than the column (scrolls): {t}")
                 for e in info["js_errors"]:
                     print(f"    JavaScript error: {e}")
     finally:

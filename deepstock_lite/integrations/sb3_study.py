@@ -44,7 +44,8 @@ import numpy as np
 
 from ..core import results_store as store
 
-__all__ = ["BUDGETS", "RESULTS", "sb3_model", "run_one", "run_study", "summarize", "main"]
+__all__ = ["BUDGETS", "RESULTS", "sb3_model", "run_one", "run_study", "summarize",
+           "format_table", "summary_table", "main"]
 
 #: the committed results file the appendix chapter loads
 RESULTS = store.RESULTS / "sb3_study.json"
@@ -437,6 +438,29 @@ def format_table(data):
         lines.append(f"{lib:8} {algo:5} {reg:8} {inst:4} {g:10.1%} {w:7.1%} {bg:9.1%} "
                      f"{'never' if t5 is None else f'{t5:.0f}':>12} {n:5d}")
     return "\n".join(lines)
+
+
+LIB_NAMES = {"sb3": "Stable-Baselines3", "book": "the book's agents (from scratch)"}
+
+
+def summary_table(data):
+    """The summary as a :class:`~deepstock_lite.tables.Table` (an HTML table in a notebook):
+    the numbers of :func:`format_table`, one section per library, the agent in one column so
+    that the table fits a phone."""
+    from ..tables import Table
+
+    table = Table(["agent", "final gap", "worst", "best gap", "CPU s to 5%", "seeds"],
+                  notes=["gaps: mean (worst) over the seeds of the final policy, mean of the "
+                         "best on validation; CPU s to 5%: median over the seeds"])
+    lib = None
+    for row_lib, algo, reg, inst, g, w, bg, t5, n in summarize(data):
+        if row_lib != lib:
+            lib = row_lib
+            table.add_section(LIB_NAMES.get(lib, lib))
+        table.add_row(f"{algo.upper()} + {reg.capitalize()}, ({inst})", f"{g:.1%}",
+                      f"{w:.1%}", f"{bg:.1%}", "never" if t5 is None else f"{t5:.0f}",
+                      f"{n:d}")
+    return table
 
 
 def main(argv=None):
