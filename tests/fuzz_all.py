@@ -319,10 +319,11 @@ def _other_cases(sysL1, env_use):
     add("rl.compute_gae", Or + "ppo.py", lambda: R.compute_gae,
         dict(rewards=T2, values=T2, next_values=T2, terminated=np.zeros((3, 2)),
              truncated=np.zeros((3, 2)), gamma=0.9, lam=0.95))
-    add("rl.inventory_position", Or + "decoders.py", lambda: R.inventory_position,
+    Dec = "deepstock_lite/core/decoding.py"
+    add("rl.inventory_position", Dec, lambda: R.inventory_position,
         dict(obs=np.ones((2, 3)), L=2))
-    add("rl.BaseStockDecoder", Or + "decoders.py", lambda: R.BaseStockDecoder, dict(L=2))
-    add("rl.decoder_from_dict", Or + "decoders.py", lambda: R.decoder_from_dict,
+    add("rl.BaseStockDecoder", Dec, lambda: R.BaseStockDecoder, dict(L=2))
+    add("rl.decoder_from_dict", Dec, lambda: R.decoder_from_dict,
         dict(d={"name": "base", "L": 2}))
     add("rl.ObsNormalizer", Or + "normalization.py", lambda: R.ObsNormalizer,
         dict(dim=3, enabled=True, clip=10.0, eps=1e-8))

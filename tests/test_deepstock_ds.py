@@ -82,7 +82,7 @@ def test_bad_configuration():
 
 def _constant_target_loss(theta, system, D, surrogate, on_hand, integer=False):
     from deepstock_lite.deepstock.ds import round_surrogate
-    from deepstock_lite.rl.decoders import order_up_to
+    from deepstock_lite.core.decoding import order_up_to
     m = max(system.L - 1, 0)
 
     def pol(obs):

@@ -88,7 +88,7 @@ def test_bad_argument_types_name_the_argument():
 
 
 def test_inventory_position_validates():
-    from deepstock_lite.deepstock.regularization import inventory_position
+    from deepstock_lite.core.decoding import inventory_position
     with pytest.raises(ValueError, match="obs must have at least 1 columns"):
         inventory_position([], 1)
     with pytest.raises(TypeError, match="L must be an integer"):
@@ -96,23 +96,26 @@ def test_inventory_position_validates():
     np.testing.assert_allclose(inventory_position(OBS, 3), [20, -5])
 
 
-def test_one_home_for_the_decodings_and_the_re_export():
+def test_one_home_for_the_decodings_and_the_re_exports():
     import deepstock_lite.deepstock as ds_pkg
-    from deepstock_lite.deepstock import regularization
-    from deepstock_lite.rl import decoders
-    assert ds_pkg.Regularization is regularization.Regularization is decoders.Regularization
-    assert regularization.initial_bias_logit is decoders.initial_bias_logit
+    import deepstock_lite.rl as rl_pkg
+    from deepstock_lite.core import decoding
+    assert ds_pkg.Regularization is decoding.Regularization
+    assert ds_pkg.initial_bias_logit is decoding.initial_bias_logit
+    assert rl_pkg.BaseStockDecoder is decoding.BaseStockDecoder
+    assert rl_pkg.order_up_to is ds_pkg.order_up_to is decoding.order_up_to
 
 
-def test_rl_decoders_import_nothing_from_deepstock():
-    """The decoding layer is self-contained: no import cycle rl <-> deepstock."""
+def test_decodings_import_nothing_above_them_nor_torch():
+    """The decodings' one home (core.decoding) is self-contained and imports no torch."""
     import subprocess
     import sys
-    code = ("import sys; import deepstock_lite.rl.decoders as d; "
+    code = ("import sys; import deepstock_lite.core.decoding as d; "
             "r = d.decoder_from_dict({'name': 'regularization', 'kind': 'both', 'L': 2, "
             "'scale': None, 'feature_index': [2], 'days': 28.0, 'bias_scale': 5.0}); "
             "assert type(r).__name__ == 'Regularization'; "
-            "assert not any(m.startswith('deepstock_lite.deepstock') for m in sys.modules)")
+            "assert not any(m.startswith('deepstock_lite.deepstock') for m in sys.modules); "
+            "assert 'torch' not in sys.modules, 'the decodings imported torch'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -120,7 +123,7 @@ def test_rl_decoders_import_nothing_from_deepstock():
                                          ("both", {"feature_index": (3, 4), "days": 7,
                                                    "bias_scale": 5})])
 def test_checkpoint_round_trip(kind, extra):
-    from deepstock_lite.rl.decoders import decoder_from_dict
+    from deepstock_lite.core.decoding import decoder_from_dict
     reg = Regularization(kind, L=3, **extra)
     back = decoder_from_dict(reg.to_dict())
     assert back.to_dict() == reg.to_dict()
@@ -133,7 +136,7 @@ def test_checkpoint_round_trip(kind, extra):
 @pytest.mark.parametrize("surrogate, slope", [("exact", 0.0), ("leaky", 0.1),
                                               ("straight-through", 1.0)])
 def test_surrogate_clamp_exact_forward_chosen_backward(surrogate, slope):
-    from deepstock_lite.rl.decoders import relu_surrogate
+    from deepstock_lite.core.decoding import relu_surrogate
     x = torch.tensor([-2.0, -0.5, 0.5, 3.0], dtype=torch.float64, requires_grad=True)
     y = relu_surrogate(x, surrogate, leak=0.1)
     assert torch.equal(y.detach(), torch.clamp(x.detach(), min=0))

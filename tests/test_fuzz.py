@@ -187,7 +187,7 @@ def _extra_cases():
 
     from deepstock_lite import core
     from deepstock_lite.deepstock import retail_policies as RP
-    from deepstock_lite.rl import decoders as DEC
+    from deepstock_lite.core import decoding as DEC
     from deepstock_lite.rl import normalization as N
 
     def normalizer_use(n):
@@ -216,14 +216,14 @@ def _extra_cases():
                dict(shape=(2,), epsilon=1e-4), use=rms_use),
         F.Case("core.simulate[yields]", "deepstock_lite/core/simulator.py",
                lambda: simulate_process, dict(demand=np.ones((2, 3)))),
-        F.Case("rl.IdentityDecoder.__call__", Or + "decoders.py",
+        F.Case("rl.IdentityDecoder.__call__", "deepstock_lite/core/decoding.py",
                lambda: DEC.IdentityDecoder(), dict(a=np.ones((2, 1)), obs=obs), params=["a"]),
-        F.Case("rl.BaseStockDecoder.__call__", Or + "decoders.py",
+        F.Case("rl.BaseStockDecoder.__call__", "deepstock_lite/core/decoding.py",
                lambda: DEC.BaseStockDecoder(2), dict(a=np.full(2, 4.0), obs=obs)),
-        F.Case("rl.Regularization.__call__[both]", Or + "decoders.py",
+        F.Case("rl.Regularization.__call__[both]", "deepstock_lite/core/decoding.py",
                lambda: DEC.Regularization("both", L=2, feature_index=(2,), bias_scale=1.0),
                dict(u=np.full((2, 2), 0.5), obs=obs)),
-        F.Case("rl.Regularization.__call__[none]", Or + "decoders.py",
+        F.Case("rl.Regularization.__call__[none]", "deepstock_lite/core/decoding.py",
                lambda: DEC.Regularization("none", L=2, scale=10.0),
                dict(u=np.full((2, 1), 0.5), obs=obs)),
     ]

@@ -7,7 +7,7 @@ import torch
 
 from deepstock_lite.deepstock.catalogue import make_catalogue
 from deepstock_lite.deepstock.normalization import SkuScaler
-from deepstock_lite.deepstock.regularization import Regularization, inventory_position
+from deepstock_lite.core.decoding import Regularization, inventory_position
 from deepstock_lite.deepstock.retail import (RetailEnv, forecast_base_stock, forecast_s_S,
                                              retail_metrics, retail_rollout_torch,
                                              train_ds_retail, tune_heuristic)
@@ -538,7 +538,7 @@ def test_torch_rollout_follows_the_cost_objective():
 # -- Coeff per review day and the breakdown by review period ---------------------------------
 def test_period_coeff_orders_cover_per_review_day():
     from deepstock_lite.deepstock.retail import PeriodCoeff, metrics_by_period
-    from deepstock_lite.rl.decoders import decoder_from_dict
+    from deepstock_lite.core.decoding import decoder_from_dict
     cat = make_catalogue(n_skus=300, horizon=30, seed=4)
     env = RetailEnv(cat, np.arange(300))
     iP = env.obs_names.index("P")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from deepstock_lite.deepstock import retail_study as rs
-from deepstock_lite.deepstock.regularization import Regularization
+from deepstock_lite.core.decoding import Regularization
 
 
 def test_table1_tiny_runs_every_pair_and_writes_a_results_file(tmp_path):

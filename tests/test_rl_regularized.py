@@ -12,7 +12,7 @@ from deepstock_lite.core.simulator import InventorySystem
 from deepstock_lite.deepstock import Regularization
 from deepstock_lite.envs import BatchInventoryEnv
 from deepstock_lite.rl import DDPG, PPO, DSAC, ddpg, dsac, ppo
-from deepstock_lite.rl.decoders import decoder_from_dict
+from deepstock_lite.core.decoding import decoder_from_dict
 
 Z90 = 1.2815515655446004
 

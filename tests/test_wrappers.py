@@ -8,7 +8,7 @@ from gymnasium.utils.env_checker import check_env
 
 from deepstock_lite import InventorySystem
 from deepstock_lite.core.demand import Poisson
-from deepstock_lite.deepstock.regularization import Regularization
+from deepstock_lite.core.decoding import Regularization
 from deepstock_lite.envs import (BatchInventoryEnv, InventoryEnv, RegularizedAction,
                                  RegularizedVectorAction)
 

@@ -1,5 +1,6 @@
 """DeepStock: policy regularization, the differentiable simulator and the paper's settings."""
-from .regularization import KINDS, Regularization, initial_bias_logit
+from ..core.decoding import (KINDS, SURROGATES, Regularization, initial_bias_logit,
+                             inventory_position, order_up_to, relu_surrogate)
 from .ds import DSConfig, DSPolicy, ds_rollout, train_ds
 from .settings import PaperSetting, setting1, setting2, setting3, setting4
 from .catalogue import Catalogue, CatalogueConfig, censor, make_catalogue, observed_sales
@@ -7,7 +8,8 @@ from .normalization import SkuScaler
 from .retail import (RetailEnv, forecast_base_stock, forecast_s_S, retail_metrics,
                      retail_rollout_torch, train_ds_retail, tune_heuristic)
 
-__all__ = ["KINDS", "Regularization", "initial_bias_logit", "DSConfig", "DSPolicy",
+__all__ = ["KINDS", "SURROGATES", "Regularization", "initial_bias_logit", "inventory_position",
+           "order_up_to", "relu_surrogate", "DSConfig", "DSPolicy",
            "ds_rollout", "train_ds", "PaperSetting", "setting1", "setting2", "setting3",
            "setting4", "Catalogue", "CatalogueConfig", "make_catalogue", "censor",
            "observed_sales", "SkuScaler", "RetailEnv", "retail_metrics", "forecast_base_stock",

@@ -13,7 +13,7 @@ piecewise linear in the orders, so the gradient exists almost everywhere. It is 
 at some kinks: an order-up-to order clamped at zero (target below the position), the stock
 left after a lost-sales stock-out, rounded orders. ``DSConfig(surrogate=...)`` replaces only
 the *backward* pass there (leaky or straight-through); the simulated cost stays exact. The
-policy's output is decoded by the same :class:`~deepstock_lite.rl.decoders.Regularization` as
+policy's output is decoded by the same :class:`~deepstock_lite.core.decoding.Regularization` as
 the RL methods use, inside the differentiated forward pass. Training follows the paper: an
 MLP with ELU activations, batches of a few trajectories, Adam, ``ReduceLROnPlateau`` on the
 validation cost, and early stopping that keeps the best validation model (Chapter 9's
@@ -32,7 +32,7 @@ from torch import nn
 from ..core.simulator import InventorySystem
 from ..core.validation import (MAX_COUNT, MAX_QUANTITY, check_array, check_bool, check_demand,
                                check_int, check_real)
-from ..rl.decoders import (SURROGATES, Regularization, check_surrogate, initial_bias_logit,
+from ..core.decoding import (SURROGATES, Regularization, check_surrogate, initial_bias_logit,
                            relu_surrogate)
 from ..rl.networks import MAX_OBS_DIM, MAX_WIDTH, mlp
 
@@ -127,7 +127,7 @@ class DSPolicy(nn.Module):
     The network sees ``(obs − obs_shift) / obs_scale`` (inventory levels are tens to hundreds
     of units, features have their own scales); the decoder sees the raw observation.
     ``surrogate``/``leak`` choose the backward pass of the decoding's clamp (the orders are the
-    same with every choice; see :func:`~deepstock_lite.rl.decoders.relu_surrogate`);
+    same with every choice; see :func:`~deepstock_lite.core.decoding.relu_surrogate`);
     ``integer_orders`` rounds the orders (:func:`round_surrogate`).
     """
 
@@ -186,7 +186,7 @@ def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.
     Under lost sales the end-of-period stock is :math:`(x - D)^+` with :math:`x \ge 0` the
     stock on hand, i.e. sales :math:`\min(D, x)`; ``surrogate``/``leak`` choose the backward
     pass of that clamp (the forward value is exact; see
-    :func:`~deepstock_lite.rl.decoders.relu_surrogate`). The policy's own decoding clamp is
+    :func:`~deepstock_lite.core.decoding.relu_surrogate`). The policy's own decoding clamp is
     the policy's business (:class:`DSPolicy` takes the same arguments).
     """
     if not isinstance(system, InventorySystem):

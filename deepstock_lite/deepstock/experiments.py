@@ -41,7 +41,7 @@ from ..core.simulator import InventorySystem
 from ..core import results_store as store
 from ..core.validation import check_int, check_name, check_real, check_seeds
 from .ds import DSConfig, config_dict, train_ds
-from .regularization import Regularization
+from ..core.decoding import Regularization
 from .settings import setting1, setting2, setting3, setting4
 from .tuning import PARAM_KEYS
 

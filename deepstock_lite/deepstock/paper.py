@@ -39,7 +39,7 @@ from ..core.validation import check_choice, check_int, check_names, check_seeds
 from .ds import DSConfig, train_ds
 from ..core.results_store import add_output_options, output_request
 from .experiments import finished_units, interrupted
-from .regularization import Regularization
+from ..core.decoding import Regularization
 from .settings import setting1, setting2, setting3, setting4
 from .settings import READINGS
 from .tuning import best_so_far, evaluate_config, make_setting, run_study, trial_table

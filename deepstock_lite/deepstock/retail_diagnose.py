@@ -45,7 +45,7 @@ import numpy as np
 
 from ..core import results_store as store
 from ..core.validation import check_choice, check_int, check_seeds
-from ..rl.decoders import inventory_position, order_up_to
+from ..core.decoding import inventory_position, order_up_to
 from . import experiments
 from .retail import forecast_base_stock, tune_heuristic
 from .retail_env import RetailEnv

@@ -13,7 +13,7 @@ from torch import nn
 
 from ..core.validation import check_bool, check_int, check_real
 from .ds import DSPolicy
-from .regularization import Regularization
+from ..core.decoding import Regularization
 from .retail_env import _RING, _W7, _W28, RetailEnv, _check_skus
 from .retail_metrics import _daily_cost
 from .retail_policies import forecast_base_stock

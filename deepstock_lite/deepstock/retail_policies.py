@@ -9,8 +9,8 @@ import math
 import numpy as np
 
 from ..core.validation import check_choice, check_int, check_real
-from ..rl.decoders import register_decoder
-from .regularization import Regularization
+from ..core.decoding import register_decoder
+from ..core.decoding import Regularization
 from .retail_env import RetailEnv
 
 __all__ = ["forecast_target", "forecast_base_stock", "forecast_s_S", "tune_heuristic",

@@ -37,7 +37,7 @@ from ..rl.ddpg import CRITIC_INPUTS
 from .catalogue import CatalogueConfig, make_catalogue
 from ..core.results_store import add_output_options, output_request
 from .experiments import finished_units, interrupted
-from .regularization import KINDS, Regularization
+from ..core.decoding import KINDS, Regularization
 from .retail import (OBJECTIVES, PeriodCoeff, RetailEnv, forecast_base_stock, forecast_s_S,
                      metrics_by_period, train_ds_retail, tune_heuristic)
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..core.results_store import process_alive
 from ..core.validation import check_choice, check_int, check_name, check_seeds
-from .regularization import KINDS, SURROGATES, Regularization
+from ..core.decoding import KINDS, SURROGATES, Regularization
 from .settings import READINGS, setting1, setting2, setting3, setting4
 
 __all__ = ["METHODS", "SETTINGS", "BUDGETS", "open_study", "run_study", "best_so_far",
@@ -352,7 +352,7 @@ def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small", *
 
     ``reading``: Settings 2–3's data sizes (:data:`~.settings.READINGS`); ``surrogate``: the
     backward pass of DS's order clamp (``method="ds"`` only; see
-    :func:`~deepstock_lite.rl.decoders.relu_surrogate`); ``data_seed``: the draw of the data
+    :func:`~deepstock_lite.core.decoding.relu_surrogate`); ``data_seed``: the draw of the data
     (``None``: the sweep's, :func:`make_setting`).
     """
     method, reg_kind, key, budget, reading, surrogate, seed = _check_common(

@@ -22,7 +22,8 @@ The wrapper must sit directly on the inventory environment (observation wrappers
 normalization go *outside* it): the decoding reads the raw inventory position from the
 observation. This module imports no torch: a decoder is any object with ``unit_actions =
 True``, an integer ``n_outputs`` and ``__call__(u, obs) -> orders`` on numpy arrays; a kind
-given by name builds a :class:`~deepstock_lite.deepstock.Regularization` on first use.
+given by name builds a :class:`~deepstock_lite.core.decoding.Regularization` (the decodings'
+one home, below the environments).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ import gymnasium as gym
 from gymnasium import spaces
 from gymnasium.vector import VectorWrapper
 
+from ..core.decoding import KINDS, Regularization
 from ..core.validation import check_choice
 
 __all__ = ["RegularizedAction", "RegularizedVectorAction", "make_regularization"]
@@ -56,8 +58,6 @@ def make_regularization(regularization, env=None, **kwargs):
     ``"both"`` plus the keyword arguments of ``Regularization`` (``L`` defaults to the lead
     time of ``env``'s system)."""
     if isinstance(regularization, str):
-        from ..deepstock.regularization import Regularization  # lazy: imports torch
-        from ..rl.decoders import KINDS
         check_choice("regularization kind", regularization, set(KINDS))
         if "L" not in kwargs:
             L = _lead_time(env)

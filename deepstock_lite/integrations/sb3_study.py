@@ -100,7 +100,7 @@ def _envs(inst, budget):
 
 
 def _regularization(reg, inst):
-    from ..deepstock.regularization import Regularization
+    from ..core.decoding import Regularization
     return Regularization(reg, L=inst.L, scale=SCALE)
 
 

@@ -6,7 +6,7 @@ hyperparameter, the networks, the update and the training loop (``ddpg.py``, ``p
 call back into an algorithm: networks, buffers, normalizers, the action mapping (``actions``),
 the divergence guard and keep-best bookkeeping (``evaluation``), configuration checks
 (``config_fields``), checkpoints, and the action decoders (the seam where DeepStock's policy
-regularizations plug in).
+regularizations plug in; their home is :mod:`deepstock_lite.core.decoding`, re-exported here).
 """
 from . import ddpg, dsac, ppo
 from .buffers import ReplayBuffer, compute_gae
@@ -14,11 +14,13 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .ddpg import DDPG, DDPGConfig
 from .dsac import DSAC, DSACConfig
 from .ppo import PPO, PPOConfig
-from .decoders import BaseStockDecoder, IdentityDecoder, decoder_from_dict, inventory_position
+from ..core.decoding import (BaseStockDecoder, IdentityDecoder, decoder_from_dict,
+                             inventory_position, order_up_to)
 from .normalization import ObsNormalizer, RewardScaler, RunningMeanStd
 from .evaluation import TrainingDivergedError
 
-__all__ = ["ddpg", "ppo", "dsac", "DDPG", "DDPGConfig", "PPO", "PPOConfig", "DSAC", "DSACConfig", "ReplayBuffer", "compute_gae", "save_checkpoint",
+__all__ = ["ddpg", "ppo", "dsac", "DDPG", "DDPGConfig", "PPO", "PPOConfig", "DSAC", "DSACConfig",
+           "ReplayBuffer", "compute_gae", "save_checkpoint",
            "load_checkpoint", "BaseStockDecoder", "IdentityDecoder", "decoder_from_dict",
-           "inventory_position", "ObsNormalizer", "RewardScaler", "RunningMeanStd",
+           "inventory_position", "order_up_to", "ObsNormalizer", "RewardScaler", "RunningMeanStd",
            "TrainingDivergedError", "CheckpointError"]

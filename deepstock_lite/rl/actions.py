@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..core.validation import MAX_COUNT, MAX_QUANTITY, check_int, check_real
-from .decoders import IdentityDecoder
+from ..core.decoding import IdentityDecoder
 from .networks import MAX_OBS_DIM
 
 __all__ = ["check_agent_args", "check_env", "to_raw", "decoder_input", "normalized_action"]

@@ -23,7 +23,7 @@ import tempfile
 
 import torch
 
-from .decoders import decoder_from_dict
+from ..core.decoding import decoder_from_dict
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "FORMAT", "agent_state",
            "restore_agent_state", "load_agent"]

@@ -33,14 +33,38 @@ gives it :math:`u \in [0, 1]^k` of shape ``(n, k)`` (its actor has ``k`` outputs
 Decoders work on numpy arrays and on torch tensors. For the differentiable simulator the
 clamp :math:`(\cdot)^+` of the order-up-to decoding may use a *surrogate gradient*
 (:func:`relu_surrogate`): the forward value is exact, only the backward pass differs.
+
+This is the one home of every decoding, in the package's lowest layer, so that the
+environments' wrappers, the agents, the differentiable simulator and the retail code all use
+it without an import running up the layers. It imports no torch: torch is needed only for
+tensor inputs, which exist only once torch is loaded (see ``torch`` below).
 """
 from __future__ import annotations
 
+import sys
 
 import numpy as np
-import torch
 
-from ..core.validation import check_int, check_name, check_real
+from .validation import check_int, check_name, check_real
+
+
+class _TorchOnUse:
+    """``torch`` for this module without importing it here: ``torch.is_tensor(x)`` is false
+    while torch is not loaded (nothing can be a tensor then); any other ``torch.<name>`` is
+    reached only for tensor inputs, so torch is already loaded and this returns its
+    attribute."""
+
+    @staticmethod
+    def is_tensor(x):
+        torch = sys.modules.get("torch")
+        return torch is not None and torch.is_tensor(x)
+
+    def __getattr__(self, name):
+        import torch
+        return getattr(torch, name)
+
+
+torch = _TorchOnUse()
 
 __all__ = ["IdentityDecoder", "BaseStockDecoder", "Regularization", "KINDS", "SURROGATES",
            "decoder_from_dict", "register_decoder", "inventory_position", "order_up_to",
