@@ -236,6 +236,13 @@ def _cases():
     add("classical.renewal_mass", ss, lambda: C.renewal_mass, dict(demand=pois3, n=5))
     add("classical.single_period_cost", ss, lambda: C.single_period_cost,
         dict(demand=pois3, y=3, h=1.0, b=9.0, L=0))
+    rq = K + "r_Q.py"
+    rq_costs = dict(K=50.0, h=2.0, p=25.0, L=0.5)
+    add("classical.optimal_r_Q", rq, lambda: C.optimal_r_Q,
+        dict(demand=stats.norm(200, 35), **rq_costs, tol=1e-10, max_iter=1000),
+        use=lambda s: (s.r, s.Q, s.cost))
+    add("classical.r_Q_cost", rq, lambda: C.r_Q_cost,
+        dict(demand=stats.norm(200, 35), r=140.0, Q=110.0, **rq_costs))
     ls = K + "lost_sales/"
     pois2 = C.DiscreteDemand.poisson(2)
     lsk = dict(demand=pois2, L=1, h=1.0, b=4.0)

@@ -100,7 +100,7 @@ def test_every_export_of_core_and_classical_is_fuzzed():
                  "DemandSplits", "Policy", "NewsvendorSolution", "BaseStockSolution",
                  "SSResult", "FiniteHorizonSS", "LostSalesResult", "PolicyEvaluation",
                  "HeuristicResult", "Setting1Solution", "DiscreteDistribution",
-                 "LookupPolicy"}
+                 "LookupPolicy", "RQSolution"}
     missing = [n for mod in (K, C) for n in mod.__all__
                if callable(getattr(mod, n)) and n not in covered | data_only]
     assert not missing, f"exports without a fuzz case: {missing}"

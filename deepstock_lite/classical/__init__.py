@@ -19,6 +19,8 @@ columns give them). Import every name from here, not from the modules.
 * newsvendor: :func:`optimal_newsvendor`, :func:`newsvendor_cost`;
 * base stock with backorders: :func:`optimal_base_stock`, :func:`base_stock_cost`;
 * (s, S): :func:`optimal_s_S`, :func:`s_S_cost`, :func:`eoq_s_S`, :func:`finite_horizon_s_S`;
+* continuous review (r, Q) with a lead time and normal demand: :func:`optimal_r_Q`,
+  :func:`r_Q_cost` (the demand law per unit of time, ``stats.norm(lam, sigma)``);
 * lost sales: :func:`solve_lost_sales`, :func:`evaluate_policy_exact`, the heuristics;
 * the DeepStock paper's Setting 1: :func:`solve_setting1_dp`, :func:`setting1_expected_loss`.
 """
@@ -32,6 +34,7 @@ from .base_stock import (BaseStockSolution, base_stock_cost, base_stock_cost_nor
 from .s_S import (FiniteHorizonSS, SSResult, eoq_s_S, finite_horizon_s_S,
                   k_convexity_constant, optimal_s_S, renewal_mass, s_S_cost, s_S_cost_grid,
                   single_period_cost)
+from .r_Q import RQSolution, optimal_r_Q, r_Q_cost
 from .lost_sales import (HeuristicResult, LookupPolicy, LostSalesResult, PolicyEvaluation,
                          backorder_base_stock_level, best_base_stock, best_capped_base_stock,
                          best_constant_order, evaluate_policy_exact, lost_sales_heuristics,
@@ -52,6 +55,8 @@ __all__ = [
     # (s, S)
     "SSResult", "FiniteHorizonSS", "optimal_s_S", "s_S_cost", "s_S_cost_grid", "eoq_s_S",
     "finite_horizon_s_S", "k_convexity_constant", "renewal_mass", "single_period_cost",
+    # continuous review (r, Q)
+    "RQSolution", "optimal_r_Q", "r_Q_cost",
     # lost sales
     "LostSalesResult", "PolicyEvaluation", "HeuristicResult", "LookupPolicy",
     "solve_lost_sales", "evaluate_policy_exact", "backorder_base_stock_level",
