@@ -11,6 +11,7 @@ from deepstock_lite.core.decoding import Regularization, inventory_position
 from deepstock_lite.deepstock.retail import (RetailEnv, forecast_base_stock, forecast_s_S,
                                              retail_metrics, retail_rollout_torch,
                                              train_ds_retail, tune_heuristic)
+from deepstock_lite.rl import TrainingDivergedError
 
 FLOOR = 1 / 28
 
@@ -445,7 +446,7 @@ def test_train_ds_retail_small(monkeypatch):
     def nan_rollout(policy, env, skus, **kw):      # a diverged surrogate: the guard fires
         return sum(p.sum() for p in policy.parameters()) * torch.full((len(skus),), np.nan)
     monkeypatch.setattr(retail_ds, "retail_rollout_torch", nan_rollout)
-    with pytest.raises(RuntimeError, match="diverged"):
+    with pytest.raises(TrainingDivergedError, match="diverged"):
         train_ds_retail(etr, eva, reg, hidden=(8,), epochs=1)
 
 

@@ -34,6 +34,7 @@ from ..core.validation import (MAX_COUNT, MAX_QUANTITY, check_array, check_bool,
                                check_int, check_real)
 from ..core.decoding import (SURROGATES, Regularization, check_surrogate, initial_bias_logit,
                            relu_surrogate)
+from ..rl.evaluation import KeepBest, TrainingDivergedError, check_parameters
 from ..rl.networks import MAX_OBS_DIM, MAX_WIDTH, mlp
 
 __all__ = ["DSConfig", "DSPolicy", "ds_rollout", "train_ds", "DSResult", "SURROGATES",
@@ -256,6 +257,10 @@ def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.
     return torch.stack(costs, 1)
 
 
+#: what a diverged DS training should change
+_DS_REMEDY = "Lower the learning rate (DSConfig.lr) or the gradient clip (DSConfig.grad_clip)."
+
+
 @dataclass
 class DSResult:
     policy: DSPolicy
@@ -276,51 +281,15 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
 
     ``train``/``val``: demand arrays ``(n, T)``; ``features``: optional dict with ``"train"`` and
     ``"val"`` arrays ``(n, T, F)``. Returns a :class:`DSResult` holding the best validation
-    policy. Training stops with ``FloatingPointError`` if the loss or a parameter becomes NaN/inf.
+    policy: the first epoch whose validation cost beats the best so far by more than 1e-9 is
+    kept, and training stops after ``config.patience`` epochs in a row without one. Training
+    stops with :class:`~deepstock_lite.rl.TrainingDivergedError` if the loss or a parameter
+    becomes NaN/inf.
     """
-    if not isinstance(system, InventorySystem):
-        raise TypeError(f"system must be an InventorySystem, got {type(system).__name__}")
-    if not isinstance(regularization, Regularization):
-        raise TypeError(f"regularization must be a Regularization, got "
-                        f"{type(regularization).__name__}")
-    config = DSConfig() if config is None else config
-    if not isinstance(config, DSConfig):
-        raise TypeError(f"config must be a DSConfig, got {type(config).__name__}")
-    n_history = check_int("n_history", n_history, low=0, high=MAX_OBS_DIM)
-    on_hand = check_real("on_hand", on_hand, low=-MAX_QUANTITY, high=MAX_QUANTITY)
-    warmup = check_int("warmup", warmup, low=0)
-    verbose = check_bool("verbose", verbose)
-    Dtr = torch.as_tensor(check_demand("train", train), dtype=torch.float32)
-    Dva = torch.as_tensor(check_demand("val", val), dtype=torch.float32)
-    T = Dtr.shape[1]
-    if Dva.shape[1] != T:
-        raise ValueError(f"val must have {T} periods like train, got {Dva.shape[1]}")
-    if warmup > T - 1:
-        raise ValueError(f"warmup must be in [0, {T - 1}] (T - 1: at least one order is "
-                         f"placed), got {warmup}")
-    cost_start = check_int("cost_start", cost_start, low=0, high=T - 1)
-    Ftr = Fva = None
-    if features is not None:
-        if not isinstance(features, dict) or not {"train", "val"} <= set(features):
-            raise TypeError("features must be a dict with 'train' and 'val' arrays (n, T, F)")
-        Ftr = torch.as_tensor(check_array("features['train']", features["train"], ndim=3),
-                              dtype=torch.float32)
-        Fva = torch.as_tensor(check_array("features['val']", features["val"], ndim=3),
-                              dtype=torch.float32)
-        if Ftr.shape[:2] != Dtr.shape or Fva.shape[:2] != Dva.shape \
-                or Ftr.shape[2] != Fva.shape[2]:
-            raise ValueError("features must have shape (n, T, F) matching the demand arrays")
-    n_inv = 1 + max(system.L - 1, 0) + n_history
-    obs_dim = n_inv + (0 if Ftr is None else Ftr.shape[2])
-    obs_shift = torch.zeros(obs_dim)
-    if obs_scale is None:
-        # inventory and demand history: of the order of demand over the protection interval;
-        # features: standardized with their training mean and standard deviation
-        obs_scale = torch.full((obs_dim,), float(Dtr.mean()) * (system.L + system.P) + 1e-6)
-        if Ftr is not None:
-            flat = Ftr.reshape(-1, Ftr.shape[2])
-            obs_shift[n_inv:] = flat.mean(0)
-            obs_scale[n_inv:] = flat.std(0) + 1e-6
+    config, n_history, on_hand, warmup, verbose = _check_train_arguments(
+        system, regularization, config, n_history, on_hand, warmup, verbose)
+    Dtr, Dva, Ftr, Fva, cost_start = _check_train_data(train, val, features, warmup, cost_start)
+    obs_dim, obs_shift, obs_scale = _observation_scaling(system, n_history, Dtr, Ftr, obs_scale)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     policy = DSPolicy(obs_dim, regularization, config.hidden, obs_scale, config.initial_bias,
@@ -335,46 +304,115 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
     def loss_on(D, F):
         return ds_rollout(policy, system, D, features=F, **kw)[:, cost_start:].mean()
 
+    def batch_loss(idx):
+        return loss_on(Dtr[idx], None if Ftr is None else Ftr[idx])
+
+    def snapshot():
+        return copy.deepcopy(policy.state_dict())
+
+    no_order = (f"no order placed from period warmup={warmup} on reaches the costs counted "
+                f"from cost_start={cost_start} within T={Dtr.shape[1]} periods (lead time "
+                f"L={system.L}): lower warmup or cost_start")
     result = DSResult(policy=policy)
-    best_state, since_best = copy.deepcopy(policy.state_dict()), 0
+    keep = KeepBest(config.patience, min_delta=1e-9)
+    keep.offer(math.inf, -1, snapshot)   # the untrained policy, until an epoch beats it
     for epoch in range(config.epochs):
-        perm = torch.randperm(Dtr.shape[0], generator=gen)
-        train_losses = []
-        for i in range(0, len(perm), config.batch_size):
-            idx = perm[i:i + config.batch_size]
-            loss = loss_on(Dtr[idx], None if Ftr is None else Ftr[idx])
-            if not loss.requires_grad:
-                raise ValueError(f"no order placed from period warmup={warmup} on reaches the "
-                                 f"costs counted from cost_start={cost_start} within T={T} "
-                                 f"periods (lead time L={system.L}): lower warmup or "
-                                 f"cost_start")
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"DS training diverged at epoch {epoch}: loss {loss}")
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(policy.parameters(), config.grad_clip)
-            opt.step()
-            train_losses.append(loss.item())
-        if any(not torch.isfinite(p).all() for p in policy.parameters()):
-            raise FloatingPointError(f"DS training diverged at epoch {epoch}: "
-                                     "a parameter is NaN/inf")
+        batches = torch.randperm(Dtr.shape[0], generator=gen).split(config.batch_size)
+        train_loss = _train_epoch(policy, opt, batch_loss, batches, config.grad_clip, epoch,
+                                  no_order)
+        check_parameters("DS", f"epoch {epoch}", {"": policy}, _DS_REMEDY)
         with torch.no_grad():
             v = loss_on(Dva, Fva).item()
         sched.step(v)
-        result.history.append({"epoch": epoch, "train": float(np.mean(train_losses)),
-                               "val": v, "lr": opt.param_groups[0]["lr"]})
-        if v < result.best_val - 1e-9:
-            result.best_val, result.best_epoch, since_best = v, epoch, 0
-            best_state = copy.deepcopy(policy.state_dict())
-        else:
-            since_best += 1
-            if since_best >= config.patience:
-                result.stopped_early = True
-                break
+        result.history.append({"epoch": epoch, "train": train_loss, "val": v,
+                               "lr": opt.param_groups[0]["lr"]})
+        keep.offer(v, epoch, snapshot)
+        if keep.stop:
+            result.stopped_early = True
+            break
         if verbose and epoch % 20 == 0:
-            print(f"epoch {epoch:4d}  train {result.history[-1]['train']:.4f}  val {v:.4f}")
-    policy.load_state_dict(best_state)
+            print(f"epoch {epoch:4d}  train {train_loss:.4f}  val {v:.4f}")
+    result.best_val, result.best_epoch = keep.best["eval_cost"], keep.best["step"]
+    policy.load_state_dict(keep.best["state"])
     return result
+
+
+def _train_epoch(policy, opt, batch_loss, batches, grad_clip, epoch, no_order):
+    """One pass over the training ``batches`` (index tensors): a clipped Adam step on each
+    ``batch_loss(idx)``. Returns the mean loss."""
+    losses = []
+    for batch, idx in enumerate(batches):
+        loss = batch_loss(idx)
+        if not loss.requires_grad:
+            raise ValueError(no_order)
+        if not torch.isfinite(loss):
+            raise TrainingDivergedError(f"DS training diverged at epoch {epoch}, batch {batch}: "
+                                        f"the loss is {loss.item()}. {_DS_REMEDY}")
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(policy.parameters(), grad_clip)
+        opt.step()
+        losses.append(loss.item())
+    return float(np.mean(losses))
+
+
+def _check_train_arguments(system, regularization, config, n_history, on_hand, warmup,
+                           verbose):
+    """:func:`train_ds`'s arguments other than the data, checked (``config``: default)."""
+    if not isinstance(system, InventorySystem):
+        raise TypeError(f"system must be an InventorySystem, got {type(system).__name__}")
+    if not isinstance(regularization, Regularization):
+        raise TypeError(f"regularization must be a Regularization, got "
+                        f"{type(regularization).__name__}")
+    config = DSConfig() if config is None else config
+    if not isinstance(config, DSConfig):
+        raise TypeError(f"config must be a DSConfig, got {type(config).__name__}")
+    return (config, check_int("n_history", n_history, low=0, high=MAX_OBS_DIM),
+            check_real("on_hand", on_hand, low=-MAX_QUANTITY, high=MAX_QUANTITY),
+            check_int("warmup", warmup, low=0), check_bool("verbose", verbose))
+
+
+def _check_train_data(train, val, features, warmup, cost_start):
+    """:func:`train_ds`'s demand (and feature) arrays as float32 tensors ``Dtr, Dva, Ftr,
+    Fva`` (features ``None`` if absent), and ``cost_start`` checked against their horizon."""
+    Dtr = torch.as_tensor(check_demand("train", train), dtype=torch.float32)
+    Dva = torch.as_tensor(check_demand("val", val), dtype=torch.float32)
+    T = Dtr.shape[1]
+    if Dva.shape[1] != T:
+        raise ValueError(f"val must have {T} periods like train, got {Dva.shape[1]}")
+    if warmup > T - 1:
+        raise ValueError(f"warmup must be in [0, {T - 1}] (T - 1: at least one order is "
+                         f"placed), got {warmup}")
+    cost_start = check_int("cost_start", cost_start, low=0, high=T - 1)
+    if features is None:
+        return Dtr, Dva, None, None, cost_start
+    if not isinstance(features, dict) or not {"train", "val"} <= set(features):
+        raise TypeError("features must be a dict with 'train' and 'val' arrays (n, T, F)")
+    Ftr = torch.as_tensor(check_array("features['train']", features["train"], ndim=3),
+                          dtype=torch.float32)
+    Fva = torch.as_tensor(check_array("features['val']", features["val"], ndim=3),
+                          dtype=torch.float32)
+    if Ftr.shape[:2] != Dtr.shape or Fva.shape[:2] != Dva.shape \
+            or Ftr.shape[2] != Fva.shape[2]:
+        raise ValueError("features must have shape (n, T, F) matching the demand arrays")
+    return Dtr, Dva, Ftr, Fva, cost_start
+
+
+def _observation_scaling(system, n_history, Dtr, Ftr, obs_scale):
+    """``(obs_dim, obs_shift, obs_scale)`` of the policy's observations (inventory, demand
+    history, then features). ``obs_scale=None`` scales the inventory and demand history by the
+    mean training demand over the protection interval ``L + P``, and standardizes the features
+    with their training mean and standard deviation."""
+    n_inv = 1 + max(system.L - 1, 0) + n_history
+    obs_dim = n_inv + (0 if Ftr is None else Ftr.shape[2])
+    obs_shift = torch.zeros(obs_dim)
+    if obs_scale is None:
+        obs_scale = torch.full((obs_dim,), float(Dtr.mean()) * (system.L + system.P) + 1e-6)
+        if Ftr is not None:
+            flat = Ftr.reshape(-1, Ftr.shape[2])
+            obs_shift[n_inv:] = flat.mean(0)
+            obs_scale[n_inv:] = flat.std(0) + 1e-6
+    return obs_dim, obs_shift, obs_scale
 
 
 def config_dict(config):

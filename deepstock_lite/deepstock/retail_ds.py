@@ -12,8 +12,9 @@ import torch
 from torch import nn
 
 from ..core.validation import check_bool, check_int, check_real
-from .ds import DSPolicy
 from ..core.decoding import Regularization
+from ..rl.evaluation import KeepBest, TrainingDivergedError, check_parameters
+from .ds import DSPolicy
 from .retail_env import _RING, _W7, _W28, RetailEnv, _check_skus
 from .retail_metrics import _daily_cost
 from .retail_policies import forecast_base_stock
@@ -129,6 +130,10 @@ def observation_stats(env):
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+#: what a diverged training of :func:`train_ds_retail` should change
+_REMEDY = "Lower lr or grad_clip."
+
+
 def train_ds_retail(env_train, env_val, regularization, *, hidden=(64, 64), epochs=30,
                     batch_skus=256, lr=3e-3, seed=0, quiet=True, time_limit=None,
                     initial_bias=0.1, lr_patience=3, grad_clip=10.0, tau_units=0.5,
@@ -139,9 +144,11 @@ def train_ds_retail(env_train, env_val, regularization, *, hidden=(64, 64), epoc
     Each epoch shuffles the training pool into batches of ``batch_skus`` SKUs, one Adam step
     per batch (gradient norm clipped at ``grad_clip``); after each epoch the policy is scored by
     the exact numpy :meth:`RetailEnv.rollout` on ``env_val`` (its catalogue objective), which
-    drives ``ReduceLROnPlateau`` and keep-best. ``time_limit`` (seconds) stops early. Returns
-    ``(policy, history)``; ``history`` holds one dict per epoch (``train`` surrogate, ``val``
-    objective, ``lr``, ``seconds``). A non-finite loss or parameter raises ``RuntimeError``.
+    drives ``ReduceLROnPlateau`` and keep-best: the untrained policy is scored first (epoch
+    ``-1``) and an epoch replaces the kept policy only with a strictly lower objective.
+    ``time_limit`` (seconds) stops early. Returns ``(policy, history)``: the kept policy, and
+    one dict per epoch (``train`` surrogate, ``val`` objective, ``lr``, ``seconds``). A
+    non-finite loss or parameter raises :class:`~deepstock_lite.rl.TrainingDivergedError`.
     Torch runs on ``num_threads`` threads meanwhile (one is fastest for these small batches:
     more threads mostly add synchronization); the previous setting is restored.
     """
@@ -183,9 +190,13 @@ def _train_ds(env_train, env_val, regularization, hidden, epochs, batch_skus, lr
     opt = torch.optim.Adam(policy.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=lr_patience)
     act = policy.act_numpy
-    best_val = env_val.rollout(act)
-    best_state = copy.deepcopy(policy.state_dict())
-    history = [{"epoch": -1, "train": math.nan, "val": best_val, "lr": lr,
+
+    def snapshot():
+        return copy.deepcopy(policy.state_dict())
+
+    keep = KeepBest()
+    keep.offer(env_val.rollout(act), -1, snapshot)     # the untrained policy
+    history = [{"epoch": -1, "train": math.nan, "val": keep.best["eval_cost"], "lr": lr,
                 "seconds": time.perf_counter() - start}]
     pool = env_train.skus
     for epoch in range(epochs):
@@ -195,9 +206,9 @@ def _train_ds(env_train, env_val, regularization, hidden, epochs, batch_skus, lr
             loss = retail_rollout_torch(policy, env_train, perm[b:b + batch_skus],
                                         tau_units=tau_units, tau_rel=tau_rel).mean()
             if not torch.isfinite(loss):
-                raise RuntimeError(f"DS training diverged at epoch {epoch}, batch "
-                                   f"{b // batch_skus}: the surrogate loss is {loss.item()} "
-                                   f"(try a smaller lr)")
+                raise TrainingDivergedError(
+                    f"Retail DS training diverged at epoch {epoch}, batch {b // batch_skus}: "
+                    f"the surrogate loss is {loss.item()}. {_REMEDY}")
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(policy.parameters(), grad_clip)
@@ -205,20 +216,17 @@ def _train_ds(env_train, env_val, regularization, hidden, epochs, batch_skus, lr
             losses.append(loss.item())
             if time_limit is not None and time.perf_counter() - start > time_limit:
                 break
-        if any(not torch.isfinite(p).all() for p in policy.parameters()):
-            raise RuntimeError(f"DS training diverged at epoch {epoch}: a network parameter "
-                               f"is NaN or inf (try a smaller lr)")
+        check_parameters("Retail DS", f"epoch {epoch}", {"": policy}, _REMEDY)
         v = env_val.rollout(act)
         sched.step(v)
         history.append({"epoch": epoch, "train": float(np.mean(losses)), "val": v,
                         "lr": opt.param_groups[0]["lr"],
                         "seconds": time.perf_counter() - start})
-        if v < best_val:
-            best_val, best_state = v, copy.deepcopy(policy.state_dict())
+        keep.offer(v, epoch, snapshot)
         if not quiet:
             print(f"epoch {epoch:3d}  train {history[-1]['train']:.3f}  val {v:.3f}  "
                   f"lr {history[-1]['lr']:.1e}  {history[-1]['seconds']:.1f}s")
         if time_limit is not None and time.perf_counter() - start > time_limit:
             break
-    policy.load_state_dict(best_state)
+    policy.load_state_dict(keep.best["state"])
     return policy, history

@@ -408,6 +408,7 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
     S = make_setting(key, reading)
 
     worker = _worker()
+    from ..rl.evaluation import TrainingDivergedError
 
     def objective(trial):
         trial.set_user_attr("worker", worker)   # who runs it (recover_dead_trials)
@@ -419,13 +420,14 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
             trial.set_user_attr("cpu_seconds", time.process_time() - t0)
         trial.set_user_attr("test", out["test"])
         if not math.isfinite(out["val"]):
-            raise FloatingPointError("validation loss is not finite")
+            raise TrainingDivergedError(
+                f"{method.upper()} training diverged in trial {trial.number}: the validation "
+                f"loss is {out['val']}. Lower the learning rate.")
         return out["val"]
 
-    from ..rl.evaluation import TrainingDivergedError
-    # a diverged or non-finite trial is recorded as FAIL and the study goes on
-    study.optimize(objective, n_trials=n_trials,
-                   catch=(FloatingPointError, TrainingDivergedError))
+    # a diverged trial (or one with a non-finite validation loss) is recorded as FAIL and
+    # the study goes on
+    study.optimize(objective, n_trials=n_trials, catch=(TrainingDivergedError,))
     return study
 
 

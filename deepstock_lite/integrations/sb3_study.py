@@ -154,22 +154,23 @@ def _run_sb3(algo, reg, inst, seed, budget, val, test):
     from stable_baselines3.common.callbacks import BaseCallback
 
     from ..envs import RegularizedVectorAction
+    from ..rl.evaluation import KeepBest
     from .sb3 import policy_fn
 
     steps = budget["steps"][algo]
     model, venv, decoder = sb3_model(algo, reg, inst, seed, steps, budget["learning_starts"])
     vval = RegularizedVectorAction(val, decoder)
     vtest = RegularizedVectorAction(test, decoder)
-    clock, best = _Clock(), {}
+    clock, keep = _Clock(), KeepBest()
     every = budget["eval_every"][algo]
 
+    def snapshot():     # the policy's parameters and the observation normalizer's statistics
+        return {"params": {k: v.detach().clone() for k, v in model.policy.state_dict().items()},
+                "obs_rms": (venv.obs_rms.mean.copy(), venv.obs_rms.var.copy())}
+
     def evaluate(step):
-        cost = clock.evaluate(step, lambda: vval.rollout(policy_fn(model, venv)))
-        if not best or cost < best["val_cost"]:
-            best.update(val_cost=cost, step=step,
-                        params={k: v.detach().clone() for k, v in
-                                model.policy.state_dict().items()},
-                        obs_rms=(venv.obs_rms.mean.copy(), venv.obs_rms.var.copy()))
+        keep.offer(clock.evaluate(step, lambda: vval.rollout(policy_fn(model, venv))), step,
+                   snapshot)
 
     class Every(BaseCallback):
         def __init__(self):
@@ -187,9 +188,10 @@ def _run_sb3(algo, reg, inst, seed, budget, val, test):
     if not clock.evals or clock.evals[-1][0] != model.num_timesteps:
         evaluate(model.num_timesteps)
     final = vtest.rollout(policy_fn(model, venv))
-    model.policy.load_state_dict(best["params"])
-    venv.obs_rms.mean, venv.obs_rms.var = best["obs_rms"]
+    model.policy.load_state_dict(keep.best["state"]["params"])
+    venv.obs_rms.mean, venv.obs_rms.var = keep.best["state"]["obs_rms"]
     best_cost = vtest.rollout(policy_fn(model, venv))
+    best = {"val_cost": keep.best["eval_cost"], "step": keep.best["step"]}
     return final, best_cost, best, cpu, clock.evals, model.num_timesteps
 
 

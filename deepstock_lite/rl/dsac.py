@@ -52,7 +52,7 @@ from .buffers import ReplayBuffer
 from .checkpoint import agent_state, load_agent, restore_agent_state, save_checkpoint
 from .config_fields import field_bool, field_choice, field_hidden, field_int, field_real
 from .evaluation import (DIVERGENCE_FACTOR, EvalSchedule, KeepBest, LossAverages,
-                         TrainingDivergedError, check_losses, check_parameters,
+                         check_eval_cost, check_losses, check_parameters,
                          decay_learning_rates)
 from .networks import ACTIVATIONS, Net, adam, mlp, polyak_update, set_initial_action
 from .normalization import ObsNormalizer
@@ -451,15 +451,14 @@ class DSAC:
     def log_row(self, eval_env, t_start, extra):
         """One history row: the held-out cost (keeping the best policy), the mean losses since
         the last row and ``extra``."""
-        check_parameters("dsac", self.global_step,
+        check_parameters("DSAC", f"step {self.global_step}",
                          {"actor": self.actor, "z1": self.z1, "z2": self.z2,
                           "z1_target": self.z1_target, "z2_target": self.z2_target,
                           "temperature": self.temperature})
         row = {"step": self.global_step}
         if eval_env is not None:
             cost = self.evaluate(eval_env)
-            if not math.isfinite(cost):
-                raise TrainingDivergedError(f"DSAC: evaluation cost is {cost}")
+            check_eval_cost("dsac", self.global_step, cost)
             row["eval_cost"] = cost
             self.keep.offer(cost, self.global_step, self.policy_state)
         row.update(self.losses.pop())

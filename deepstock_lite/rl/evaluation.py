@@ -2,7 +2,10 @@
 the evaluation schedule, loss averages, and the best policy seen in held-out evaluation
 (with optional early stopping).
 
-Each agent's file calls these from its own loop; none of them calls back into an agent.
+Each agent's file calls these from its own loop; none of them calls back into an agent. The
+differentiable-simulator trainers (:mod:`deepstock_lite.deepstock.ds`,
+:mod:`deepstock_lite.deepstock.retail_ds`) and the Stable-Baselines3 study keep their best
+policy with :class:`KeepBest` too, and every trainer raises :class:`TrainingDivergedError`.
 """
 from __future__ import annotations
 
@@ -11,16 +14,21 @@ import math
 import torch
 
 __all__ = ["TrainingDivergedError", "DIVERGENCE_FACTOR", "check_losses", "check_parameters",
-           "linear_lr", "decay_learning_rates", "EvalSchedule", "LossAverages", "KeepBest"]
+           "check_eval_cost", "linear_lr", "decay_learning_rates", "EvalSchedule",
+           "LossAverages", "KeepBest"]
 
 #: a critic whose TD errors exceed this many times the largest discounted return of the
 #: warm-up rewards has diverged
 DIVERGENCE_FACTOR = 10_000.0
 
 
-class TrainingDivergedError(RuntimeError):
-    """Raised when a loss or a network parameter becomes NaN or infinite, or a critic's
-    TD errors grow beyond any return the rewards allow."""
+class TrainingDivergedError(RuntimeError, FloatingPointError):
+    """Raised by every trainer (the RL agents, DS and its catalogue version) when a loss, a
+    network parameter or a held-out cost becomes NaN or infinite, or a critic's TD errors grow
+    beyond any return the rewards allow.
+
+    Both a ``RuntimeError`` and a ``FloatingPointError``, what the trainers raised before, so
+    that code catching either still catches a divergence."""
 
 
 def check_losses(algo, step, losses, td_error=None, bound=None):
@@ -44,16 +52,25 @@ def check_losses(algo, step, losses, td_error=None, bound=None):
             f"or clip gradients (max_grad_norm).")
 
 
-def check_parameters(algo, step, modules):
-    """Raise :class:`TrainingDivergedError` naming the first parameter (of the
-    ``{name: nn.Module}`` mapping) that holds NaN or inf."""
+def check_parameters(trainer, when, modules, remedy=None):
+    """Raise :class:`TrainingDivergedError` naming the first parameter of the ``{name:
+    nn.Module}`` mapping that holds NaN or inf; ``when`` says where training is (e.g.
+    ``"step 1200"``, ``"epoch 3"``), ``remedy`` what to change."""
+    remedy = remedy or "Lower the learning rates or clip gradients (max_grad_norm)."
     for name, module in modules.items():
         for pname, p in module.named_parameters():
             if not torch.isfinite(p).all():
-                raise TrainingDivergedError(
-                    f"{algo.upper()} training diverged at step {step}: parameter "
-                    f"{name}.{pname} holds NaN or inf. Lower the learning rates or clip "
-                    f"gradients (max_grad_norm).")
+                full = f"{name}.{pname}" if name else pname
+                raise TrainingDivergedError(f"{trainer} training diverged at {when}: "
+                                            f"parameter {full} holds NaN or inf. {remedy}")
+
+
+def check_eval_cost(algo, step, cost):
+    """Raise :class:`TrainingDivergedError` if the held-out evaluation cost is NaN/inf."""
+    if not math.isfinite(cost):
+        raise TrainingDivergedError(
+            f"{algo.upper()} training diverged at step {step}: the held-out evaluation cost is "
+            f"{cost}. Lower the learning rates or clip gradients (max_grad_norm).")
 
 
 def linear_lr(lr, step, total_steps, final_fraction):
@@ -105,18 +122,23 @@ class LossAverages:
 
 
 class KeepBest:
-    """The best policy seen in held-out evaluation; early stopping after ``patience``
-    evaluations without improvement (``0``: never)."""
+    """The best policy seen in held-out evaluation, and early stopping.
 
-    def __init__(self, patience=0):
+    An evaluation improves on the best so far when its cost is lower by more than
+    ``min_delta`` (the first one offered always does); training stops once ``patience``
+    evaluations in a row have not (``0``: never). A trainer that must keep some policy even if
+    no evaluation improves offers the starting one first (its cost, or ``math.inf``)."""
+
+    def __init__(self, patience=0, min_delta=0.0):
         self.patience = patience
+        self.min_delta = min_delta
         self.best = None          # {"eval_cost", "step", "state"}
-        self.stale = 0
+        self.stale = 0            # evaluations since the last improvement
 
     def offer(self, cost, step, snapshot):
         """Record an evaluation; ``snapshot()`` (the policy's state) is taken only when
-        ``cost`` is the best so far. Returns whether it was."""
-        if self.best is None or cost < self.best["eval_cost"]:
+        ``cost`` improves on the best so far. Returns whether it did."""
+        if self.best is None or cost < self.best["eval_cost"] - self.min_delta:
             self.best = {"eval_cost": cost, "step": step, "state": snapshot()}
             self.stale = 0
             return True

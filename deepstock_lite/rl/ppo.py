@@ -42,7 +42,7 @@ from .actions import check_agent_args, check_env, decoder_input
 from .buffers import gae_unchecked
 from .checkpoint import agent_state, load_agent, restore_agent_state, save_checkpoint
 from .config_fields import field_bool, field_choice, field_hidden, field_int, field_real
-from .evaluation import (EvalSchedule, KeepBest, LossAverages, TrainingDivergedError,
+from .evaluation import (EvalSchedule, KeepBest, LossAverages, check_eval_cost,
                          check_losses, check_parameters, decay_learning_rates)
 from .networks import ACTIVATIONS, mlp, set_initial_action
 from .normalization import ObsNormalizer, RewardScaler
@@ -339,12 +339,12 @@ class PPO:
     def log_row(self, eval_env, t_start, extra):
         """One history row: the held-out cost (keeping the best policy), the mean losses since
         the last row and ``extra``."""
-        check_parameters("ppo", self.global_step, {"actor": self.actor, "critic": self.critic})
+        check_parameters("PPO", f"step {self.global_step}",
+                         {"actor": self.actor, "critic": self.critic})
         row = {"step": self.global_step}
         if eval_env is not None:
             cost = self.evaluate(eval_env)
-            if not math.isfinite(cost):
-                raise TrainingDivergedError(f"PPO: evaluation cost is {cost}")
+            check_eval_cost("ppo", self.global_step, cost)
             row["eval_cost"] = cost
             self.keep.offer(cost, self.global_step, self.policy_state)
         row.update(self.losses.pop())
