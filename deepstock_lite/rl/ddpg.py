@@ -24,6 +24,9 @@ the loop. The pieces shared with PPO and distributional SAC are small and do not
 into this file: networks (:mod:`.networks`), the replay buffer, the observation normalizer,
 the action mapping (:mod:`.actions`), the divergence guard and keep-best bookkeeping
 (:mod:`.evaluation`) and checkpoints (:mod:`.checkpoint`).
+
+The file is longer than the package's 400-line guide on purpose: the whole algorithm, loop
+included, reads in one place (CleanRL's habit), which is the point of the file.
 """
 from __future__ import annotations
 

@@ -32,6 +32,9 @@ actor and quantile critics, then :class:`DSAC`: acting, :meth:`DSAC.update` (cri
 temperature) and :meth:`DSAC.learn`, the training loop; :func:`train` builds an agent and
 runs the loop. The pieces shared with DDPG and PPO are small and do not call back into this
 file (see :mod:`.ddpg`).
+
+The file is longer than the package's 400-line guide on purpose: the whole algorithm, loop
+included, reads in one place (CleanRL's habit), which is the point of the file.
 """
 from __future__ import annotations
 
