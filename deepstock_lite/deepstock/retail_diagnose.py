@@ -49,7 +49,7 @@ from ..core.decoding import inventory_position, order_up_to
 from . import experiments
 from .retail import forecast_base_stock, tune_heuristic
 from .retail_env import RetailEnv
-from .retail_study import _BUDGETS, HEURISTIC_GRID, _study_for, fit_method
+from .retail_study import BUDGETS, HEURISTIC_GRID, study_for_budget, fit_method
 
 __all__ = ["VARIANTS", "BETAS", "SHIFTS", "review_states", "order_response", "cycle_stats",
            "damped", "run"]
@@ -173,7 +173,7 @@ def _measure(env, policy_fn):
 
 def _destination(budget, seeds, out, write, force):
     """``(path, old, table1)``: :func:`target` and the content of the file a run resumes."""
-    check_choice("budget", budget, set(_BUDGETS) - {"short"})
+    check_choice("budget", budget, set(BUDGETS) - {"short"})
     check_seeds(seeds)
     table = experiments.results_path("retail_table1")
     ref = store.load(table) if table.exists() else {}
@@ -217,7 +217,7 @@ def run(budget="full", seeds=(0, 1), out="retail_diagnose", *, write=False, forc
     old = experiments.interrupted(old, force)
     seeds = [check_int("seeds", s, low=0) for s in seeds]
     t0 = time.process_time()
-    study = _study_for(None, budget)
+    study = study_for_budget(None, budget)
     _, _, envs = study.build()
     env = envs["test"]
     same = old is not None and old.get("study") == asdict(study)

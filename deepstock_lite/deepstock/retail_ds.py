@@ -15,8 +15,8 @@ from ..core.validation import check_bool, check_int, check_real
 from ..core.decoding import Regularization
 from ..rl.evaluation import KeepBest, TrainingDivergedError, check_parameters
 from .ds import DSPolicy
-from .retail_env import _RING, _W7, _W28, RetailEnv, _check_skus
-from .retail_metrics import _daily_cost
+from .retail_env import RING_DAYS, SHORT_WINDOW, LONG_WINDOW, RetailEnv, check_skus
+from .retail_metrics import daily_cost
 from .retail_policies import forecast_base_stock
 
 __all__ = ["retail_rollout_torch", "train_ds_retail", "observation_stats"]
@@ -53,7 +53,7 @@ def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, 
     if skus is None:
         pos = np.arange(env.skus.size)
     else:
-        idx = _check_skus("skus", skus, env.catalogue.n_skus)
+        idx = check_skus("skus", skus, env.catalogue.n_skus)
         pos = env._pos[idx]
         if (pos < 0).any():
             raise ValueError("skus must be SKUs of env's pool (env.skus)")
@@ -78,8 +78,8 @@ def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, 
     tau = tau_units + tau_rel * s
     log_s = torch.log(s)
     pre = env._pre[:, pos]                                               # days d0-28 … d0-1
-    hist = [torch.as_tensor(pre[k], **kw) for k in range(_RING)]
-    sum7, sum28 = sum(hist[-_W7:]), sum(hist)
+    hist = [torch.as_tensor(pre[k], **kw) for k in range(RING_DAYS)]
+    sum7, sum28 = sum(hist[-SHORT_WINDOW:]), sum(hist)
     x = torch.as_tensor(np.rint(s_np * (Lc + Pc)), **kw)
     pipe = torch.zeros(n, S, **kw)                                       # slot k+1 at column k
     zero_col = torch.zeros(n, 1, **kw)
@@ -87,7 +87,8 @@ def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, 
     traj = {k: [] for k in ("on_hand", "sales", "end", "order")}
     for t in range(T):
         obs = torch.cat([(x * inv_s)[:, None], pipe * inv_s[:, None],
-                         (sum7 * inv_s / _W7)[:, None], (sum28 * inv_s / _W28)[:, None],
+                         (sum7 * inv_s / SHORT_WINDOW)[:, None],
+                         (sum28 * inv_s / LONG_WINDOW)[:, None],
                          Xall[t], dow[t].expand(n, 2), static, review[t][:, None],
                          next_rev[t][:, None], log_s[:, None]], 1)
         a = policy(obs).reshape(n)
@@ -101,11 +102,11 @@ def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, 
         if t >= env.burn_in:
             so = (torch.sigmoid((D - x + 0.5) / tau) if relaxed
                   else (D >= x).to(dtype))
-            total = total + _daily_cost(env, so, end, D - sales, inv_s)
+            total = total + daily_cost(env, so, end, D - sales, inv_s)
         if return_trajectory:
             for key, v in (("on_hand", x), ("sales", sales), ("end", end), ("order", q)):
                 traj[key].append(v)
-        sum7 = sum7 + sales - hist[-_W7]
+        sum7 = sum7 + sales - hist[-SHORT_WINDOW]
         sum28 = sum28 + sales - hist[0]
         hist = hist[1:] + [sales]
         x = end + (pipe[:, 0] if S else 0.0)

@@ -10,9 +10,10 @@ from gymnasium.vector import VectorEnv
 from ..core.validation import check_bool, check_choice, check_int, check_real
 from .catalogue import Catalogue, TRAILING_WINDOWS
 from .normalization import SkuScaler
-from .retail_metrics import OBJECTIVES, _daily_cost, _metrics_from_sums
+from .retail_metrics import OBJECTIVES, daily_cost, metrics_from_sums
 
-__all__ = ["RetailEnv", "metrics_by_period"]
+__all__ = ["RetailEnv", "metrics_by_period", "check_skus", "SHORT_WINDOW", "LONG_WINDOW",
+           "RING_DAYS"]
 
 try:
     from gymnasium.vector import AutoresetMode
@@ -20,12 +21,12 @@ try:
 except ImportError:  # pragma: no cover - gymnasium < 1.1
     _NO_AUTORESET = "Disabled"
 
-_W7, _W28 = TRAILING_WINDOWS
-_RING = max(TRAILING_WINDOWS)
+SHORT_WINDOW, LONG_WINDOW = TRAILING_WINDOWS
+RING_DAYS = max(TRAILING_WINDOWS)
 # the exogenous columns of Catalogue.features used as they are (sales means are recomputed)
 _EXO = ("forecast_7", "forecast_28", "promo_today", "promo_next_7", "dow_sin", "dow_cos")
 
-def _check_skus(name, skus, n_all):
+def check_skus(name, skus, n_all):
     idx = np.asarray(skus)
     if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
         raise TypeError(f"{name} must be a non-empty 1-D integer index array")
@@ -75,7 +76,7 @@ class RetailEnv(VectorEnv):
         if not isinstance(catalogue, Catalogue):
             raise TypeError(f"catalogue must be a Catalogue, got {type(catalogue).__name__}")
         cat = self.catalogue = catalogue
-        self.skus = _check_skus("skus", skus, cat.n_skus)
+        self.skus = check_skus("skus", skus, cat.n_skus)
         n_pool = self.skus.size
         if days is None:
             days = slice(None)
@@ -136,7 +137,7 @@ class RetailEnv(VectorEnv):
         del X
         # sales of the 28 days before the first day (history demand, then catalogue demand)
         full = np.concatenate([cat.history_demand[self.skus], cat.demand[self.skus, :d0]], 1)
-        self._pre = np.ascontiguousarray(full[:, full.shape[1] - _RING:].T)  # (28, n_pool)
+        self._pre = np.ascontiguousarray(full[:, full.shape[1] - RING_DAYS:].T)  # (28, n_pool)
 
         obs_box = spaces.Box(-np.inf, np.inf, shape=(self.obs_dim,), dtype=np.float32)
         self.single_observation_space = obs_box
@@ -161,7 +162,7 @@ class RetailEnv(VectorEnv):
     # -- episode -------------------------------------------------------------------------
     def _positions(self, options):
         if options and "skus" in options:
-            idx = _check_skus("options['skus']", options["skus"], self.catalogue.n_skus)
+            idx = check_skus("options['skus']", options["skus"], self.catalogue.n_skus)
             if idx.size != self.num_envs:
                 raise ValueError(f"options['skus'] must hold {self.num_envs} SKUs, got {idx.size}")
             pos = self._pos[idx]
@@ -190,8 +191,10 @@ class RetailEnv(VectorEnv):
         n = s.size
         self._ar = np.arange(n)
         self._ring = take(self._pre, 1).astype(float)        # ring[d % 28] = sales of day d
-        self._ring = self._ring[(np.arange(_RING) - self.d0) % _RING]  # align with day index
-        self._sum7 = self._ring[[(self.d0 - k) % _RING for k in range(1, _W7 + 1)]].sum(0)
+        # align with day index
+        self._ring = self._ring[(np.arange(RING_DAYS) - self.d0) % RING_DAYS]
+        self._sum7 = self._ring[[(self.d0 - k) % RING_DAYS
+                                 for k in range(1, SHORT_WINDOW + 1)]].sum(0)
         self._sum28 = self._ring.sum(0)
         self._x = np.rint(s * (self._Lc + self._Pc))
         self._pipe = np.zeros((self.n_slots + 1, n))          # pipe[k]: arrives in k days
@@ -210,8 +213,8 @@ class RetailEnv(VectorEnv):
         o[0] = self._x * self._inv_s
         if S:
             np.multiply(self._pipe[1:], self._inv_s, out=o[1:S + 1], casting="unsafe")
-        o[S + 1] = np.maximum(self._sum7, 0.0) * self._inv_s / _W7
-        o[S + 2] = np.maximum(self._sum28, 0.0) * self._inv_s / _W28
+        o[S + 1] = np.maximum(self._sum7, 0.0) * self._inv_s / SHORT_WINDOW
+        o[S + 2] = np.maximum(self._sum28, 0.0) * self._inv_s / LONG_WINDOW
         o[S + 3:S + 7] = self._X[t].T
         o[S + 7:S + 9] = self._dow[t][:, None]
         o[S + 9] = self._Lc
@@ -257,8 +260,8 @@ class RetailEnv(VectorEnv):
         stockout = x <= 0.0
         day = self.d0 + t
         # trailing sales sums: add today, drop the day that leaves each window
-        slot = day % _RING
-        self._sum7 += sales - self._ring[(day - _W7) % _RING]
+        slot = day % RING_DAYS
+        self._sum7 += sales - self._ring[(day - SHORT_WINDOW) % RING_DAYS]
         self._sum28 += sales - self._ring[slot]
         self._ring[slot] = sales
         counted = t >= self.burn_in
@@ -270,7 +273,7 @@ class RetailEnv(VectorEnv):
             self._sales_sum += sales
             self._dem_sum += D
             if self.reward_mode == "dense":
-                reward = -_daily_cost(self, stockout, x, D - sales, self._inv_s)
+                reward = -daily_cost(self, stockout, x, D - sales, self._inv_s)
         self._t = t + 1
         last = self._t >= self.T
         if last and self.reward_mode == "sparse":
@@ -303,12 +306,12 @@ class RetailEnv(VectorEnv):
             sales = np.minimum(self._D[d], x)
             x -= sales
             if d >= self.burn_in:
-                cost = _daily_cost(self, x <= 0.0, x, self._D[d] - sales, self._inv_s)
+                cost = daily_cost(self, x <= 0.0, x, self._D[d] - sales, self._inv_s)
                 total += cost * (review & (k >= lead) & (k < lead + self._Pc))
         return total
 
     def _metrics(self):
-        return _metrics_from_sums(self.n_counted, self._so, self._end_sum, self._sales_sum,
+        return metrics_from_sums(self.n_counted, self._so, self._end_sum, self._sales_sum,
                                   self._dem_sum, self.scaler.floor, self.weight,
                                   self.objective, self.h, self.b, self._inv_s)
 

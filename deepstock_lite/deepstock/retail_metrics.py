@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core.validation import check_array, check_choice, check_real
 
-__all__ = ["OBJECTIVES", "retail_metrics"]
+__all__ = ["OBJECTIVES", "retail_metrics", "metrics_from_sums", "daily_cost"]
 
 # "service": J = 100 SR + w TT (the paper's business metrics); "cost": the per-period cost
 # h·(end stock) + b·(lost sales), in days of sales
@@ -53,11 +53,11 @@ def retail_metrics(stockout, end, sales, demand, floor, *, weight=0.1, objective
                                                           nonnegative=True)
     if scale.shape != (n,) or (scale <= 0).any():
         raise ValueError(f"scale must hold {n} positive per-SKU scales, got shape {scale.shape}")
-    return _metrics_from_sums(days, *(a.sum(axis=1) for a in arrs), floor, weight,
+    return metrics_from_sums(days, *(a.sum(axis=1) for a in arrs), floor, weight,
                               objective, h, b, 1.0 / scale)
 
 
-def _metrics_from_sums(days, so_sum, end_sum, sales_sum, demand_sum, floor, weight,
+def metrics_from_sums(days, so_sum, end_sum, sales_sum, demand_sum, floor, weight,
                        objective, h, b, inv_s):
     """The single definition of the metrics, from per-SKU sums over ``days`` days."""
     sr = so_sum / days
@@ -75,7 +75,7 @@ def _metrics_from_sums(days, so_sum, end_sum, sales_sum, demand_sum, floor, weig
             "sr_i": sr, "tt_i": tt, "c_i": c, "j_i": j}
 
 
-def _daily_cost(env, stockout, end, lost, inv_s):
+def daily_cost(env, stockout, end, lost, inv_s):
     """One counted day's share of the SKU objective: the dense reward is minus this (numpy or
     torch; ``stockout`` may be relaxed)."""
     if env.objective == "service":

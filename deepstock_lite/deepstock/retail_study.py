@@ -42,7 +42,8 @@ from .retail import (OBJECTIVES, PeriodCoeff, RetailEnv, forecast_base_stock, fo
                      metrics_by_period, train_ds_retail, tune_heuristic)
 
 __all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "fit_method",
-           "fit_heuristics", "summarize", "table1", "pareto", "relative_to"]
+           "fit_heuristics", "summarize", "table1", "pareto", "relative_to", "BUDGETS",
+           "study_for_budget"]
 
 METHODS = ("ddpg", "ppo", "dsac", "ds")
 TABLE1_EXPERIMENT = "one policy for all SKUs: method x regularization on held-out SKUs"
@@ -56,7 +57,7 @@ HEURISTIC_GRID = {"k": [float(k) for k in np.arange(0.0, 6.01, 0.5)], "window": 
                   "cv": [0.0, 0.2, 0.4]}
 S_S_GRID = {**HEURISTIC_GRID, "m": [0.0, 1.0, 2.0, 4.0, 7.0]}
 
-_BUDGETS = {
+BUDGETS = {
     "tiny": {"n_skus": 300, "horizon": 30, "episodes": 2, "ppo_episodes": 2, "grad_steps": 1,
              "ds_epochs": 1, "ds_seconds": 30.0},
     "full": {"n_skus": 5000, "horizon": 90, "episodes": 30, "ppo_episodes": 100,
@@ -140,8 +141,8 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None, overrides=
     check_choice("method", method, set(METHODS))
     if overrides is not None and (method == "ds" or not isinstance(overrides, dict)):
         raise TypeError("overrides must be a dict of RL config fields (not for method 'ds')")
-    check_choice("budget", budget, set(_BUDGETS))
-    B = _BUDGETS[budget]
+    check_choice("budget", budget, set(BUDGETS))
+    B = BUDGETS[budget]
     if envs is None:
         _, _, envs = study.build()
     cat = envs["train"].catalogue
@@ -262,14 +263,14 @@ def relative_to(rows, method="ddpg", kind="both"):
                 "n_seeds": len(d["objective"])} for k, d in out.items()}
 
 
-def _study_for(study, budget):
+def study_for_budget(study, budget):
     """The study to run (default :class:`RetailStudy`), shrunk to the catalogue of the tiny
     budget when ``budget == "tiny"``."""
     study = RetailStudy() if study is None else study
     if budget != "tiny":
         return study
-    return RetailStudy(**{**asdict(study), "n_skus": _BUDGETS["tiny"]["n_skus"],
-                          "horizon": _BUDGETS["tiny"]["horizon"], "n_envs": 32})
+    return RetailStudy(**{**asdict(study), "n_skus": BUDGETS["tiny"]["n_skus"],
+                          "horizon": BUDGETS["tiny"]["horizon"], "n_envs": 32})
 
 
 def table1_target(out="retail_table1", *, budget="full", critic_input="action", write=False,
@@ -308,8 +309,8 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
     what DDPG's critic scores (``"action"``, the paper's setup, or the decoded ``"order"``;
     :class:`~deepstock_lite.rl.ddpg.DDPGConfig`); needs ``methods == ("ddpg",)`` when not
     ``"action"``."""
-    check_choice("budget", budget, set(_BUDGETS))
-    study = _study_for(study, budget)
+    check_choice("budget", budget, set(BUDGETS))
+    study = study_for_budget(study, budget)
     check_int("jobs", jobs, low=1)
     seeds = check_seeds(seeds)
     methods = check_names("methods", methods, METHODS)
@@ -330,7 +331,7 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
     t0 = time.perf_counter()
     before = float(old.get("wall_seconds") or 0.0) if done else 0.0
     data = {"experiment": TABLE1_EXPERIMENT,
-            "study": asdict(study), "budget": budget, "budget_detail": _BUDGETS[budget],
+            "study": asdict(study), "budget": budget, "budget_detail": BUDGETS[budget],
             "initial_action": INITIAL_ACTION, "seeds": list(seeds), "rows": [],
             "critic_input": critic_input,
             "heuristics": [], "complete": False,
@@ -374,8 +375,8 @@ def pareto(study=None, *, weights=(0.03, 0.1, 0.3, 1.0), policies=(("ds", "both"
     ``complete`` false until the end. Resumable: an interrupted file started again with the
     same budget and study keeps what it holds; the rows come in the order of an uninterrupted
     run. A finished file is replaced by a new run."""
-    check_choice("budget", budget, set(_BUDGETS))
-    study = _study_for(study, budget)
+    check_choice("budget", budget, set(BUDGETS))
+    study = study_for_budget(study, budget)
     weights = [check_real("weights", w, low=0.0) for w in weights]
     if not weights:
         raise ValueError("weights must hold at least one weight")
@@ -455,7 +456,7 @@ def _policies(p, values):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.retail_study")
     p.add_argument("experiment", choices=["table1", "pareto"])
-    p.add_argument("--budget", choices=sorted(_BUDGETS), default="full",
+    p.add_argument("--budget", choices=sorted(BUDGETS), default="full",
                    help="full (the chapter's), short (fewer episodes) or tiny (a smoke test)")
     p.add_argument("--seeds", type=store.int_at_least(1), default=1,
                    help="table1: seeds 0..N-1 (pareto trains seed 0)")
@@ -487,7 +488,7 @@ def main(argv=None):
                                       write=write, force=a.force)
             if a.reuse_heuristics:
                 # the output file's heuristics, else Table 1's: they do not depend on the agents
-                study = asdict(_study_for(None, a.budget))
+                study = asdict(study_for_budget(None, a.budget))
                 table = store.results_path("retail_table1")
                 for data in (old, store.load(table) if table.exists() else None):
                     if heur is None and data and data.get("study") == study:
