@@ -52,3 +52,17 @@ def test_no_import_runs_up_the_layers():
             if there is not None and there > me:
                 found.append(f"{path.relative_to(PACKAGE)}:{lineno} imports {target}")
     assert not found, "\n".join(found)
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """A name another module needs is public: no ``from .x import _name`` in the package."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and \
+                    (node.level or (node.module or "").startswith("deepstock_lite")):
+                private = [a.name for a in node.names
+                           if a.name.startswith("_") and not a.name.startswith("__")]
+                if private:
+                    found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} imports {private}")
+    assert not found, "\n".join(found)

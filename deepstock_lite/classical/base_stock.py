@@ -42,7 +42,7 @@ from scipy import optimize, stats
 
 from ..core.distributions import ContinuousDemand, DiscreteDemand, as_demand_law
 from ..core.validation import check_int, check_real
-from .newsvendor import _levels, _normal_parameters, _out, critical_ratio
+from .newsvendor import check_S_levels, normal_parameters, as_result, critical_ratio
 
 __all__ = ["BaseStockSolution", "optimal_base_stock", "base_stock_cost", "base_stock_normal",
            "base_stock_cost_normal"]
@@ -115,7 +115,7 @@ def base_stock_cost(demand, *, S, h, b, L=0, P=1, step=None):
     L, P = _LP(L, P)
     h, b = _check_hb(h, b)
     leads = _Leads(as_demand_law(demand), L, P, step)
-    return _out(leads.cost(_levels(S), h, b))
+    return as_result(leads.cost(check_S_levels(S), h, b))
 
 
 def optimal_base_stock(demand, *, h, b, L=0, P=1, step=None):
@@ -169,7 +169,7 @@ def _normal_cost(S, mu, sigma, h, b, L, P):
         z = (S - m) / s
         loss = stats.norm.pdf(z) - z * stats.norm.sf(z)
         total = total + s * ((h + b) * loss + h * z)
-    return _out(total / P)
+    return as_result(total / P)
 
 
 def base_stock_cost_normal(demand, *, S, h, b, L=0, P=1):
@@ -178,8 +178,8 @@ def base_stock_cost_normal(demand, *, S, h, b, L=0, P=1):
     :math:`N((L+1)\mu, (L+1)\sigma^2)`); vectorized in ``S``."""
     L, P = _LP(L, P)
     critical_ratio(h=h, b=b)  # validates h, b
-    mu, sigma = _normal_parameters(demand, low=0.0)
-    return _normal_cost(_levels(S), mu, sigma, h, b, L, P)
+    mu, sigma = normal_parameters(demand, low=0.0)
+    return _normal_cost(check_S_levels(S), mu, sigma, h, b, L, P)
 
 
 def base_stock_normal(demand, *, h, b, L=0, P=1):
@@ -187,7 +187,7 @@ def base_stock_normal(demand, *, h, b, L=0, P=1):
     period (closed form when ``P = 1``, Snyder & Shen 2019, eqs. (4.30)–(4.31))."""
     L, P = _LP(L, P)
     alpha = critical_ratio(h=h, b=b)
-    mu, sigma = _normal_parameters(demand, low=0.0)
+    mu, sigma = normal_parameters(demand, low=0.0)
     if not 0 < alpha < 1:
         raise ValueError("h and b must both be > 0 for normal demand (otherwise the optimal "
                          f"level is infinite), got h={h}, b={b}")
@@ -204,4 +204,4 @@ def base_stock_normal(demand, *, h, b, L=0, P=1):
     lo = (L + 1) * mu - 40 * sigma * np.sqrt(L + P)
     hi = (L + P) * mu + 40 * sigma * np.sqrt(L + P)
     S = optimize.brentq(excess, lo, hi, xtol=1e-10)
-    return BaseStockSolution(S=float(S), cost=_normal_cost(_levels(S), mu, sigma, h, b, L, P))
+    return BaseStockSolution(S=float(S), cost=_normal_cost(check_S_levels(S), mu, sigma, h, b, L, P))

@@ -58,16 +58,16 @@ def critical_ratio(*, h, b):
     return b / (b + h)
 
 
-def _levels(S):
-    from ..core.distributions import _real_levels
-    return _real_levels("S", S)
+def check_S_levels(S):
+    from ..core.distributions import check_levels
+    return check_levels("S", S)
 
 
-def _out(x):
+def as_result(x):
     return float(x) if np.ndim(x) == 0 else np.asarray(x, float)
 
 
-def _normal_parameters(demand, *, low=-1e15):
+def normal_parameters(demand, *, low=-1e15):
     """``(mu, sigma)`` of a normal demand law: ``stats.norm(mu, sigma)`` or a
     :class:`~deepstock_lite.core.distributions.ContinuousDemand` of one (the closed forms of
     this module and :mod:`deepstock_lite.classical.base_stock` need a normal law)."""
@@ -93,8 +93,8 @@ def newsvendor_cost(demand, *, S, h, b):
     ``scipy.stats`` law (discrete or continuous) or a demand process."""
     h, b = _costs(h, b)
     law = as_demand_law(demand)
-    S = _levels(S)
-    return _out(h * law.expected_excess(S) + b * law.expected_shortfall(S))
+    S = check_S_levels(S)
+    return as_result(h * law.expected_excess(S) + b * law.expected_shortfall(S))
 
 
 def optimal_newsvendor(demand, *, h, b):
@@ -122,17 +122,17 @@ def newsvendor_cost_normal(demand, *, S, h, b):
     :math:`g(S) = \sigma\,[(h+b)L(z) + h z]` with :math:`z = (S-\mu)/\sigma`; vectorized
     in ``S``."""
     h, b = _costs(h, b)
-    mu, sigma = _normal_parameters(demand)
-    z = (_levels(S) - mu) / sigma
+    mu, sigma = normal_parameters(demand)
+    z = (check_S_levels(S) - mu) / sigma
     loss = stats.norm.pdf(z) - z * stats.norm.sf(z)
-    return _out(sigma * ((h + b) * loss + h * z))
+    return as_result(sigma * ((h + b) * loss + h * z))
 
 
 def newsvendor_normal(demand, *, h, b):
     """Optimal order and cost for normal demand ``stats.norm(mu, sigma)`` (Snyder & Shen
     eqs. (4.23)–(4.24))."""
     alpha = critical_ratio(h=h, b=b)
-    mu, sigma = _normal_parameters(demand)
+    mu, sigma = normal_parameters(demand)
     z = stats.norm.ppf(min(max(alpha, 1e-300), 1.0))
     if not np.isfinite(z):  # b = 0 or h = 0: the optimum runs off to -inf or +inf
         raise ValueError("h and b must both be > 0 for normal demand (otherwise the "
@@ -153,7 +153,7 @@ def newsvendor_cost_empirical(sample, *, S, h, b):
     approximation); vectorized in ``S``."""
     h, b = _costs(h, b)
     x = _sample(sample)
-    S = _levels(S)
+    S = check_S_levels(S)
     if S.ndim > 1:
         raise ValueError(f"S must be a number or a 1-D array, got shape {S.shape}")
     S = np.atleast_1d(S)

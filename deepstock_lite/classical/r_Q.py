@@ -43,7 +43,7 @@ import numpy as np
 from scipy import stats
 
 from ..core.validation import MAX_QUANTITY, check_int, check_real
-from .newsvendor import _normal_parameters, _out
+from .newsvendor import normal_parameters, as_result
 
 __all__ = ["RQSolution", "optimal_r_Q", "r_Q_cost"]
 
@@ -64,7 +64,7 @@ def _inputs(demand, K, h, p, L):
     h = check_real("h", h, low=0.0, low_open=True, high=MAX_QUANTITY)
     p = check_real("p", p, low=0.0, low_open=True, high=MAX_QUANTITY)
     L = check_real("L", L, low=0.0, low_open=True, high=1e6)
-    lam, sigma = _normal_parameters(demand, low=0.0)
+    lam, sigma = normal_parameters(demand, low=0.0)
     if lam <= 0:
         raise ValueError(f"demand must have a positive mean rate lambda > 0, got {lam:g}")
     return K, h, p, L, lam, sigma * np.sqrt(L)
@@ -86,7 +86,7 @@ def r_Q_cost(demand, *, r, Q, K, h, p, L):
     Q = check_real("Q", Q, low=0.0, low_open=True, high=MAX_QUANTITY, allow_array=True)
     mu_L = lam * L
     cost = K * lam / Q + h * (Q / 2 + r - mu_L) + p * lam * _shortage(r, mu_L, sigma_L) / Q
-    return _out(cost)
+    return as_result(cost)
 
 
 def optimal_r_Q(demand, *, K, h, p, L, tol=1e-10, max_iter=1000):

@@ -301,8 +301,8 @@ def check_array_1d(name, value):
 def _int_array(name, value):
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must hold integers, got {type(value).__name__}")
-    from ..core.validation import _asarray
-    arr = np.atleast_1d(_asarray(name, value))
+    from ..core.validation import as_array
+    arr = np.atleast_1d(as_array(name, value))
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
                                  or np.issubdtype(arr.dtype, np.floating)):
         raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")

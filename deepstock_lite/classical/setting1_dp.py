@@ -247,7 +247,7 @@ def setting1_expected_loss(demand, *, policy, h=0.1, b=0.9, max_states=1_000_000
     days). Orders need not be integers; the support of the inventory law is capped at
     ``max_states`` values.
     """
-    from ..core.simulator import _policy_fn
+    from ..core.simulator import policy_function
     dlaws = _read_laws(demand)
     T = len(dlaws)
     if T <= COST_START:
@@ -255,7 +255,7 @@ def setting1_expected_loss(demand, *, policy, h=0.1, b=0.9, max_states=1_000_000
     h = check_real("h", h, low=0.0, high=MAX_QUANTITY)
     b = check_real("b", b, low=0.0, high=MAX_QUANTITY)
     max_states = check_int("max_states", max_states, low=1, high=100_000_000)
-    act = _policy_fn(policy)
+    act = policy_function(policy)
     system = setting1_system(h=h, b=b)
     x, p = np.zeros(1), np.ones(1)   # law of the net inventory at the start of the day
     total = 0.0

@@ -206,7 +206,7 @@ class DiscreteDemand:
 
     def cdf(self, y):
         """``P(D <= y)`` for real ``y`` (vectorized)."""
-        y = _real_levels("y", y)
+        y = check_levels("y", y)
         k = np.floor(y)
         n = int(min(max(np.max(k, initial=0), 0), self.top)) + 1
         c = self._cdf_array(n)
@@ -223,7 +223,7 @@ class DiscreteDemand:
 
     def expected_excess(self, y):
         """``E(y - D)^+`` for real ``y`` (array or scalar); 0 for ``y <= 0``."""
-        y = _real_levels("y", y)
+        y = check_levels("y", y)
         k = np.floor(y)
         n = int(min(max(np.max(k, initial=0), 0), self.top)) + 1
         F = self._cdf_array(n)
@@ -236,13 +236,13 @@ class DiscreteDemand:
 
     def expected_shortfall(self, y):
         """``E(D - y)^+`` for real ``y``, from the mean: ``E D - y + E(y - D)^+``."""
-        y = _real_levels("y", y)
+        y = check_levels("y", y)
         out = np.maximum(self.mean - y + self.expected_excess(y), 0.0)
         return float(out) if np.ndim(out) == 0 else out
 
     def expected_positive_part(self, y):
         """``(E(y - D)^+, E(D - y)^+)`` for each ``y``, as 1-D arrays (loss functions)."""
-        y = np.atleast_1d(_real_levels("y", y))
+        y = np.atleast_1d(check_levels("y", y))
         return (np.atleast_1d(self.expected_excess(y)),
                 np.atleast_1d(self.expected_shortfall(y)))
 
@@ -277,7 +277,7 @@ def _power(p, k, n):
     return result
 
 
-def _real_levels(name, y):
+def check_levels(name, y):
     """Levels (order-up-to, stock) at which a cost is evaluated: any real numbers up to 1e15
     in size, a scalar or an array of any shape (empty allowed)."""
     if isinstance(y, bool):
@@ -353,7 +353,7 @@ class ContinuousDemand:
         self.is_normal = law.dist.name == "norm"
 
     def cdf(self, y):
-        return self.law.cdf(_real_levels("y", y))
+        return self.law.cdf(check_levels("y", y))
 
     def quantile(self, ratio):
         ratio = check_real("ratio", ratio, low=0.0, high=1.0, low_open=True, high_open=True)
@@ -380,13 +380,13 @@ class ContinuousDemand:
 
     def expected_excess(self, y):
         """``E(y - D)^+`` for real ``y`` (vectorized)."""
-        y = _real_levels("y", y)
+        y = check_levels("y", y)
         out = np.vectorize(lambda v: self._one(v)[0], otypes=[float])(y)
         return float(out) if out.ndim == 0 else out
 
     def expected_shortfall(self, y):
         """``E(D - y)^+`` for real ``y`` (vectorized)."""
-        y = _real_levels("y", y)
+        y = check_levels("y", y)
         out = np.vectorize(lambda v: self._one(v)[1], otypes=[float])(y)
         return float(out) if out.ndim == 0 else out
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .validation import (MAX_COUNT, MAX_QUANTITY, check_array, check_bool, check_demand,
-                         check_int, check_real, _asarray)
+                         check_int, check_real, as_array)
 
 __all__ = ["InventorySystem", "InventoryState", "PeriodRecord", "SimulationResult", "simulate"]
 
@@ -89,7 +89,7 @@ class InventorySystem:
         if pipeline is None:
             pipe = np.zeros((n, m))
         else:
-            pipe = _asarray("pipeline", pipeline)
+            pipe = as_array("pipeline", pipeline)
             if pipe.size == 0:
                 pipe = np.zeros((n, 0)) if pipe.ndim < 2 else pipe.astype(float)
             else:
@@ -284,7 +284,7 @@ def simulate(system, policy, demand, *, on_hand=0.0, pipeline=None, seed=None, n
     # before the first period: they would make every cost non-finite
     D = check_demand("demand", demand)
     _check_size(D.shape)  # a list of lists has no shape until it is read
-    act = _policy_fn(policy)
+    act = policy_function(policy)
     n_paths, T = D.shape
     state = system.initial_state(n_paths, on_hand=on_hand, pipeline=pipeline)
     Dt = np.ascontiguousarray(D.T)
@@ -314,7 +314,7 @@ def _check_size(shape):
                          f"{tuple(int(k) for k in shape)}): simulate the paths in batches")
 
 
-def _policy_fn(policy):
+def policy_function(policy):
     if hasattr(policy, "act"):
         return policy.act
     if callable(policy):

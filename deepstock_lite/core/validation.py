@@ -30,7 +30,7 @@ MAX_QUANTITY = 1e12   # largest cost rate, demand, stock or order the simulator 
 MAX_COUNT = 100_000_000  # largest number of paths, periods or samples allocated at once
 
 
-def _asarray(name, value):
+def as_array(name, value):
     """``np.asarray`` that names the argument when numpy cannot read it (ragged lists)."""
     try:
         return np.asarray(value)
@@ -47,7 +47,7 @@ def check_real(name, value, *, low=None, high=None, low_open=False, high_open=Fa
     if isinstance(value, bool) or (not allow_array and not isinstance(value, numbers.Real)):
         if not (allow_array and isinstance(value, (np.ndarray, list, tuple))):
             raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    arr = _asarray(name, value)
+    arr = as_array(name, value)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
                                  or np.issubdtype(arr.dtype, np.floating)):
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
@@ -94,7 +94,7 @@ def check_array(name, value, *, ndim=None, nonnegative=False, allow_int=True, ma
     with ``max_abs``, magnitude); an empty array only with ``allow_empty``."""
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
-    arr = _asarray(name, value)
+    arr = as_array(name, value)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating)
                                  or (allow_int and np.issubdtype(arr.dtype, np.integer))):
         raise TypeError(f"{name} must hold numbers (int or float), got dtype {arr.dtype}")

@@ -10,10 +10,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...core.validation import check_int, check_real
-from .model import LostSalesModel, _tol_iter
+from .model import LostSalesModel, check_tol_iter
 from .policy import HeuristicResult
-from .state_space import _check_size, _Space
-from .value_iteration import _argmin_segments, _evaluate
+from .state_space import check_size, StateSpace
+from .value_iteration import argmin_segments, evaluate_orders
 
 __all__ = ["best_base_stock", "best_capped_base_stock", "myopic_policy",
            "best_constant_order", "lost_sales_heuristics"]
@@ -21,9 +21,9 @@ __all__ = ["best_base_stock", "best_capped_base_stock", "myopic_policy",
 
 def _capped(model, S, r, tol, max_iter):
     """Capped base stock min((S - position)^+, r), evaluated on its closed class."""
-    space = _Space(model, S, cap=r)
+    space = StateSpace(model, S, cap=r)
     orders = np.minimum(np.maximum(S - space.position, 0), r)
-    return _evaluate(space, orders, tol, max_iter)
+    return evaluate_orders(space, orders, tol, max_iter)
 
 
 def _line_search(f, start, low, high):
@@ -54,7 +54,7 @@ def best_base_stock(demand, *, L, h, b, tol=1e-6, max_iter=50_000):
     """Best base-stock policy on the position, ``z = (S - position)^+`` (Zipkin 2008),
     searched over ``S <= S_bo`` (its cost is convex in ``S``: Janakiraman & Roundy 2004)."""
     model = LostSalesModel(demand, L=L, h=h, b=b)
-    tol, max_iter = _tol_iter(tol, max_iter)
+    tol, max_iter = check_tol_iter(tol, max_iter)
     S_bo = model.backorder_level()
     evals = {}
 
@@ -74,7 +74,7 @@ def best_capped_base_stock(demand, *, L, h, b, tol=1e-6, max_iter=50_000,
     unimodal in the instances checked). ``S`` may exceed ``S_bo`` up to ``max_position``
     (default ``S_bo + 2 mean``)."""
     model = LostSalesModel(demand, L=L, h=h, b=b)
-    tol, max_iter = _tol_iter(tol, max_iter)
+    tol, max_iter = check_tol_iter(tol, max_iter)
     S_bo = model.backorder_level()
     S_max = (S_bo + int(math.ceil(2 * model.demand.mean)) if max_position is None
              else check_int("max_position", max_position, low=S_bo, high=10_000_000))
@@ -109,10 +109,10 @@ def myopic_policy(demand, *, L, h, b, tol=1e-6, max_iter=50_000):
     order can serve; :math:`x_0^{(L)}` is computed exactly by pushing :math:`c` back
     :math:`L - 1` periods through the transition law (orders placed later arrive later)."""
     model = LostSalesModel(demand, L=L, h=h, b=b)
-    tol, max_iter = _tol_iter(tol, max_iter)
+    tol, max_iter = check_tol_iter(tol, max_iter)
     S = model.backorder_level()
-    _check_size(model.L, S, S, all_orders=True)   # memory, before anything is allocated
-    space = _Space(model, S)
+    check_size(model.L, S, S, all_orders=True)   # memory, before anything is allocated
+    space = StateSpace(model, S)
     w = space.cost
     if model.L > 1:
         P0 = space.transitions(np.arange(space.n), np.zeros(space.n, np.int64))
@@ -124,8 +124,8 @@ def myopic_policy(demand, *, L, h, b, tol=1e-6, max_iter=50_000):
     starts = np.concatenate(([0], np.cumsum(room + 1)[:-1]))
     # the bound S_bo never binds: on-hand at t+L under lost sales is at least the backorder
     # net inventory, so the convex one-period cost turns up no later than position S_bo
-    orders = _argmin_segments(space.transitions(rows, z) @ w, starts, room + 1)
-    ev = _evaluate(space, orders, tol, max_iter)
+    orders = argmin_segments(space.transitions(rows, z) @ w, starts, room + 1)
+    ev = evaluate_orders(space, orders, tol, max_iter)
     return HeuristicResult(name="myopic-1", params={}, cost=ev.cost, policy=ev.policy)
 
 
@@ -134,7 +134,7 @@ def best_constant_order(demand, *, L, h, b, tol=1e-6, max_iter=50_000, mass_tol=
     unbounded under it, so the chain is truncated (order 0 above a position bound) and the
     bound doubled until the stationary mass where truncation bites is below ``mass_tol``."""
     model = LostSalesModel(demand, L=L, h=h, b=b)
-    tol, max_iter = _tol_iter(tol, max_iter)
+    tol, max_iter = check_tol_iter(tol, max_iter)
     mass_tol = check_real("mass_tol", mass_tol, low=1e-15, high=0.5)
     mu = model.demand.mean
     S0 = model.backorder_level() + int(math.ceil(4 * mu))
@@ -186,7 +186,7 @@ def _stationary(space, orders, tol=1e-13, max_iter=100_000):
 def lost_sales_heuristics(demand, *, L, h, b, tol=1e-6):
     """The four heuristics of Zipkin (2008) and Xin (2021), each at its best parameters."""
     LostSalesModel(demand, L=L, h=h, b=b)  # check every argument before any work
-    _tol_iter(tol, 1)
+    check_tol_iter(tol, 1)
     kw = dict(L=L, h=h, b=b, tol=tol)
     return {"base stock": best_base_stock(demand, **kw),
             "capped base stock": best_capped_base_stock(demand, **kw),

@@ -56,13 +56,13 @@ class LostSalesModel:
 
 
 
-def _tol_iter(tol, max_iter):
+def check_tol_iter(tol, max_iter):
     return (check_real("tol", tol, low=1e-12, high=1e6),
             check_int("max_iter", max_iter, low=1, high=10_000_000))
 
 
 
-def _check_bound(model, max_position):
+def check_bound(model, max_position):
     S_bo = model.backorder_level()
     if max_position is None:
         return S_bo

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...core.validation import _asarray
+from ...core.validation import as_array
 from .model import LostSalesModel
 
 __all__ = ["LookupPolicy", "PolicyEvaluation", "LostSalesResult", "HeuristicResult"]
@@ -37,7 +37,7 @@ class LookupPolicy:
     def _read(self, name, value):
         if isinstance(value, (str, bytes)) or value is None:
             raise TypeError(f"{name} must hold stock levels, got {type(value).__name__}")
-        st = _asarray(name, value)
+        st = as_array(name, value)
         if st.dtype == bool or not (np.issubdtype(st.dtype, np.integer)
                                     or np.issubdtype(st.dtype, np.floating)):
             raise TypeError(f"{name} must hold numbers, got dtype {st.dtype}")

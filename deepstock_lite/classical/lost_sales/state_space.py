@@ -118,7 +118,7 @@ def memory_estimate(*, L, S, cap=None, all_orders=False):
             + pairs * (_BYTES_PAIR_PER_L * L + _BYTES_PAIR) + _BYTES_NNZ * nnz)
 
 
-def _check_size(L, S, cap, all_orders=False):
+def check_size(L, S, cap, all_orders=False):
     """Refuse, before anything is allocated, a state space above :data:`MAX_STATES` or a
     computation whose :func:`memory_estimate` exceeds :data:`MAX_MEMORY`."""
     count = _count_states(L, S, cap)
@@ -139,14 +139,14 @@ def _check_size(L, S, cap, all_orders=False):
     return count
 
 
-class _Space:
+class StateSpace:
     """States with position <= ``S`` (and pipeline entries <= ``cap``), plus the sparse
     transition matrix of any set of (state, order) pairs."""
 
     def __init__(self, model, S, cap=None):
         self.model, self.L, self.S = model, model.L, S
         self.cap = S if cap is None else min(cap, S)
-        _check_size(self.L, S, self.cap)
+        check_size(self.L, S, self.cap)
         self.states = _simplex(self.L, S, None if cap is None else self.cap)
         # each state x branches into x0 + 1 next states; the leftover law is (S+1)^2
         pairs = int(self.states[:, 0].sum()) + len(self.states) + (S + 1) ** 2

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import LostSalesModel, _check_bound, _tol_iter
+from .model import LostSalesModel, check_bound, check_tol_iter
 from .policy import LookupPolicy, LostSalesResult, PolicyEvaluation
-from .state_space import _check_size, _Space
+from .state_space import check_size, StateSpace
 
 __all__ = ["solve_lost_sales", "evaluate_policy_exact"]
 
@@ -48,10 +48,10 @@ def solve_lost_sales(demand, *, L, h, b, max_position=None, tol=1e-6, max_iter=2
     ``tol`` bounds ``upper - lower`` of the certified cost.
     """
     model = LostSalesModel(demand, L=L, h=h, b=b)
-    S = _check_bound(model, max_position)
-    tol, max_iter = _tol_iter(tol, max_iter)
-    _check_size(model.L, S, S, all_orders=True)   # memory, before anything is allocated
-    space = _Space(model, S)
+    S = check_bound(model, max_position)
+    tol, max_iter = check_tol_iter(tol, max_iter)
+    check_size(model.L, S, S, all_orders=True)   # memory, before anything is allocated
+    space = StateSpace(model, S)
     room = space.room()
     rows = np.repeat(np.arange(space.n), room + 1)           # every (state, order) pair
     z = np.arange(len(rows)) - np.repeat(np.cumsum(room + 1) - (room + 1), room + 1)
@@ -59,13 +59,13 @@ def solve_lost_sales(demand, *, L, h, b, max_position=None, tol=1e-6, max_iter=2
     starts = np.concatenate(([0], np.cumsum(room + 1)[:-1]))
     g, lo, hi, v, it = _rvi(lambda v: np.minimum.reduceat(A @ v, starts), space.cost,
                             tol, max_iter)
-    orders = _argmin_segments(A @ v, starts, room + 1)
+    orders = argmin_segments(A @ v, starts, room + 1)
     policy = LookupPolicy(space, orders)
     return LostSalesResult(cost=g, lower=lo, upper=hi, policy=policy, values=v,
                            max_position=S, iterations=it, model=model)
 
 
-def _argmin_segments(q, starts, lengths):
+def argmin_segments(q, starts, lengths):
     """First position of the minimum in each segment (ties: the smallest order)."""
     mins = np.minimum.reduceat(q, starts)
     seg = np.repeat(np.arange(len(starts)), lengths)
@@ -78,7 +78,7 @@ def _argmin_segments(q, starts, lengths):
 # ---------------------------------------------------------------------------------------
 # exact evaluation of a stationary policy
 # ---------------------------------------------------------------------------------------
-def _evaluate(space, orders, tol, max_iter, start=None):
+def evaluate_orders(space, orders, tol, max_iter, start=None):
     orders = np.asarray(orders)
     if orders.shape != (space.n,):
         raise ValueError(f"policy table must have one order per state ({space.n}), "
@@ -162,18 +162,18 @@ def evaluate_policy_exact(demand, *, policy, L, h, b, max_position=None, tol=1e-
     orders in transit, oldest first) evaluates it from that state instead.
     """
     model = LostSalesModel(demand, L=L, h=h, b=b)
-    S = _check_bound(model, max_position) if max_position is not None else None
-    tol, max_iter = _tol_iter(tol, max_iter)
+    S = check_bound(model, max_position) if max_position is not None else None
+    tol, max_iter = check_tol_iter(tol, max_iter)
     if isinstance(policy, LookupPolicy):
         if policy.L != model.L:
             raise ValueError(f"policy is for L={policy.L}, model has L={model.L}")
         cap = policy._space.cap if S is None else None
-        space = _Space(model, policy.max_position if S is None else S, cap=cap)
+        space = StateSpace(model, policy.max_position if S is None else S, cap=cap)
         orders = policy.order_many(space.states)
     elif callable(policy):
-        space = _Space(model, model.backorder_level() if S is None else S)
+        space = StateSpace(model, model.backorder_level() if S is None else S)
         orders = np.asarray(policy(space.states.copy()))
     else:
         raise TypeError("policy must be a LookupPolicy or a function of the states array")
-    return _evaluate(space, orders, tol, max_iter, start)
+    return evaluate_orders(space, orders, tol, max_iter, start)
 
