@@ -1,18 +1,22 @@
 """Why the book's DDPG + None collapses to ordering nothing on instance (b), and SB3's mostly not.
 
-Chapter 13's table shows the book's DDPG with the None decoding (order = 50 u) on instance (b)
-(lost sales, Poisson(5), h = 1, b = 4, L = 2) ending at the cost of ordering nothing in every
-seed, where Stable-Baselines3's DDPG, through the same wrapper and budget, does not. This
-script measures the mechanism and tests its cause by changing one factor at a time, from the
-book's DDPG towards what SB3 does differently, each over several seeds:
+Chapter 13's table showed the book's DDPG with the None decoding (order = 50 u) on instance
+(b) (lost sales, Poisson(5), h = 1, b = 4, L = 2) ending at the cost of ordering nothing in
+every seed, where Stable-Baselines3's DDPG, through the same wrapper and budget, did not in
+its first three seeds. This script measures the mechanism and tests its cause by changing
+one factor at a time, from the book's DDPG *as it was then* (rewards centred: its earlier
+default is pinned, ``ddpg.EARLIER_DEFAULTS``) towards what SB3 does differently, each over
+several seeds:
 
-* ``book``: the book's DDPG exactly as Chapter 13's study runs it (its rows reproduce);
+* ``book``: the book's DDPG with its earlier default, as Chapter 13's study ran it then;
 * ``sb3``: Stable-Baselines3's DDPG exactly as the study runs it (needs ``[sb3]``);
 * ``reward_scale_only``: the book's DDPG, rewards scaled but not centred (SB3's
   ``VecNormalize`` does not subtract a mean);
 * ``reward_sb3``: rewards divided by the standard deviation of the discounted warm-up return
   and clipped to [-10, 10], not centred (SB3's ``VecNormalize`` rule, with its statistics
-  fixed at the end of the warm-up as the book fixes its own);
+  fixed at the end of the warm-up as the book fixes its own). The book's DDPG adopted this
+  rule as its default after this study (``DDPGConfig.reward_norm="return"``): its runs are
+  bit for bit the book's current DDPG;
 * ``actor_init_default``: PyTorch's default initialization of the actor's last layer instead
   of the book's near-zero one (an untrained SB3 actor does not start at the midpoint);
 * ``no_lr_decay``: constant learning rates (SB3's default);
@@ -38,9 +42,11 @@ With ``--decodings base`` (and ``--instances a``) the same conditions run under 
 decoding (and on instance (a)): what a change that cures the collapse costs where DDPG works.
 
     python benchmarks/ddpg_collapse.py --budget full --jobs 2 --write   # ~30 CPU-minutes
+    python benchmarks/ddpg_collapse.py --budget full --jobs 2 --write \
+        --conditions sb3 sb3_factors reward_sb3 --seeds 5 6 7 8 9       # ~8 CPU-minutes
     python benchmarks/ddpg_collapse.py --budget full --jobs 2 --write --decodings base \
-        --instances a b --conditions book reward_scale_only sb3_factors --seeds $(seq 0 9)
-        # ~30 CPU-minutes
+        --instances a b --conditions book reward_scale_only reward_sb3 sb3_factors \
+        --seeds $(seq 0 9)                                                # ~40 CPU-minutes
     python benchmarks/ddpg_collapse.py --budget tiny                    # seconds, results_tmp/
 
 Finished runs are kept in the results file as soon as they end, so a killed run resumes.
@@ -169,10 +175,11 @@ def _run_book(condition, seed, budget, val, test, reg="none", instance="b"):
 
     set_seed(seed)
     torch.set_num_threads(1)
+    # every condition changes the book's DDPG as it was before the study (rewards centred)
     cfg = ddpg.DDPGConfig(a_max=SCALE, seed=seed, total_steps=budget["steps"],
                           eval_every=budget["eval_every"],
                           learning_starts=min(budget["learning_starts"], budget["steps"] // 2),
-                          lr_decay="no_lr_decay" not in factors)
+                          lr_decay="no_lr_decay" not in factors, **ddpg.EARLIER_DEFAULTS)
     env, _ = make_envs(inst.name, n_envs=1, horizon=100)
     t = time.process_time()
     agent = Factor(cfg, env.single_observation_space.shape[0], cfg.a_max,

@@ -25,7 +25,9 @@ def envs(**kw):
     ("actor_lr", -1e-3, ValueError), ("hidden", (), TypeError), ("activation", "sigmoid",
                                                                    ValueError),
     ("total_steps", 2.5, TypeError), ("a_max", -1.0, ValueError), ("normalize_obs", 1,
-                                                                     TypeError)])
+                                                                     TypeError),
+    ("reward_norm", True, TypeError), ("reward_norm", "centred", ValueError),
+    ("reward_clip", 0.0, ValueError)])
 def test_bad_config_values_name_the_field(field, value, exc):
     with pytest.raises(exc, match=f"DDPGConfig.{field}"):
         ddpg.DDPGConfig(**{field: value})
@@ -76,15 +78,16 @@ def test_checkpoint_gives_identical_actions(tmp_path):
     assert back.history == agent.history and back.best["eval_cost"] == agent.best["eval_cost"]
 
 
-def test_resumed_training_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("until", [100, 300])   # inside the warm-up (200) and after it
+def test_resumed_training_equals_uninterrupted(tmp_path, until):
     env, ev = envs()
     straight = ddpg.DDPG(small_config(), 2, 50.0, BaseStockDecoder(2))
     straight.learn(env, eval_env=ev, quiet=True)
 
     env2, ev2 = envs()
     first = ddpg.DDPG(small_config(), 2, 50.0, BaseStockDecoder(2))
-    first.learn(env2, until=300, eval_env=ev2, quiet=True)
-    assert first.global_step == 300
+    first.learn(env2, until=until, eval_env=ev2, quiet=True)
+    assert first.global_step == until
     first.save(tmp_path / "mid.pt")
     resumed = ddpg.DDPG.load(tmp_path / "mid.pt")
     resumed.learn(env2, eval_env=ev2, quiet=True)
@@ -94,6 +97,31 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
         for (k, p), q in zip(sd.items(), again[name].values()):
             assert torch.equal(p, q), f"{name}.{k} differs after resume"
     assert [h["eval_cost"] for h in resumed.history] == [h["eval_cost"] for h in straight.history]
+    assert resumed.r_scale == straight.r_scale
+
+
+def test_reward_scale_is_the_discounted_return_std_of_the_warm_up():
+    """reward_norm="return": rewards divided by the std of G <- γ G + r over the warm-up
+    (restarted every episode, each env on its own), not centred, clipped to ±reward_clip."""
+    env, _ = envs()                         # 2 envs, episodes of 50 periods
+    cfg = small_config(total_steps=200, learning_starts=200, gamma=0.8)
+    agent = ddpg.DDPG(cfg, 2, 50.0, BaseStockDecoder(2))
+    agent.learn(env, quiet=True)
+    r = agent.buffer.rewards().astype(np.float64).reshape(-1, 2)   # (period, env)
+    returns, g = [], np.zeros(2)
+    for t in range(len(r)):
+        g = (0.0 if t % 50 == 0 else 1.0) * 0.8 * g + r[t]
+        returns.append(g)
+    assert agent.r_shift == 0.0
+    assert agent.r_scale == pytest.approx(1.0 / np.std(returns), rel=1e-6)
+    scaled = agent.scaled_reward(torch.tensor([-1e9, 0.0, 1e9]))
+    assert scaled.tolist() == [-cfg.reward_clip, 0.0, cfg.reward_clip]
+    # the earlier rule centres and scales by the rewards themselves, without clipping
+    old = ddpg.DDPG(small_config(total_steps=200, learning_starts=200, gamma=0.8,
+                                 **ddpg.EARLIER_DEFAULTS), 2, 50.0, BaseStockDecoder(2))
+    old.learn(envs()[0], quiet=True)
+    assert old.r_shift == pytest.approx(float(r.mean()))
+    assert abs(float(old.scaled_reward(np.array([-1e9]))[0])) > 1e3
 
 
 def test_nan_guard_stops_with_a_clear_message():

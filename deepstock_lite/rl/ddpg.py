@@ -51,10 +51,21 @@ from .evaluation import (DIVERGENCE_FACTOR, EvalSchedule, KeepBest, LossAverages
 from .networks import ACTIVATIONS, Net, adam, mlp, polyak_update, set_initial_action
 from .normalization import ObsNormalizer
 
-__all__ = ["DDPGConfig", "DDPG", "train", "CRITIC_INPUTS"]
+__all__ = ["DDPGConfig", "DDPG", "train", "CRITIC_INPUTS", "REWARD_NORMS", "EARLIER_DEFAULTS"]
 
 #: what the critic can score: the actor's normalized output u, or the decoded order
 CRITIC_INPUTS = ("action", "order")
+#: how the critic's rewards are normalized (fixed at the end of the warm-up):
+#: ``"return"`` divides by the standard deviation of the discounted warm-up return and clips
+#: to ``±reward_clip``, without centring (Stable-Baselines3's ``VecNormalize`` rule);
+#: ``"reward"`` centres and scales by the warm-up rewards' mean and standard deviation;
+#: ``"off"`` leaves them alone
+REWARD_NORMS = ("return", "reward", "off")
+#: the book's DDPG defaults before Chapter 13's collapse study: rewards centred. Centred, the
+#: rewards of ordering nothing sit above the mean and DDPG + None collapsed to ordering
+#: nothing in every seed; runs made before the change pin this field
+#: (``DDPGConfig(**EARLIER_DEFAULTS, ...)``) and stay reproducible.
+EARLIER_DEFAULTS = {"reward_norm": "reward"}
 
 
 @dataclass
@@ -79,7 +90,8 @@ class DDPGConfig:
     a_max: float | None = None       # top of the raw action range (None: env's q_max)
     initial_action: float | None = None  # initial action bias: start at this share of the range
     normalize_obs: bool = True
-    reward_norm: bool = True         # centre/scale rewards by warm-up statistics
+    reward_norm: str = "return"      # one of REWARD_NORMS, fixed by warm-up statistics
+    reward_clip: float = 10.0        # |scaled reward| cap under reward_norm="return"
     eval_every: int = 2_500          # transitions between evaluations / history rows
     patience: int = 0                # stop after this many evaluations without improvement
     critic_input: str = "action"     # what the critic scores: "action" u or decoded "order"
@@ -107,7 +119,8 @@ class DDPGConfig:
         field_real(self, "initial_action", low=0.0, high=1.0, low_open=True, high_open=True,
                    optional=True)
         field_bool(self, "normalize_obs")
-        field_bool(self, "reward_norm")
+        field_choice(self, "reward_norm", REWARD_NORMS)
+        field_real(self, "reward_clip", low=0.0, low_open=True)
         field_int(self, "eval_every", low=1)
         field_int(self, "patience", low=0)
         field_choice(self, "critic_input", CRITIC_INPUTS)
@@ -164,9 +177,11 @@ class DDPG:
             self.actor_opt = adam(self.actor.parameters(), c.actor_lr)
             self.critic_opt = adam(self.critic.parameters(), c.critic_lr)
         self.buffer = ReplayBuffer(c.buffer_size, self.obs_dim, self.act_dim)
-        # reward normalization, fixed from the warm-up's rewards (see fix_reward_stats)
+        # reward normalization, fixed from the warm-up's rewards (see fix_reward_stats):
+        # the discounted return of each env, and every value it took during the warm-up
         self.r_shift, self.r_scale = 0.0, 1.0
         self.reward_stats_fixed = False
+        self.warmup_return, self.warmup_returns = None, []
         self.value_bound = None                # the divergence guard's bound on TD errors
         # training progress
         self.global_step = 0                   # transitions collected, summed over the envs
@@ -221,16 +236,34 @@ class DDPG:
         q = self.decoder(a, obs)
         return (2.0 * q / self.a_max - 1.0).unsqueeze(-1)
 
+    def track_return(self, r):
+        """During the warm-up: the discounted return of each env, ``G <- γ G + r`` (restarted
+        at every episode), recorded for ``reward_norm="return"``."""
+        if self.warmup_return is None:                  # a new episode
+            self.warmup_return = np.zeros(len(r))
+        self.warmup_return = self.warmup_return * self.config.gamma \
+            + np.asarray(r, np.float32).astype(np.float64)   # as the buffer stores it
+        self.warmup_returns.append(self.warmup_return)
+
     def fix_reward_stats(self):
         """At the end of the warm-up: the reward shift and scale the critic learns in
-        (``reward_norm``), and the divergence guard's bound. Because inventory episodes never
-        terminate, a constant shift moves every action value by the same amount and leaves
-        the optimal policy unchanged."""
+        (``reward_norm``), and the divergence guard's bound.
+
+        ``"return"`` (the default) divides rewards by the standard deviation of the
+        discounted return and does not centre them. ``"reward"`` (the earlier default)
+        centres and scales them by the warm-up rewards; inventory episodes never terminate,
+        so the shift leaves the optimal policy unchanged, but the critic must learn it: after
+        a warm-up that overstocks, the rewards of ordering nothing sit far above the mean,
+        and DDPG + None collapsed to ordering nothing in every seed (Chapter 13)."""
         r = self.buffer.rewards().astype(np.float64)
-        if self.config.reward_norm:
+        if self.config.reward_norm == "reward":
             self.r_shift = float(r.mean())
             self.r_scale = float(1.0 / max(r.std(), 1e-6))
+        elif self.config.reward_norm == "return":
+            returns = np.concatenate(self.warmup_returns)
+            self.r_scale = float(1.0 / np.sqrt(np.var(returns) + 1e-8))
         self.reward_stats_fixed = True
+        self.warmup_returns = []
         self.set_value_bound(r)
 
     def set_value_bound(self, r=None):
@@ -242,8 +275,12 @@ class DDPG:
             self.value_bound = DIVERGENCE_FACTOR * top / (1.0 - self.config.gamma)
 
     def scaled_reward(self, r):
-        """Reward as the critic sees it: ``(r - r_shift) * r_scale``."""
-        return (r - self.r_shift) * self.r_scale
+        """Reward as the critic sees it: ``(r - r_shift) * r_scale``, clipped to
+        ``±reward_clip`` under ``reward_norm="return"`` (numpy or torch)."""
+        x = (r - self.r_shift) * self.r_scale
+        if self.config.reward_norm == "return":
+            x = x.clip(-self.config.reward_clip, self.config.reward_clip)
+        return x
 
     def unscale_value(self, v):
         """A critic value back in reward units: ``v / r_scale + r_shift / (1 - γ)``."""
@@ -331,6 +368,8 @@ class DDPG:
                                  np.asarray(obs, np.float64))
                 next_obs, r, term, trunc, _ = env.step(q)
                 self.buffer.add(obs, u, r, next_obs, term)
+                if not self.reward_stats_fixed:
+                    self.track_return(r)
                 self.obs_norm.update(obs)
                 ep_cost.append(-float(np.mean(r)))
                 self.global_step += n
@@ -340,7 +379,7 @@ class DDPG:
                     if not ended.all():
                         raise RuntimeError("all environments of the vector env must end their "
                                            "episodes together (BatchInventoryEnv does)")
-                    self._obs = None
+                    self._obs, self.warmup_return = None, None
                 else:
                     self._obs = next_obs
                 # 2.3 learn from replayed minibatches (after the warm-up)
@@ -409,14 +448,21 @@ class DDPG:
         return self
 
     def state_dict(self, include_buffer=True):
+        # a checkpoint falls between episodes, so the running return is 0 there; the returns
+        # of an unfinished warm-up travel with it
         return agent_state(self, {"r_shift": self.r_shift, "r_scale": self.r_scale,
-                                  "reward_stats_fixed": self.reward_stats_fixed},
+                                  "reward_stats_fixed": self.reward_stats_fixed,
+                                  "warmup_returns": torch.from_numpy(
+                                      np.concatenate(self.warmup_returns or [np.zeros(0)]))},
                            include_buffer)
 
     def load_state_dict(self, d):
         extra = restore_agent_state(self, d)
         self.r_shift, self.r_scale = float(extra["r_shift"]), float(extra["r_scale"])
         self.reward_stats_fixed = bool(extra["reward_stats_fixed"])
+        returns = extra.get("warmup_returns")
+        self.warmup_returns = [] if returns is None or len(returns) == 0 \
+            else [returns.numpy().astype(np.float64)]
         if self.reward_stats_fixed:
             self.set_value_bound()
         return self
