@@ -1,4 +1,7 @@
-"""The DeepStock paper's synthetic demand (Xie et al. 2026, §5), with train/validation/test splits.
+"""The DeepStock paper's synthetic demand (Xie et al. 2026), with train/validation/test splits.
+
+The generators are those of the authors' released code for the synthetic experiments, run by
+us (not the paper's text):
 
 * :func:`make_indep` — Setting 1 (INDEP): a floor ``low_t`` per day shared by all trajectories,
   ``floor(clip(N(10, 4²), 0, 100))``; demand uniform on ``{low_t, …, low_t + 4}``, independent

@@ -1,6 +1,11 @@
-"""The paper's synthetic experiments (Xie et al. 2026, §5) at a budget a laptop can afford.
+"""The paper's synthetic experiments (Xie et al. 2026) at a budget a laptop can afford.
 
     python -m deepstock_lite.deepstock.paper --settings 1 2 3 4 --trials 20 --seeds 3 --write
+
+The settings and the claims tested are the paper's; the protocol details (the dynamics and
+day structure of :mod:`.settings`, the search spaces and the tuning shape of random start-up
+trials, then TPE, then re-runs over seeds) follow the authors' released code for the
+synthetic experiments, run by us, not the paper's text, scaled down to our budget.
 
 For each setting, each method (DS, DDPG, PPO, distributional SAC) and each decoding (None,
 Base): an Optuna study of ``trials`` trials (half random start-up, then TPE) on the validation

@@ -1,10 +1,13 @@
-"""The DeepStock paper's synthetic settings 1–4 (Xie et al. 2026, §5), ready to train on.
+"""The DeepStock paper's synthetic settings 1–4 (Xie et al. 2026), ready to train on.
 
+The paper names the settings and their trajectory counts (see :data:`READINGS`); their
+details (the demand generators, the day structure, the costs and the loss) come from the
+authors' released code for the synthetic experiments, run by us, not from the paper's text.
 Each :class:`PaperSetting` bundles the system, the train/validation/test demand, the
-observation's extra features, and the *loss* the paper reports: the average cost per day over the
+observation's extra features, and the *loss* of that code: the average cost per day over the
 costed days ``cost_start … T−1`` (Setting 1: days 3…30 of 31). Setting 1 follows the authors'
-code exactly: 31 days, P = 2, L = 1, backlog, b = 0.9, h = 0.1, initial
-stock 0, first order on day 2, orders in [0, 100], feature = the day index.
+released code exactly: 31 days, P = 2, L = 1, backlog, b = 0.9, h = 0.1, initial stock 0,
+first order on day 2, orders in [0, 100], feature = the day index.
 """
 from __future__ import annotations
 
@@ -41,7 +44,8 @@ class PaperSetting:
         return getattr(self.data, check_choice("split", split, {"train", "val", "test"}))
 
     def loss_of_costs(self, cost):
-        """The paper's loss: mean over trajectories and costed days of the per-day cost."""
+        """The loss of the authors' released code: mean over trajectories and costed days
+        of the per-day cost."""
         return float(np.asarray(cost)[:, self.cost_start:].mean())
 
     def evaluate(self, policy, split="test"):
@@ -60,7 +64,8 @@ class PaperSetting:
 
         Decisions start at the first review period; with ``reward="attributed"`` the rewards
         of an episode add up to minus the cost of exactly the costed days (for Setting 1,
-        days 3…30, as in the authors' code). ``n_envs=None`` replays every row in order.
+        days 3…30, as in the authors' released code). ``n_envs=None`` replays every row in
+        order.
         """
         warmup = self.system.first_review
         horizon = self.T - warmup - self.system.L
@@ -91,7 +96,7 @@ def setting1(seed=42):
                         q_max=100.0)
 
 
-#: How to read the paper's "20 / 10 sample trajectories" of Settings 2–3 (§5).
+#: How to read the paper's "20 / 10 sample trajectories" of Settings 2–3.
 #: ``"total"`` (the default): training and validation together, 10 + 10 and 5 + 5;
 #: ``"each"``: 20 + 20 and 10 + 10, the sizes of the book's first results files.
 READINGS = ("total", "each")
