@@ -159,6 +159,16 @@ class RetailEnv(VectorEnv):
     def n_counted(self):
         return self.T - self.burn_in
 
+    @property
+    def review_periods(self):
+        """The review period :math:`P` of each SKU of the pool (days), in ``skus`` order."""
+        return self._P
+
+    @property
+    def lead_times(self):
+        """The lead time :math:`L` of each SKU of the pool (days), in ``skus`` order."""
+        return self._L
+
     # -- episode -------------------------------------------------------------------------
     def _positions(self, options):
         if options and "skus" in options:
@@ -253,7 +263,7 @@ class RetailEnv(VectorEnv):
             pipe[self._lt[t], self._ar] += q
         x += pipe[0]                                    # zero lead time: before demand
         if self.reward_mode == "attributed":
-            attributed = self._attributed_cost(t)
+            attributed = self.attributed_cost(t)
         D = self._D[t]
         sales = np.minimum(D, x)
         x -= sales
@@ -289,7 +299,7 @@ class RetailEnv(VectorEnv):
         pipe[0] = 0.0
         return (self._observe(), reward, np.zeros(n, dtype=bool), np.full(n, last), info)
 
-    def _attributed_cost(self, t):
+    def attributed_cost(self, t):
         """Dense cost of the days today's order influences, :math:`[t+l, t+l+P)`, by a
         zero-order look-ahead on the realized demand (no later order arrives before
         :math:`t+l+P` with deterministic lead times: the attribution is then exact)."""

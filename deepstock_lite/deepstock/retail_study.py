@@ -41,9 +41,9 @@ from ..core.decoding import KINDS, Regularization
 from .retail import (OBJECTIVES, PeriodCoeff, RetailEnv, forecast_base_stock, forecast_s_S,
                      metrics_by_period, train_ds_retail, tune_heuristic)
 
-__all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "fit_method",
-           "fit_heuristics", "summarize", "table1", "pareto", "relative_to", "BUDGETS",
-           "study_for_budget"]
+__all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "rl_config",
+           "fit_method", "fit_heuristics", "summarize", "table1", "pareto", "relative_to",
+           "BUDGETS", "study_for_budget"]
 
 METHODS = ("ddpg", "ppo", "dsac", "ds")
 TABLE1_EXPERIMENT = "one policy for all SKUs: method x regularization on held-out SKUs"
@@ -116,7 +116,9 @@ def make_regularization(kind, env):
                           days=28.0, bias_scale=14.0)
 
 
-def _rl_config(method, kind, B, n_envs, horizon, seed):
+def rl_config(method, kind, B, n_envs, horizon, seed):
+    """``(module, config)`` of the study's RL agent ``method`` with decoding ``kind``, at the
+    budget ``B`` (a :data:`BUDGETS` entry), for ``n_envs`` SKUs of ``horizon`` days."""
     from ..rl import ddpg, dsac, ppo
     episode = n_envs * horizon
     common = dict(gamma=0.9, initial_action=INITIAL_ACTION[kind], seed=seed)
@@ -160,7 +162,7 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None, overrides=
     else:
         import torch
         torch.set_num_threads(1)
-        module, config = _rl_config(method, kind, B, study.n_envs, envs["train"].T, seed)
+        module, config = rl_config(method, kind, B, study.n_envs, envs["train"].T, seed)
         if overrides:
             config = replace(config, **overrides)
         train_env = RetailEnv(cat, envs["train"].skus, n_envs=min(study.n_envs,

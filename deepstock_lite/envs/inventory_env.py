@@ -153,7 +153,7 @@ class _InventoryCore:
         q = self.decode(action, s.n, name)
         t0 = s.t
         if self.reward_mode == "attributed":
-            attributed = self._attributed_cost(q)
+            attributed = self.attributed_cost(q)
         period_cost = np.zeros(s.n)
         for k in range(sys.P):
             rec = sys.step(s, q if k == 0 else 0.0, self.Dt[s.t])
@@ -163,7 +163,9 @@ class _InventoryCore:
         info = {"cost": period_cost, "order": q, "t": t0}
         return self.observe(), -cost, truncated, info
 
-    def _attributed_cost(self, q):
+    def attributed_cost(self, q):
+        """The cost of the periods ``[t+L, t+L+P)`` that the order ``q`` placed now serves,
+        by a look-ahead on the realized demand (the ``reward="attributed"`` of Chapter 5)."""
         sys = self.system
         look = self.state.copy()
         total = np.zeros(look.n)
