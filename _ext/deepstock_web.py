@@ -28,6 +28,11 @@
    their figures, tables and equations.
 7. The theme's colour mode starts as "auto" (what the theme falls back to anyway): without a
    ``default_mode`` it logged "Got invalid theme mode" on a reader's first visit.
+8. The bibliography's labels are the citations' own words: the text cites author–year
+   ("Achiam (2018)"), so the list labels each entry "Achiam 2018", "Agarwal et al. 2021" (a, b
+   for two of the same author and year) instead of the alpha style's "[Ach18]", which appears
+   nowhere in the text. The pybtex style ``deepstock`` (the alpha style with these labels) is
+   registered here and chosen by ``bibtex_default_style`` in _config.yml.
 """
 from __future__ import annotations
 
@@ -148,7 +153,50 @@ def _number_unnumbered_pages(app, env):
     return sorted(set(changed))
 
 
+def _author_year(entry):
+    """``Achiam 2018``, ``Fujimoto and Hoof 2018``, ``Agarwal et al. 2021`` (editors if no
+    author, the key if neither)."""
+    from pybtex.richtext import Text
+
+    people = entry.persons.get("author") or entry.persons.get("editor") or []
+    # LaTeX in the names (Axs\"ater, {Huang}) rendered as the text shows it
+    names = [Text.from_latex(" ".join(p.last_names)).render_as("text") for p in people]
+    if not names:
+        who = entry.key
+    elif len(names) == 1:
+        who = names[0]
+    elif len(names) == 2:
+        who = f"{names[0]} and {names[1]}"
+    else:
+        who = f"{names[0]} et al."
+    return f"{who} {entry.fields.get('year', '')}".strip()
+
+
+def _register_bibliography_style():
+    from pybtex.plugin import register_plugin
+    from pybtex.style.formatting.alpha import Style as AlphaStyle
+    from pybtex.style.labels import BaseLabelStyle
+
+    class AuthorYearLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            labels = [_author_year(e) for e in sorted_entries]
+            seen, count = {}, {x: labels.count(x) for x in labels}
+            for label in labels:
+                if count[label] > 1:                  # two of one author and year: a, b, ...
+                    seen[label] = seen.get(label, -1) + 1
+                    label += "abcdefghijklmnopqrstuvwxyz"[seen[label]]
+                yield label
+
+    class AuthorYearStyle(AlphaStyle):
+        default_label_style = "deepstock-author-year"
+
+    register_plugin("pybtex.style.labels", "deepstock-author-year", AuthorYearLabels,
+                    force=True)
+    register_plugin("pybtex.style.formatting", "deepstock", AuthorYearStyle, force=True)
+
+
 def setup(app):
+    _register_bibliography_style()
     app.connect("config-inited", _drop_mathjax_from_js_files)
     app.connect("config-inited", _default_mode)
     app.connect("doctree-read", _strip_markers)

@@ -164,6 +164,17 @@ def test_bibliography_keeps_capitals():
     assert "(s, s)" not in text and "(S, s)" in text and "(s, S)" in text
 
 
+def test_bibliography_labels_read_like_the_citations():
+    """The list is labelled as the text cites it ("Achiam 2018"), not "[Ach18]"."""
+    page = HTML / "book" / "references.html"
+    if not page.exists():
+        pytest.skip("no bibliography page")
+    text = " ".join(_parse(page).text)
+    assert "Achiam 2018" in text and "Agarwal et al. 2021" in text
+    left = re.findall(r"\b(?:[A-Z][a-z]{2}|[A-Z]{2,4}\+?)\d\d\b", text)
+    assert not left, f"alpha-style labels left: {left[:5]}"
+
+
 def test_no_script_is_declared_twice():
     """An inline script registered twice (sphinx-thebe's ``const THEBE_JS_URL`` under Sphinx 7.4)
     throws "Identifier ... has already been declared" on every page."""
