@@ -4,7 +4,7 @@
     python -m deepstock_lite.deepstock.zipkin_rl --budget tiny --cells 2,4 --seeds 1
 
 For every cell (L, b) of Zipkin's table (Poisson(5) demand, h = 1, lost sales), every
-algorithm (DDPG, PPO; distributional SAC with ``--algos dsac``), every decoding (None: the
+algorithm (DDPG, PPO and distributional SAC; ``--algos`` picks some), every decoding (None: the
 actor outputs the order in [0, S]; Base: it outputs a target position in [0, 2S], with S the
 backorder base-stock level that bounds the optimal position) and every seed: train with the
 chapters' configuration, keep the best policy on held-out demand, round its orders and
@@ -138,7 +138,7 @@ def target(out="zipkin_rl", *, budget="full", write=False, force=False):
                          identity={"experiment": EXPERIMENT, "budget": budget})
 
 
-def zipkin_rl_sweep(cells=None, algos=("ddpg", "ppo"), regs=REGS, seeds=(0, 1),
+def zipkin_rl_sweep(cells=None, algos=ALGOS, regs=REGS, seeds=(0, 1),
                     budget="full", out="zipkin_rl", quiet=False, *, write=False, force=False):
     """Every cell x algorithm x decoding x seed; resumable (finished rows are kept). ``out``
     (``None``: nothing written), ``write`` and ``force`` as in :func:`target`."""
@@ -190,7 +190,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.zipkin_rl",
                                 description=__doc__.splitlines()[0])
     p.add_argument("--budget", choices=sorted(_BUDGETS), default="full")
-    p.add_argument("--algos", nargs="+", choices=ALGOS, default=["ddpg", "ppo"])
+    p.add_argument("--algos", nargs="+", choices=ALGOS, default=list(ALGOS))
     p.add_argument("--regs", nargs="+", choices=REGS, default=list(REGS))
     p.add_argument("--seeds", type=store.int_at_least(1), default=2,
                    help="seeds 0..N-1 (default 2)")
