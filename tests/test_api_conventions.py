@@ -194,3 +194,13 @@ def test_classical_files_and_functions_are_short(path):
             length = node.end_lineno - node.lineno + 1
             assert length <= 80 or "#" in lines[node.lineno - 1], (
                 f"{path.name}: {node.name} has {length} lines")
+
+
+def test_no_chapter_reads_a_private_name_of_the_package():
+    """Chapter code (cells and solution blocks) uses the package's public names: no
+    ``module._name`` or ``obj._attr`` read (a class the chapter defines may use ``self._``)."""
+    found = [f"{chapter} {where}: {m.group(0)}" for chapter, where, code in _chapter_code()
+             for m in re.finditer(r"\b([A-Za-z_][A-Za-z0-9_]*)\.(_[A-Za-z][A-Za-z0-9_]*)\b",
+                                  code)
+             if m.group(1) != "self" and not m.group(2).startswith("__")]
+    assert not found, found

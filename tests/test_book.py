@@ -78,20 +78,3 @@ def test_check_names_a_broken_notebook(tmp_path):
         line = [p for p in problems if stem in p]
         assert line and "not a readable notebook" in line[0] and "\n" not in line[0]
 
-
-def test_no_chapter_reads_a_private_name_of_the_package():
-    """Chapter code (cells and solution blocks) uses the package's public names: no
-    ``module._name`` or ``obj._attr`` read (a class the chapter defines may use ``self._``)."""
-    import json
-    import re
-    found = []
-    for path in chapters():
-        for i, cell in enumerate(json.loads(Path(path).read_text())["cells"]):
-            src = "".join(cell["source"])
-            if cell["cell_type"] == "markdown":
-                src = "\n".join(re.findall(r"```python\n(.*?)```", src, re.S))
-            for m in re.finditer(r"\b([A-Za-z_][A-Za-z0-9_]*)\.(_[A-Za-z][A-Za-z0-9_]*)\b",
-                                 src):
-                if m.group(1) != "self" and not m.group(2).startswith("__"):
-                    found.append(f"{Path(path).name} cell {i}: {m.group(0)}")
-    assert not found, found
