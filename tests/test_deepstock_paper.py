@@ -35,6 +35,31 @@ def test_run_setting_tiny(tmp_path, folders):
                               storage=f"sqlite:///{tmp_path}/p.db")
     for a, b in zip(data["rows"], again["rows"]):
         assert a["trials"] == b["trials"] and a["rerun_test"] == b["rerun_test"]
+    # a DDPG study is named after its reward rule; its row carries the earlier DDPG's study
+    # when the storage holds it (not here)
+    assert paper.study_name("ddpg", "base", "1", "tiny") == "paper-ddpg-base-s1-tiny-return"
+    assert paper.study_name("ds", "base", "2", "tiny") == "paper-ds-base-s2-tiny-total"
+    for r in data["rows"]:
+        assert ("earlier" in r) == (r["method"] == "ddpg")
+        assert r.get("earlier") is None
+
+
+def test_earlier_ddpg_is_read_from_its_study(tmp_path):
+    """The earlier DDPG's study (the name without the rule) is read, never trained."""
+    import optuna
+    storage = f"sqlite:///{tmp_path}/e.db"
+    assert paper.earlier_ddpg(storage, "base", "1", "tiny", (0, 1)) is None
+    study = optuna.create_study(study_name="paper-ddpg-base-s1-tiny", storage=storage)
+    dist = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
+    for k, v in enumerate((2.0, 1.0)):
+        study.add_trial(optuna.trial.create_trial(value=v, params={"lr": 1e-3 * (k + 1)},
+                                                  distributions=dist))
+    study.set_user_attr("rerun_0_1", {"val": 1.0, "test": 3.0, "cpu_seconds": 1.0})
+    assert paper.earlier_ddpg(storage, "base", "1", "tiny", (0, 1)) is None  # seed 1 missing
+    study.set_user_attr("rerun_1_1", {"val": 1.0, "test": 5.0, "cpu_seconds": 1.0})
+    e = paper.earlier_ddpg(storage, "base", "1", "tiny", (0, 1))
+    assert e == {"reward_norm": "reward", "params": {"lr": 2e-3}, "rerun_test": [3.0, 5.0],
+                 "test": 4.0}
 
 
 def test_run_setting_reading_and_bad_arguments(tmp_path, folders):

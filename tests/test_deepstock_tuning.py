@@ -82,6 +82,36 @@ def test_ddpg_objective_runs_on_every_setting():
         assert all(v > 0 and v < float("inf") for v in out.values())
 
 
+def test_ddpg_reward_rule_reaches_trials_and_runs(tmp_path, monkeypatch):
+    """DDPG's reward rule reaches a study's trials and a single run (the current default
+    unless told); the option is checked before any training."""
+    from deepstock_lite.deepstock import tuning
+    space, _ = tuning.METHODS["ddpg"]
+    seen = []
+
+    def run(params, S, reg_kind, seed, budget, surrogate="exact", **kw):
+        seen.append(kw)
+        return {"val": params["lr"], "test": params["lr"]}
+    monkeypatch.setattr(tuning, "METHODS", {**tuning.METHODS, "ddpg": (space, run)})
+    monkeypatch.setattr(tuning, "make_setting", lambda *a, **k: None)
+    tuning.run_study("ddpg", "base", "1", 2, storage=f"sqlite:///{tmp_path}/r.db")
+    tuning.run_study("ddpg", "base", "1", 1, storage=f"sqlite:///{tmp_path}/r.db",
+                     study_name="other", reward_norm="reward")
+    assert seen == [{}, {}, {"reward_norm": "reward"}]
+    params = dict(lr=1e-3, gamma=0.95, batch_size=128, tau=0.01, buffer_size=20_000,
+                  exploration_noise=0.1)
+    seen.clear()
+    tuning.evaluate_config("ddpg", "base", "1", params)
+    tuning.evaluate_config("ddpg", "base", "1", params, reward_norm="off")
+    assert seen == [{}, {"reward_norm": "off"}]
+    with pytest.raises(ValueError, match="reward_norm must be one of"):
+        tuning.evaluate_config("ddpg", "base", "1", params, reward_norm="centred")
+    with pytest.raises(ValueError, match="reward_norm applies to method 'ddpg' only"):
+        tuning.run_study("ds", "base", "1", 1, storage=f"sqlite:///{tmp_path}/r.db",
+                         reward_norm="reward")
+    assert len(seen) == 2
+
+
 # -- seeds, parallel workers and dead workers' trials (an instant objective) ------------------
 def _instant(monkeypatch=None, seen=None):
     """Replace DS's training by an instant objective (val = test = lr) that records the

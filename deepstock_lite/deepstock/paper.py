@@ -10,7 +10,10 @@ synthetic experiments, run by us, not the paper's text, scaled down to our budge
 For each setting, each method (DS, DDPG, PPO, distributional SAC) and each decoding (None,
 Base): an Optuna study of ``trials`` trials (half random start-up, then TPE) on the validation
 loss, every trial's validation and test loss, the best-so-far curve, and the best configuration
-re-run with ``seeds`` seeds; every test loss is reported relative to the setting's benchmark:
+re-run with ``seeds`` seeds; every test loss is reported relative to the setting's benchmark.
+DDPG's studies are named after its reward rule (:func:`study_name`); a DDPG row also carries,
+as ``earlier``, the same pair tuned and re-run with the book's earlier DDPG when the storage
+holds that study (:func:`earlier_ddpg`). The benchmarks:
 
 * Setting 1: the exact DP on the empirical per-day demand laws of the training trajectories;
 * Settings 2–3: DS trained *on the test trajectories themselves* (an in-sample bound);
@@ -49,7 +52,8 @@ from .settings import setting1, setting2, setting3, setting4
 from .settings import READINGS
 from .tuning import best_so_far, evaluate_config, make_setting, run_study, trial_table
 
-__all__ = ["benchmark", "run_setting", "ds_overfit", "trial_costs", "trial_seconds"]
+__all__ = ["benchmark", "run_setting", "ds_overfit", "trial_costs", "trial_seconds",
+           "study_name", "earlier_ddpg"]
 
 SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
 METHODS = ("ds", "ddpg", "ppo", "dsac")
@@ -134,6 +138,40 @@ def _rerun(study, method, reg, key, params, seed, budget, reading):
     return study.user_attrs[name]
 
 
+def study_name(method, reg, key, budget, reading="total"):
+    """The Optuna study of one (method, decoding) pair of Setting ``key``. A DDPG study's name
+    ends with DDPG's reward rule (:class:`~deepstock_lite.rl.ddpg.DDPGConfig`'s
+    ``reward_norm``): a change of that default starts new studies, and the studies tuned with
+    the earlier rule stay in the storage under the name without it (:func:`earlier_ddpg`)."""
+    name = f"paper-{method}-{reg}-s{key}-{budget}" + ("" if key in ("1", "4")
+                                                      else f"-{reading}")
+    if method == "ddpg":
+        from ..rl.ddpg import DDPGConfig
+        name += f"-{DDPGConfig().reward_norm}"
+    return name
+
+
+def earlier_ddpg(storage, reg, key, budget, seeds, reading="total"):
+    """DDPG's result for one pair under the book's earlier DDPG (rewards centred,
+    ``ddpg.EARLIER_DEFAULTS``), read from its study if ``storage`` holds it with the re-runs
+    of ``seeds`` (nothing trains): ``{"reward_norm", "params", "rerun_test", "test"}``, or
+    ``None``."""
+    import optuna
+    from ..rl.ddpg import EARLIER_DEFAULTS
+
+    name = study_name("ddpg", reg, key, budget, reading).rsplit("-", 1)[0]
+    if name not in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
+        return None
+    study = optuna.load_study(study_name=name, storage=storage)
+    best = study.best_trial
+    reruns = [study.user_attrs.get(f"rerun_{seed}_{best.number}") for seed in seeds]
+    if any(r is None for r in reruns):
+        return None
+    test = [float(r["test"]) for r in reruns]
+    return {"reward_norm": EARLIER_DEFAULTS["reward_norm"], "params": best.params,
+            "rerun_test": test, "test": float(np.mean(test))}
+
+
 def setting_target(key, out=None, *, budget="small", reading="total", write=False,
                    force=False):
     """``(path, old)`` of Setting ``key``'s results file, checked before anything trains
@@ -169,8 +207,7 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
     for method in methods:
         for reg in regs:
             t0 = time.perf_counter()
-            name = f"paper-{method}-{reg}-s{key}-{budget}" + ("" if key in ("1", "4")
-                                                              else f"-{reading}")
+            name = study_name(method, reg, key, budget, reading)
             study = run_study(method, reg, key, trials, storage=storage, study_name=name,
                               n_startup_trials=max(trials // 2, 1), budget=budget,
                               reading=reading, total=True)
@@ -181,6 +218,7 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
             table = trial_table(study)[:trials]
             failed, interrupted, cpu = trial_costs(study)
             test = float(np.mean([r["test"] for r in reruns]))
+
             rows.append({"method": method, "reg": reg, "params": best.params,
                          "best_so_far_val": curve[:, 0].tolist(),
                          "best_so_far_test": curve[:, 1].tolist(),
@@ -191,6 +229,8 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
                          "gap": test / bench["benchmark"] - 1,
                          "seconds": cpu + sum(r["cpu_seconds"] for r in reruns),
                          "wall_seconds_this_run": time.perf_counter() - t0})
+            if method == "ddpg":   # the same pair under the earlier DDPG, for comparison
+                rows[-1]["earlier"] = earlier_ddpg(storage, reg, key, budget, seeds, reading)
             print(f"setting {key} {method:>4} + {reg:<4}: test {test:.4f} "
                   f"({rows[-1]['gap']:+.1%} vs {bench['kind']}), "
                   f"{rows[-1]['seconds']:.0f} s of compute", flush=True)

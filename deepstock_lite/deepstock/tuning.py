@@ -130,21 +130,17 @@ def _rl_fit(module, make_config, S, reg_kind):
     return {split: S.evaluate_on_observations(agent.act, split) for split in ("val", "test")}
 
 
-def _ddpg_run(params, S, reg_kind, seed, budget, surrogate="exact"):
+def _ddpg_run(params, S, reg_kind, seed, budget, surrogate="exact", reward_norm=None):
     from ..rl import ddpg
     steps = RL_STEPS[budget]
-    # one gradient step per transition (the vector env collects num_envs at a time). The
-    # sweep was tuned with the book's earlier DDPG default (rewards centred); it stays
-    # pinned here so that the committed sweep, its re-runs on other data draws and its
-    # diagnoses reproduce, until the sweep is tuned again with the current default
-    # (Chapter 13 explains the change).
+    # one gradient step per transition (the vector env collects num_envs at a time)
+    rule = {} if reward_norm is None else {"reward_norm": reward_norm}
     return _rl_fit(ddpg, lambda ep, n: ddpg.DDPGConfig(
-        **ddpg.EARLIER_DEFAULTS,
         total_steps=steps, learning_starts=min(ep * 5, steps), batch_size=params["batch_size"],
         buffer_size=params["buffer_size"], gamma=params["gamma"], tau=params["tau"],
         actor_lr=params["lr"], critic_lr=params["lr"],
         exploration_noise=params["exploration_noise"], a_max=S.q_max, eval_every=ep * 5,
-        gradient_steps=n, seed=seed), S, reg_kind)
+        gradient_steps=n, seed=seed, **rule), S, reg_kind)
 
 
 def _dsac_space(trial, budget):
@@ -353,19 +349,33 @@ def _check_common(method, reg_kind, setting, budget, reading, surrogate, seed):
 
 
 def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small", *,
-                    reading="total", surrogate="exact", data_seed=None):
+                    reading="total", surrogate="exact", data_seed=None, reward_norm=None):
     """Train one configuration and return ``{"val": …, "test": …}``.
 
     ``reading``: Settings 2–3's data sizes (:data:`~.settings.READINGS`); ``surrogate``: the
     backward pass of DS's order clamp (``method="ds"`` only; see
     :func:`~deepstock_lite.core.decoding.relu_surrogate`); ``data_seed``: the draw of the data
-    (``None``: the sweep's, :func:`make_setting`).
+    (``None``: the sweep's, :func:`make_setting`); ``reward_norm``: DDPG's reward rule
+    (``method="ddpg"`` only; :data:`~deepstock_lite.rl.ddpg.REWARD_NORMS`; ``None``: the
+    current default).
     """
     method, reg_kind, key, budget, reading, surrogate, seed = _check_common(
         method, reg_kind, setting, budget, reading, surrogate, seed)
+    rule = _check_reward_norm(reward_norm, method)
     params = _check_params(params, method)
     S = make_setting(key, reading, data_seed)
-    return METHODS[method][1](params, S, reg_kind, seed, budget, surrogate)
+    return METHODS[method][1](params, S, reg_kind, seed, budget, surrogate, **rule)
+
+
+def _check_reward_norm(reward_norm, method):
+    """``{"reward_norm": …}`` for a DDPG run's keyword (empty for ``None``), checked."""
+    if reward_norm is None:
+        return {}
+    from ..rl.ddpg import REWARD_NORMS
+    if method != "ddpg":
+        raise ValueError(f"reward_norm applies to method 'ddpg' only, got "
+                         f"reward_norm={reward_norm!r} with method={method!r}")
+    return {"reward_norm": check_choice("reward_norm", reward_norm, set(REWARD_NORMS))}
 
 
 def _check_storage(storage):
@@ -380,7 +390,7 @@ def _check_storage(storage):
 
 def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=None,
               n_startup_trials=10, seed=0, budget="small", quiet=True, reading="total",
-              surrogate="exact", total=False, sampler_seed=0):
+              surrogate="exact", total=False, sampler_seed=0, reward_norm=None):
     """Add ``n_trials`` finished trials to the study (creating it if needed); with
     ``total=True``, run only as many as the study still needs to reach ``n_trials`` finished
     trials (how an interrupted sweep resumes). Each trial stores its test loss in
@@ -388,11 +398,12 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
 
     ``seed`` is the training seed of every trial; ``sampler_seed`` seeds the sampler, per
     trial (:func:`trial_seed`), so workers started together on one study draw distinct
-    configurations."""
+    configurations. ``reward_norm``: DDPG's reward rule, as in :func:`evaluate_config`."""
     import optuna
 
     method, reg_kind, key, budget, reading, surrogate, seed = _check_common(
         method, reg_kind, setting, budget, reading, surrogate, seed)
+    rule = _check_reward_norm(reward_norm, method)
     n_trials = check_int("n_trials", n_trials, low=1, high=MAX_TRIALS)
     n_startup_trials = check_int("n_startup_trials", n_startup_trials, low=0)
     storage = _check_storage(storage)
@@ -421,7 +432,7 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
         params = space(trial, budget)
         t0 = time.process_time()
         try:
-            out = run(params, S, reg_kind, seed, budget, surrogate)
+            out = run(params, S, reg_kind, seed, budget, surrogate, **rule)
         finally:  # CPU time of the trial, diverged ones included (the sweep's cost)
             trial.set_user_attr("cpu_seconds", time.process_time() - t0)
         trial.set_user_attr("test", out["test"])
