@@ -278,6 +278,31 @@ def test_retail_table1_resumes_per_run(place, monkeypatch, fast_retail):
                  "--out", "r.json"])
 
 
+def test_retail_table1_run_of_one_method_keeps_the_others_rows(place, monkeypatch,
+                                                                fast_retail):
+    """A finished file of the same study keeps the runs outside a new request: re-running
+    DDPG with more seeds trains only DDPG and keeps DS's rows, in the file's one order."""
+    place("add")
+    calls = Interrupt(fake_run)
+    monkeypatch.setattr(rs, "_run", calls)
+    rs.main(["table1", "--budget", "tiny", "--methods", "ddpg", "ds", "--seeds", "1",
+             "--out", "r.json"])
+    first = json.loads(Path("r.json").read_text())
+    rs.main(["table1", "--budget", "tiny", "--methods", "ddpg", "--seeds", "2",
+             "--out", "r.json"])
+    data = json.loads(Path("r.json").read_text())
+    assert calls.calls == 8 + 8 and data["complete"] and data["seeds"] == [0, 1]
+    assert [(r["seed"], r["method"]) for r in data["rows"]] == (
+        [(0, "ddpg")] * 4 + [(0, "ds")] * 4 + [(1, "ddpg")] * 4)
+    assert data["rows"][4:8] == first["rows"][4:8]          # DS's rows, kept as they were
+    assert len(data["commands"]) == 2 and data["commands"][-1] == data["command"]
+    # --force starts afresh: only the request's rows
+    rs.main(["table1", "--budget", "tiny", "--methods", "ddpg", "--seeds", "1",
+             "--out", "r.json", "--force"])
+    data = json.loads(Path("r.json").read_text())
+    assert [r["method"] for r in data["rows"]] == ["ddpg"] * 4 and data["seeds"] == [0]
+
+
 def test_retail_pareto_resumes_per_policy(place, monkeypatch, fast_retail):
     argv = ["pareto", "--budget", "tiny", "--policies", "ds:both", "ds:coeff",
             "--out", "r.json"]

@@ -304,8 +304,10 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
     (``budget="full"`` only), else of ``results_tmp/``; ``force`` replaces a file of another
     budget or experiment (or starts afresh).
     Resumable: an interrupted file started again with the same budget, study and critic input
-    keeps the runs it holds; the rows come in the order of an uninterrupted run. A finished
-    file is replaced by a new run.
+    keeps the runs it holds. A finished file of the same study and critic input keeps the
+    runs outside this run's request (e.g. ``methods=("ddpg",)`` re-runs DDPG's rows and keeps
+    DS's); the runs of the request are trained again. ``force`` starts afresh. The rows come in
+    one order (seed, method, decoding), whatever the history of the file.
     ``heuristics``: rows of :func:`fit_heuristics` computed before on the same study, reused
     instead of re-tuned (they do not depend on the learned policies). ``critic_input``:
     what DDPG's critic scores (``"action"``, the paper's setup, or the decoded ``"order"``;
@@ -323,29 +325,42 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
                          f"('ddpg',), got {tuple(methods)}")
     path, old = table1_target(out, budget=budget, critic_input=critic_input, write=write,
                               force=force)
+    source = None if force or not isinstance(old, dict) else old   # its rows may be kept
     old = interrupted(old, force)
     over = None if critic_input == "action" else {"critic_input": critic_input}
     plan = list(itertools.product(seeds, methods, kinds))
-    same = old is not None and old.get("study") == asdict(study)
-    done = {k: r for k, r in finished_units(old, lambda r: (r["seed"], r["method"], r["kind"]),
-                                            same=lambda o: same).items() if k in plan}
-    rows = dict(done)
+
+    def unit(r):
+        return r["seed"], r["method"], r["kind"]
+
+    def same(o):
+        return o.get("study") == asdict(study)
+    done = {k: r for k, r in finished_units(old, unit, same=same).items() if k in plan}
+    kept = {k: r for k, r in finished_units(source, unit, same=same).items()
+            if k not in plan}           # runs outside the request, finished file or not
+    rows = {**kept, **done}
     t0 = time.perf_counter()
-    before = float(old.get("wall_seconds") or 0.0) if done else 0.0
+    before = sum(float(r.get("seconds") or 0.0) for r in rows.values())
+    cmd = (f"python -m deepstock_lite.deepstock.retail_study table1 --budget {budget} "
+           f"--jobs {jobs} --seeds {len(seeds)} --methods " + " ".join(methods)
+           + ("" if critic_input == "action" else
+              f" --critic-input {critic_input} --out {out}"))
+    history = [] if not kept else (source.get("commands") or [source.get("command")])
     data = {"experiment": TABLE1_EXPERIMENT,
             "study": asdict(study), "budget": budget, "budget_detail": BUDGETS[budget],
             "initial_action": INITIAL_ACTION, "seeds": list(seeds), "rows": [],
             "critic_input": critic_input,
-            "heuristics": [], "complete": False,
-            "command": f"python -m deepstock_lite.deepstock.retail_study table1 --budget "
-                       f"{budget} --jobs {jobs} --seeds {len(seeds)} --methods "
-                       + " ".join(methods)
-                       + ("" if critic_input == "action" else
-                          f" --critic-input {critic_input} --out {out}"),
+            "heuristics": [], "complete": False, "command": cmd,
+            # the commands whose runs the file holds, oldest first
+            "commands": [c for c in history if c and c != cmd] + [cmd],
             "machine": platform.processor() or platform.machine()}
 
+    def order(k):
+        return k[0], METHODS.index(k[1]), KINDS.index(k[2])
+
     def save():
-        data["rows"] = [rows[k] for k in plan if k in rows]
+        data["rows"] = [rows[k] for k in sorted(rows, key=order)]
+        data["seeds"] = sorted({k[0] for k in rows} | set(seeds))
         data["wall_seconds"] = before + time.perf_counter() - t0
         if path is not None:
             store.write_json(path, data)
