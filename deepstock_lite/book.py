@@ -161,16 +161,6 @@ _NOTATION_FORBIDDEN = [
 _NOTATION_HEAD = re.compile(r"^## Notation\s*$", re.M)
 _NOT_H = re.compile(r"\\mathcal\s*\{?\s*H\}?")
 _TERM_START = ("$", "(", "[", "{", ",", "=", ";", ":", "&", "\\quad", "\\qquad")
-# Chapters still being brought into line with the table, rule by rule: they are skipped for
-# that rule only. Remove a chapter here once its math follows the table.
-_NOTATION_PENDING = {
-    "a": {"13_sb3_appendix"},
-    "position": {"10_paper_experiments", "11_ecommerce_scale"},
-    "safety factor": {"11_ecommerce_scale"},
-    "horizon": {"10_paper_experiments"},
-}
-
-
 def math_segments(markdown):
     """The math of ``markdown``: display and inline segments, outside fenced and inline code."""
     text = _NOT_PROSE[0].sub(" ", markdown)
@@ -203,11 +193,10 @@ def action_ranges(markdown):
     return ranges
 
 
-def notation_clashes(markdown, ranges, chapter=""):
+def notation_clashes(markdown, ranges):
     """Where ``markdown`` (a chapter's Markdown) departs from the notation table: an action
     stated in a range other than ``ranges`` (see :func:`action_ranges`), or a letter the table
-    replaced. ``chapter`` (a notebook's stem) selects the rules still pending for it. One line
-    per clash, with the offending math."""
+    replaced. One line per clash, with the offending math."""
     problems = []
     for seg in math_segments(markdown):
         flat = " ".join(_TILDE_U.sub("ũ", seg).split())
@@ -215,13 +204,10 @@ def notation_clashes(markdown, ranges, chapter=""):
             sym, stated = m.group(1), _range_key(m.group(2))
             if not _starts_a_term(flat[:m.start()]):
                 continue                      # "a_{\max} u \in [0, a_{\max}]" ranges a product
-            if sym in ranges and stated != ranges[sym] \
-                    and chapter not in _NOTATION_PENDING.get(sym, ()):
+            if sym in ranges and stated != ranges[sym]:
                 problems.append(f"{_ACTION_NAMES[sym]} is stated in [{m.group(2)}], the "
                                 f"notation table says [{ranges[sym]}]: {seg.strip()[:80]!r}")
         for rule, pattern, message in _NOTATION_FORBIDDEN:
-            if chapter in _NOTATION_PENDING.get(rule, ()):
-                continue
             text = _NOT_H.sub(" ", flat) if rule == "horizon" else flat
             if pattern.search(text):
                 problems.append(f"{message}: {seg.strip()[:80]!r}")
@@ -323,7 +309,7 @@ def check(root=None):
                             f"book/_literals.yml: {', '.join(dict.fromkeys(typed))}")
         if ranges:
             clashes = [clash for cell in nb.cells if cell.cell_type == "markdown"
-                       for clash in notation_clashes(cell.source, ranges, path.stem)]
+                       for clash in notation_clashes(cell.source, ranges)]
             problems += [f"{name}: notation: {clash}" for clash in dict.fromkeys(clashes)]
     return problems
 

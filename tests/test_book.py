@@ -110,10 +110,9 @@ def test_notation_check_flags_a_second_action_range_and_replaced_letters():
     for md, message in bad.items():
         found = notation_clashes(md, ranges)
         assert len(found) == 1 and message in found[0], (md, found)
-    # a chapter still pending for a rule skips that rule only
-    assert notation_clashes("$a \\in [-1, 1]$", ranges, chapter="13_sb3_appendix") == []
-    assert notation_clashes("$a \\in [-1, 1]$", ranges, chapter="05_inventory_mdp")
-    assert notation_clashes("$P(D = 0)$", ranges, chapter="13_sb3_appendix")
+    # every chapter follows the table: no rule is skipped for any chapter
+    assert notation_clashes("$a \\in [-1, 1]$", ranges)
+    assert notation_clashes("$P(D = 0)$", ranges)
 
 
 def test_check_reads_the_notation_table_and_names_a_clash(tmp_path):
