@@ -56,3 +56,15 @@ def test_paper_sweep_cost_report(tmp_path, capsys):
     assert rows[0]["done"] == 3 and rows[0]["trial_seconds"] == 9.0
     assert rows[0]["rerun_seconds"] == 1.0
     assert "setting 1: 0.00 h of compute" in capsys.readouterr().out
+
+
+def test_wrapper_speed_benchmark_small_budget(tmp_path, capsys):
+    bench = load("wrapper_speed")
+    out = tmp_path / "wrapper.json"
+    bench.main(["--steps", "1500", "--repeats", "1", "--json", str(out)])
+    rows = {r["row"]: r for r in json.loads(out.read_text())}
+    assert {f"RegularizedAction {k}" for k in ("none", "base", "coeff", "both")} <= set(rows)
+    assert rows["bare env (pure Python)"]["ratio_to_bare"] == 1.0
+    assert all(r["steps_per_s"] > 0 for r in rows.values())
+    assert rows["RegularizedAction base"]["ratio_to_its_env"] > 0
+    assert "x bare env" in capsys.readouterr().out

@@ -159,3 +159,30 @@ def test_bad_surrogate():
         DSConfig(surrogate=1)
     with pytest.raises(ValueError, match="leak must be in"):
         DSConfig(surrogate="leaky", leak=0)
+
+
+def _bits(x):
+    """The float64 bytes of a number: equal bits, signed zeros and NaNs included."""
+    return np.float64(x).tobytes()
+
+
+@pytest.mark.parametrize("kind, L, n_features", [
+    ("none", 2, 0), ("base", 0, 0), ("base", 1, 0), ("base", 2, 0), ("base", 4, 0),
+    ("base", 10, 0), ("coeff", 2, 1), ("coeff", 3, 3), ("coeff", 1, 9), ("both", 2, 1),
+    ("both", 5, 2), ("both", 9, 8)])
+def test_order_one_is_bit_identical_to_the_arrays(kind, L, n_features):
+    # plain floats against numpy on one row: the same operations in the same order, so the
+    # same bits; rows of 8 terms or more (L = 9, 10; 8, 9 features) are summed pairwise by
+    # numpy, fewer terms one after the other
+    m = max(L - 1, 0)
+    n = 1 + m + n_features
+    reg = Regularization(kind, L=L, scale=None if n_features else 37.3,
+                         feature_index=tuple(range(1 + m, n)), days=28.0, bias_scale=7.1)
+    rng = np.random.default_rng(L + 10 * n_features)
+    for _ in range(1000):
+        # wide magnitudes (1e16 + 1 + 1 depends on the order of the sum), signed zeros
+        obs = rng.standard_normal(n) * 10.0 ** rng.integers(-3, 17, n)
+        obs[rng.random(n) < 0.1] = -0.0
+        obs = obs.astype(np.float32).astype(np.float64)    # the environment's float32 values
+        u = rng.choice([0.0, -0.0, 0.5, 1.0, rng.random()], size=reg.n_outputs)
+        assert _bits(reg.order_one(u.tolist(), obs.tolist())) == _bits(reg(u, obs))

@@ -130,3 +130,78 @@ def test_vector_wrapper_on_the_retail_environment():
     u = np.full((6, len(env.demand_feature_index) + 1), 0.3)
     assert w.rollout(lambda o: 2 * u - 1) == pytest.approx(
         env.rollout(lambda o: direct(u, np.asarray(o, np.float64))))
+
+
+class _GeneralPath(Regularization):
+    """The same decoding as a subclass, which the wrapper decodes on numpy arrays only."""
+
+
+def _bits(x):
+    """What must be equal, bit for bit: the bytes of arrays (with dtype and shape) and
+    floats, then everything else by ==."""
+    if isinstance(x, np.ndarray):
+        return x.dtype.str, x.shape, x.tobytes()
+    if isinstance(x, float):
+        return np.float64(x).tobytes()
+    if isinstance(x, dict):
+        return {k: _bits(v) for k, v in x.items()}
+    if isinstance(x, tuple):
+        return tuple(_bits(v) for v in x)
+    return type(x), x
+
+
+def _trajectory(env, seed, n_steps=2000):
+    """Every number the wrapped environment gives over ``n_steps`` random actions (spread
+    past the action range, with exact signed zeros and bounds), resets included."""
+    rng = np.random.default_rng(seed)
+    low = env.action_space.low[0]
+    k = env.action_space.shape[0]
+    acts = rng.uniform(low - 0.5, 1.5, size=(n_steps, k)).astype(np.float32)
+    special = np.array([0.0, -0.0, low, 1.0, -1.0], np.float32)
+    mask = rng.random(acts.shape) < 0.2
+    acts[mask] = rng.choice(special, size=mask.sum())
+    out = [_bits(env.reset(seed=seed))]
+    for a in acts:
+        step = env.step(a)
+        out.append(_bits(step))
+        if step[3]:
+            out.append(_bits(env.reset()))
+    return out
+
+
+def _pair(kind, seed, action_range):
+    """The same environment and decoding twice: the fast path and the general path."""
+    rng = np.random.default_rng(100 + seed)
+    L = (0, 1, 2, 3)[seed % 4]
+    system = InventorySystem(L=L, h=1.0, b=rng.uniform(1, 19), backlog=bool(seed % 2))
+    if kind in ("none", "base"):
+        mean, on_hand = rng.uniform(2, 10), rng.uniform(0, 20)
+
+        def make():
+            return InventoryEnv(system, Poisson(mean), 50, 40.0, on_hand=on_hand)
+        kw = dict(scale=rng.uniform(10, 60))
+    else:
+        n_history, n_features = seed % 3, 1 + seed % 3
+        D = rng.poisson(5, size=(4, 60)).astype(float)
+        F = rng.uniform(0, 3, size=(4, 60, n_features))
+
+        def make():
+            return InventoryEnv(system, D, 50, 40.0, n_history=n_history, features=F)
+        first = 1 + max(L - 1, 0) + n_history
+        kw = dict(feature_index=tuple(range(first, first + n_features)),
+                  days=rng.uniform(1, 28), bias_scale=rng.uniform(0, 10))
+    fast = RegularizedAction(make(), kind, action_range=action_range, **kw)
+    general = RegularizedAction(make(), _GeneralPath(kind, L=L, **kw),
+                                action_range=action_range)
+    return fast, general
+
+
+@pytest.mark.parametrize("action_range", [(-1, 1), (0, 1)])
+@pytest.mark.parametrize("kind", ["none", "base", "coeff", "both"])
+def test_fast_path_is_bit_identical_to_the_general_path(kind, action_range):
+    # observations, rewards, flags, infos (cost, order, t, u) of 2 000 steps, 4 instances
+    # (lead times 0 to 3, lost sales and backlog, with demand history and 1 to 3 features)
+    for seed in range(4):
+        fast, general = _pair(kind, seed, action_range)
+        assert fast._fast and not general._fast        # the two paths are the ones compared
+        assert _trajectory(fast, seed) == _trajectory(general, seed)

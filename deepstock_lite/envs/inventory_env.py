@@ -292,17 +292,23 @@ class InventoryEnv(gym.Env):
         self._D = self.core.D[0].tolist()
         # zeros before period 0, so the last n_history demands before t are hist[t:t + nh]
         self._hist = [0.0] * self._nh + self._D if self._nh else None
-        self._F32 = None if self.core.features is None else \
-            self.core.F[0].astype(np.float32)
+        # the features as rows of plain floats, float32 values: appending them to the list of
+        # the observation costs less than concatenating arrays, and gives the same float32s
+        self._feature_rows = None if self.core.features is None else \
+            self.core.F[0].astype(np.float32).tolist()
         return obs[0], {"t": self._t}
 
     def _order(self, action):
-        if type(action) is np.ndarray and action.shape == (1,) and action.dtype.kind == "f":
+        # a plain float (RegularizedAction's decoded order) or an array (1,) skip the checks
+        # of as_actions, which cost more than the whole step
+        if type(action) is float:
+            a = action
+        elif type(action) is np.ndarray and action.shape == (1,) and action.dtype.kind == "f":
             a = action.item()
-            if not -math.inf < a < math.inf:
-                raise ValueError("action must be finite (got NaN or inf)")
         else:
             a = float(as_actions(action, 1)[0])
+        if not -math.inf < a < math.inf:
+            raise ValueError("action must be finite (got NaN or inf)")
         q = a if a > 0.0 else 0.0
         if q > self._q_max:
             q = self._q_max
@@ -421,10 +427,10 @@ class InventoryEnv(gym.Env):
             o = [self._x, *self._pipe, *self._hist[t:t + nh]]
         else:
             o = [self._x, *self._pipe]
-        if self._F32 is None:
-            return np.array(o, dtype=np.float32)
-        F = self._F32
-        return np.concatenate([np.array(o, dtype=np.float32), F[min(t, F.shape[0] - 1)]])
+        if self._feature_rows is not None:
+            F = self._feature_rows
+            o += F[min(t, len(F) - 1)]
+        return np.array(o, dtype=np.float32)
 
     @property
     def state(self):

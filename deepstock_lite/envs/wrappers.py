@@ -27,6 +27,7 @@ one home, below the environments).
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -36,6 +37,7 @@ from gymnasium.vector import VectorWrapper
 
 from ..core.decoding import KINDS, Regularization
 from ..core.validation import check_choice
+from .inventory_env import InventoryEnv
 
 __all__ = ["RegularizedAction", "RegularizedVectorAction", "make_regularization"]
 
@@ -115,13 +117,20 @@ class RegularizedAction(gym.ActionWrapper):
     env : an inventory environment whose action is the order (one SKU, action shape
         ``(1,)``), e.g. :class:`~deepstock_lite.envs.InventoryEnv`.
     regularization : a kind name (``"none"``, ``"base"``, ``"coeff"``, ``"both"``) or a
-        built decoder such as :class:`~deepstock_lite.deepstock.Regularization`.
+        built decoder such as :class:`~deepstock_lite.deepstock.Regularization` (fixed once
+        the wrapper is built).
     action_range : ``(-1, 1)`` (default; what Stable-Baselines3 expects) or ``(0, 1)``; the
         agent's action :math:`a` is clipped to it and mapped to :math:`u \\in [0, 1]`.
     **kwargs : for a kind name, the arguments of ``Regularization`` (``scale``,
         ``feature_index``, ``days``, ``bias_scale``; ``L`` defaults to the system's).
 
     ``info["u"]`` holds the decoded unit action of the step and ``info["order"]`` the order.
+
+    On an :class:`~deepstock_lite.envs.InventoryEnv` with a ``Regularization``, a float
+    action array of the right shape is decoded in plain Python floats
+    (:meth:`Regularization.order_one`): for one SKU, numpy's per-call cost on arrays of one
+    or two values would exceed the environment's whole step. Both paths perform the same
+    floating-point operations in the same order, so their numbers are bit-identical.
     """
 
     def __init__(self, env, regularization, *, action_range=(-1.0, 1.0), **kwargs):
@@ -132,30 +141,63 @@ class RegularizedAction(gym.ActionWrapper):
             raise ValueError(f"env must take one order per step (a Box action of shape (1,)),"
                              f" got {env.action_space}")
         super().__init__(env)
-        self.regularization = make_regularization(regularization, env, **kwargs)
+        self._regularization = reg = make_regularization(regularization, env, **kwargs)
         self.low, _ = _check_range(action_range)
-        k = int(self.regularization.n_outputs)
+        k = int(reg.n_outputs)
         self.action_space = spaces.Box(np.float32(self.low), np.float32(1.0), shape=(k,),
                                        dtype=np.float32)
-        self._obs = None
+        self._shape = (k,)
+        self._obs = None    # the last observation, a list of floats
         self._u = None
+        # the plain-float path: an InventoryEnv (which takes a float order and returns a
+        # float32 observation and a fresh info dict) and a Regularization (not a subclass,
+        # which could redefine the decoding) whose columns the observation holds
+        self._fast = (type(env) is InventoryEnv and type(reg) is Regularization
+                      and reg.n_columns <= env.observation_space.shape[0])
+
+    @property
+    def regularization(self):
+        """The decoder (read-only: the fast path was chosen for it)."""
+        return self._regularization
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
-        self._obs = np.asarray(obs, np.float64)
+        self._obs = np.asarray(obs, np.float64).tolist()
         return obs, info
 
     def action(self, action):
+        """The order, a float64 array ``(1,)``, for an agent's action (the general path)."""
         if self._obs is None:
             raise RuntimeError("call reset() before step()")
         u = _to_unit(action, self.action_space.shape, self.low)
         self._u = u
-        q = np.asarray(self.regularization(u, self._obs), np.float64).reshape(1)
-        return q
+        obs = np.asarray(self._obs, np.float64)
+        return np.asarray(self.regularization(u, obs), np.float64).reshape(1)
 
     def step(self, action):
+        if self._fast and type(action) is np.ndarray and action.shape == self._shape \
+                and action.dtype.kind == "f" and self._obs is not None:
+            # _to_unit and Regularization.__call__ in plain floats: the same operations, a
+            # fraction of the cost (numpy spends microseconds per call on one value)
+            low, u = self.low, []
+            for a in action.tolist():
+                if not -math.inf < a < math.inf:
+                    return self._general_step(action)       # raises the general error
+                a = low if a < low else 1.0 if a > 1.0 else a     # np.clip(a, low, 1.0)
+                u.append((a + 1.0) / 2.0 if low < 0 else a)
+            q = self._regularization.order_one(u, self._obs)
+            if not -math.inf < q < math.inf:
+                return self._general_step(action)           # raises the general error
+            out = self.env.step(q)     # (obs, reward, terminated, truncated, info)
+            self._obs = out[0].tolist()
+            out[4]["u"] = np.array(u)
+            return out
+        return self._general_step(action)
+
+    def _general_step(self, action):
+        """Any environment, decoder and action: numpy arrays, every input checked."""
         obs, reward, terminated, truncated, info = self.env.step(self.action(action))
-        self._obs = np.asarray(obs, np.float64)
+        self._obs = np.asarray(obs, np.float64).tolist()
         info = dict(info)
         info["u"] = self._u
         return obs, reward, terminated, truncated, info
