@@ -26,13 +26,18 @@ writes one full-page PNG per page and width to ``_build/screenshots/<page>_<widt
 - ``wide_tables``: tables wider than the column (they scroll inside their box), by caption;
 - ``raw_tex``: text nodes outside code that still hold ``\\(``, ``\\[`` or ``$$`` after MathJax;
 - ``js_errors``: uncaught JavaScript exceptions and console errors while the page loads;
+- ``widgets``: the page's ipywidgets (``views``: widget outputs saved in the notebook,
+  ``rendered``: drawn by the vendored widget manager, ``sliders``); a view not drawn is an error;
+- ``remote_requests``: anything the page fetched from another host (http or https, not this
+  machine): the book is meant to read offline, so any is an error (scripts, fonts, widgets);
 - ``h1_lines``: how many lines the page title takes.
 
 Whether a display equation fits is decided here, in a browser: it depends on MathJax's glyph
 metrics and the theme's column width, which the HTML alone does not give. ``--check`` makes the
 run fail (exit status 1) on what must not happen at any width (squashed images, raw TeX,
-JavaScript errors) or at a desktop width (a clipped equation or a number off its line), and
-``tests/test_html.py`` reads ``report.json`` when it is newer than the build.
+JavaScript errors, widgets not drawn, requests to another host) or at a desktop width (a clipped
+equation or a number off its line), and ``tests/test_html.py`` reads ``report.json`` when it is
+newer than the build.
 
 Look at the PNGs before committing a chapter. Talks to Chromium over the DevTools protocol
 (the ``websocket-client`` package, installed with Jupyter).
@@ -47,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -61,11 +67,20 @@ PROBE = r"""
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     try { await MathJax.startup.promise; } catch (e) {}
   }
+  // ipywidgets: the widget manager draws each saved view into a .widget-subarea on "load"
+  const views = document.querySelectorAll(
+    'script[type="application/vnd.jupyter.widget-view+json"]').length;
+  const drawn = () => [...document.querySelectorAll('.widget-subarea')]
+    .filter(s => s.childElementCount > 0).length;
+  for (let i = 0; views && drawn() < views && i < 100; i++)
+    await new Promise(r => setTimeout(r, 100));
   if (document.fonts) { await document.fonts.ready; }
   await new Promise(r => setTimeout(r, 300));
   const out = {squashed_images: [], clipped_math: 0, number_below: 0, equations: [],
                small_figures: 0, figures: [], wide_code: 0, wide_tables: [], raw_tex: [],
                h1_lines: 0,
+               widgets: {views, rendered: drawn(),
+                         sliders: document.querySelectorAll('.widget-slider').length},
                mathjax: !!(window.MathJax && MathJax.version), height: 0};
   const article = document.querySelector('article') || document.body;
   for (const img of article.querySelectorAll('img')) {
@@ -159,6 +174,7 @@ PROBE = r"""
 })()
 """
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 DESKTOP = 1000  # px: at this width and more, every display equation must fit beside its number
 
 
@@ -190,17 +206,26 @@ class Browser:
         self.ws = websocket.create_connection(tabs[0]["webSocketDebuggerUrl"], timeout=120)
         self.next_id = 0
         self.errors = []
+        self.remote, self.seen = [], set()
         self.call("Page.enable")
         self.call("Runtime.enable")
+        self.call("Network.enable")
 
     def _recv(self):
         """The next message; JavaScript errors the page reports are kept in ``errors``."""
         msg = json.loads(self.ws.recv())
         method, params = msg.get("method"), msg.get("params", {})
+        if method:
+            self.seen.add(method)
         if method == "Runtime.exceptionThrown":
             d = params.get("exceptionDetails", {})
             text = (d.get("exception") or {}).get("description") or d.get("text", "")
             self.errors.append(text.splitlines()[0][:160] if text else "exception")
+        elif method == "Network.requestWillBeSent":
+            url = params.get("request", {}).get("url", "")
+            host = urllib.parse.urlsplit(url).hostname or ""
+            if url.startswith(("http:", "https:")) and host not in LOCAL_HOSTS:
+                self.remote.append(url[:160])
         elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
             args = params.get("args", [])
             self.errors.append(" ".join(str(a.get("value", a.get("description", "")))
@@ -217,7 +242,11 @@ class Browser:
                     raise RuntimeError(f"{method}: {msg['error']}")
                 return msg.get("result", {})
 
-    def wait_event(self, name, timeout=60):
+    def wait_event(self, name, timeout=180):
+        """Wait for the event ``name``, unless it already came (while ``call`` waited for its
+        answer) since ``seen`` was last emptied."""
+        if name in self.seen:
+            return None
         end = time.time() + timeout
         while time.time() < end:
             msg = self._recv()
@@ -228,13 +257,14 @@ class Browser:
     def shoot(self, url, width, out_png):
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=900,
                   deviceScaleFactor=1, mobile=width < 700)
-        self.errors = []
+        self.errors, self.remote, self.seen = [], [], set()
         self.call("Page.navigate", url=url)
         self.wait_event("Page.loadEventFired")
         res = self.call("Runtime.evaluate", expression=PROBE, awaitPromise=True,
                         returnByValue=True)
         info = json.loads(res["result"]["value"])
         info["js_errors"] = list(dict.fromkeys(self.errors))
+        info["remote_requests"] = list(dict.fromkeys(self.remote))
         height = min(info["height"], 60000)
         shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                          clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
@@ -266,10 +296,14 @@ def pages(html, wanted=None):
 def problems(info, width, min_text_px):
     """What ``--check`` fails on, and the flags printed for a page at one width."""
     flags, errors = [], []
-    for key in ("squashed_images", "raw_tex", "js_errors"):
+    for key in ("squashed_images", "raw_tex", "js_errors", "remote_requests"):
         if info.get(key):
             flags.append(f"{key}={len(info[key])}")
             errors.append(f"{key}: {info[key][:3]}")
+    widgets = info.get("widgets") or {}
+    if widgets.get("views", 0) > widgets.get("rendered", 0):
+        flags.append(f"unrendered_widgets={widgets['views'] - widgets['rendered']}")
+        errors.append(f"widgets: {widgets['rendered']} of {widgets['views']} drawn")
     if info.get("clipped_math"):
         flags.append(f"clipped_math={info['clipped_math']}")
     if info.get("number_below"):
@@ -323,6 +357,9 @@ def main(argv=None):
                 print(f"{png.relative_to(ROOT) if png.is_relative_to(ROOT) else png}: "
                       f"{info['height']} px tall, title on {info['h1_lines']} line(s)"
                       + ("" if info["mathjax"] else ", no MathJax")
+                      + (f", {info['widgets']['rendered']}/{info['widgets']['views']} widget(s) "
+                         f"drawn ({info['widgets']['sliders']} sliders)"
+                         if info["widgets"]["views"] else "")
                       + (f"; {', '.join(flags)}" if flags else ""))
                 for e in info["equations"]:
                     if e["state"] != "fits":
@@ -340,6 +377,8 @@ def main(argv=None):
                     print(f"    table wider than the column (scrolls): {t}")
                 for e in info["js_errors"]:
                     print(f"    JavaScript error: {e}")
+                for u in info["remote_requests"]:
+                    print(f"    remote request: {u}")
     finally:
         browser.close()
     (args.out / "report.json").write_text(json.dumps(report, indent=1))

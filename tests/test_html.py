@@ -4,8 +4,9 @@ Skipped when ``_build/html`` does not exist (a unit-test run without a build); C
 first (the README's Quick start), so there it always runs. It fails on what a reader would see:
 an image with a fixed height (squashed once the theme narrows its width), a test marker on the
 page, raw LaTeX in a title (the sidebar, the browser tab and search cannot render math), a
-chapter whose number is not its file's, equations that MathJax cannot load offline, a script
-that throws on load, or a figure number that reads like another chapter's.
+chapter whose number is not its file's, equations that MathJax cannot load offline, widgets or
+any other script loaded from another host (offline they render nothing), a script that throws
+on load, or a figure number that reads like another chapter's.
 
 Whether a display equation fits the column cannot be decided from the HTML alone: it depends on
 MathJax's glyph metrics and the theme's layout. ``scripts/screenshots.py`` measures it in a
@@ -154,6 +155,34 @@ def test_mathjax_is_served_locally():
             bad.append(f"{nb.stem}: {srcs}")
     assert not bad, "\n".join(bad)
     assert (HTML / "_static" / "mathjax" / "tex-chtml.js").exists()
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def test_widgets_load_their_scripts_locally():
+    """Widgets render offline: no page loads a script from another host (myst-nb's default
+    fetches require.js and the widget manager from CDNs, so offline the widgets drew nothing),
+    and every page with a saved widget view loads the widget manager vendored in
+    _static/ipywidgets (``nb_ipywidgets_js`` in _config.yml)."""
+    bad, widget_pages = [], 0
+    for path in _pages():
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(HTML)
+        tags = re.findall(r"<script\b[^>]*>", text, flags=re.I)
+        srcs = [m.group(1) for tag in tags
+                for m in [re.search(r"""\bsrc=["']([^"']*)["']""", tag)] if m]
+        bad += [f"{name}: loads {s}" for s in srcs if re.match(r"(?i)(https?:)?//", s)]
+        bad += [f"{name}: {a}" for tag in tags
+                for a in re.findall(r"data-jupyter-widgets-cdn[^\s>]*", tag)]
+        if WIDGET_VIEW in text:
+            widget_pages += 1
+            if not any(re.search(r"(^|/)_static/ipywidgets/embed\.js(\?|$)", s) for s in srcs):
+                bad.append(f"{name}: has widgets but no _static/ipywidgets/embed.js ({srcs})")
+    assert not bad, "scripts that need the network (widgets render nothing offline):\n" + \
+        "\n".join(bad[:20])
+    if widget_pages:
+        assert (HTML / "_static" / "ipywidgets" / "embed.js").exists()
 
 
 def test_bibliography_keeps_capitals():
