@@ -97,3 +97,19 @@ def test_table1_with_the_order_critic_is_a_ddpg_option(tmp_path):
     with pytest.raises(TypeError, match="overrides"):
         rs.fit_method("ds", "both", rs.RetailStudy(n_skus=40, horizon=30), "tiny",
                       overrides={"critic_input": "order"})
+
+
+def test_table1_clamp_gradient_is_a_ddpg_option_with_its_own_file(tmp_path):
+    with pytest.raises(ValueError, match="clamp_gradient"):
+        rs.table1(methods=("ddpg", "ppo"), budget="tiny", clamp_gradient="zero", out=None)
+    with pytest.raises(ValueError, match="clamp_gradient"):
+        rs.table1(methods=("ddpg",), budget="tiny", clamp_gradient="leaky", out=None)
+    data = rs.table1(methods=("ddpg",), kinds=("base",), budget="tiny",
+                     critic_input="order", clamp_gradient="pass", out=str(tmp_path / "st"))
+    assert data["clamp_gradient"] == "pass"
+    assert ("--kinds base --critic-input order --clamp-gradient pass --out"
+            in data["command"])
+    # a file of one gradient rule does not resume or take rows from another
+    with pytest.raises(Exception, match="clamp_gradient"):
+        rs.table1(methods=("ddpg",), kinds=("base",), budget="tiny", critic_input="order",
+                  out=str(tmp_path / "st"))

@@ -147,6 +147,37 @@ def test_ddpg_order_critic_passes_no_gradient_where_the_order_is_clamped(envs):
     assert plain.critic_action(obs, u) is u
 
 
+@pytest.mark.parametrize("critic_input,clamp_gradient,idle_grad", [
+    ("action", None, "passes"), ("action", "zero", "zero"),
+    ("order", None, "zero"), ("order", "zero", "zero"), ("order", "pass", "passes")])
+def test_ddpg_clamp_gradient_changes_the_gradient_where_the_order_is_clamped_only(
+        envs, critic_input, clamp_gradient, idle_grad):
+    import torch
+    train, _, _ = envs
+    d = train.single_observation_space.shape[0]
+    agent = DDPG(ddpg.DDPGConfig(critic_input=critic_input, clamp_gradient=clamp_gradient,
+                                 initial_action=0.5), d, 60.0, both())
+    obs = torch.tensor([[100.0, 10.0], [0.0, 10.0]])     # clamped, then ordering
+    agent.obs_norm.update(obs.numpy())
+    u = agent.actor(agent.obs_norm(obs)).detach().requires_grad_(True)
+    x = agent.critic_action(obs, u)
+    # the critic's input (its value) is the critic's own whatever the gradient rule
+    own = DDPG(ddpg.DDPGConfig(critic_input=critic_input, initial_action=0.5), d, 60.0,
+               both()).critic_action(obs, u.detach())
+    assert torch.equal(x.detach(), own)
+    grad, = torch.autograd.grad(agent.critic(agent.obs_norm(obs), x).sum(), u)
+    assert torch.any(grad[1] != 0.0)                       # ordering: the signal passes
+    assert bool(torch.all(grad[0] == 0.0)) == (idle_grad == "zero")
+
+
+def test_ddpg_clamp_gradient_is_validated(envs):
+    with pytest.raises(ValueError, match="clamp_gradient"):
+        ddpg.DDPGConfig(clamp_gradient="leaky")
+    from deepstock_lite.core.decoding import BaseStockDecoder
+    with pytest.raises(ValueError, match="clamp_gradient"):
+        DDPG(ddpg.DDPGConfig(clamp_gradient="zero"), 2, 60.0, BaseStockDecoder(0))
+
+
 def test_ddpg_order_critic_checkpoint_round_trip(envs, tmp_path):
     train, ev, _ = envs
     config = ddpg.DDPGConfig(total_steps=3_000, learning_starts=1_000, eval_every=1_000,

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..core import results_store as store
 from ..core.validation import check_choice, check_int, check_names, check_real, check_seeds
-from ..rl.ddpg import CRITIC_INPUTS
+from ..rl.ddpg import CLAMP_GRADIENTS, CRITIC_INPUTS
 from .catalogue import CatalogueConfig, make_catalogue
 from ..core.results_store import add_output_options, output_request
 from .experiments import finished_units, interrupted
@@ -275,16 +275,17 @@ def study_for_budget(study, budget):
                           "horizon": BUDGETS["tiny"]["horizon"], "n_envs": 32})
 
 
-def table1_target(out="retail_table1", *, budget="full", critic_input="action", write=False,
-                  force=False):
+def table1_target(out="retail_table1", *, budget="full", critic_input="action",
+                  clamp_gradient=None, write=False, force=False):
     """``(path, old)`` of a Table 1 results file, checked before anything trains
     (:func:`deepstock_lite.core.results_store.prepare`; ``(None, None)`` for ``out=None``)."""
     if not out:
         return None, None
     return store.prepare(out, budget=budget, write=write, force=force,
                          identity={"experiment": TABLE1_EXPERIMENT, "budget": budget,
-                                   "critic_input": critic_input},
-                         defaults={"critic_input": "action"})
+                                   "critic_input": critic_input,
+                                   "clamp_gradient": clamp_gradient},
+                         defaults={"critic_input": "action", "clamp_gradient": None})
 
 
 def pareto_target(out="retail_pareto", *, budget="full", write=False, force=False):
@@ -296,8 +297,8 @@ def pareto_target(out="retail_pareto", *, budget="full", write=False, force=Fals
 
 
 def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,), jobs=1,
-           out="retail_table1", heuristics=None, critic_input="action", write=False,
-           force=False):
+           out="retail_table1", heuristics=None, critic_input="action", clamp_gradient=None,
+           write=False, force=False):
     """Every method × decoding × seed plus the tuned heuristics; writes ``<out>.json``
     after every finished run (with ``complete`` false until the end; ``None``: nothing). A
     plain name ``out`` is a file of the committed folder with ``write=True``
@@ -311,8 +312,9 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
     ``heuristics``: rows of :func:`fit_heuristics` computed before on the same study, reused
     instead of re-tuned (they do not depend on the learned policies). ``critic_input``:
     what DDPG's critic scores (``"action"``, the paper's setup, or the decoded ``"order"``;
-    :class:`~deepstock_lite.rl.ddpg.DDPGConfig`); needs ``methods == ("ddpg",)`` when not
-    ``"action"``."""
+    :class:`~deepstock_lite.rl.ddpg.DDPGConfig`) and ``clamp_gradient`` (the actor's gradient
+    where the order is clamped: ``None``, each critic's own, ``"zero"`` or ``"pass"``); each
+    needs ``methods == ("ddpg",)`` when not its default."""
     check_choice("budget", budget, set(BUDGETS))
     study = study_for_budget(study, budget)
     check_int("jobs", jobs, low=1)
@@ -320,14 +322,19 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
     methods = check_names("methods", methods, METHODS)
     kinds = check_names("kinds", kinds, KINDS)
     check_choice("critic_input", critic_input, set(CRITIC_INPUTS))
-    if critic_input != "action" and tuple(methods) != ("ddpg",):
-        raise ValueError(f"critic_input={critic_input!r} is a DDPG option: methods must be "
-                         f"('ddpg',), got {tuple(methods)}")
-    path, old = table1_target(out, budget=budget, critic_input=critic_input, write=write,
-                              force=force)
+    if clamp_gradient is not None:
+        check_choice("clamp_gradient", clamp_gradient, set(CLAMP_GRADIENTS))
+    for name, value, default in (("critic_input", critic_input, "action"),
+                                 ("clamp_gradient", clamp_gradient, None)):
+        if value != default and tuple(methods) != ("ddpg",):
+            raise ValueError(f"{name}={value!r} is a DDPG option: methods must be "
+                             f"('ddpg',), got {tuple(methods)}")
+    path, old = table1_target(out, budget=budget, critic_input=critic_input,
+                              clamp_gradient=clamp_gradient, write=write, force=force)
     source = None if force or not isinstance(old, dict) else old   # its rows may be kept
     old = interrupted(old, force)
-    over = None if critic_input == "action" else {"critic_input": critic_input}
+    over = {k: v for k, v in (("critic_input", critic_input), ("clamp_gradient", clamp_gradient))
+            if v != {"critic_input": "action", "clamp_gradient": None}[k]} or None
     plan = list(itertools.product(seeds, methods, kinds))
 
     def unit(r):
@@ -343,13 +350,15 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
     before = sum(float(r.get("seconds") or 0.0) for r in rows.values())
     cmd = (f"python -m deepstock_lite.deepstock.retail_study table1 --budget {budget} "
            f"--jobs {jobs} --seeds {len(seeds)} --methods " + " ".join(methods)
-           + ("" if critic_input == "action" else
-              f" --critic-input {critic_input} --out {out}"))
+           + ("" if tuple(kinds) == KINDS else " --kinds " + " ".join(kinds))
+           + ("" if critic_input == "action" else f" --critic-input {critic_input}")
+           + ("" if clamp_gradient is None else f" --clamp-gradient {clamp_gradient}")
+           + ("" if over is None else f" --out {out}"))
     history = [] if not kept else (source.get("commands") or [source.get("command")])
     data = {"experiment": TABLE1_EXPERIMENT,
             "study": asdict(study), "budget": budget, "budget_detail": BUDGETS[budget],
             "initial_action": INITIAL_ACTION, "seeds": list(seeds), "rows": [],
-            "critic_input": critic_input,
+            "critic_input": critic_input, "clamp_gradient": clamp_gradient,
             "heuristics": [], "complete": False, "command": cmd,
             # the commands whose runs the file holds, oldest first
             "commands": [c for c in history if c and c != cmd] + [cmd],
@@ -485,6 +494,11 @@ def main(argv=None):
     p.add_argument("--critic-input", choices=CRITIC_INPUTS, default="action",
                    help="table1: what DDPG's critic scores (default: the network's output, "
                         "as in the paper)")
+    p.add_argument("--clamp-gradient", choices=CLAMP_GRADIENTS, default=None,
+                   help="table1: DDPG's actor gradient where the order is clamped at zero "
+                        "(default: each critic's own; zero: masked; pass: straight through)")
+    p.add_argument("--kinds", nargs="+", choices=KINDS, default=None,
+                   help="table1: the decodings (default: all)")
     p.add_argument("--reuse-heuristics", action="store_true",
                    help="table1: keep the tuned heuristics of the existing results file when "
                         "its study is the same")
@@ -495,14 +509,17 @@ def main(argv=None):
         if a.policies is not None:
             p.error("--policies is a pareto option (table1 takes --methods)")
         methods = tuple(a.methods or METHODS)
-        if a.critic_input != "action" and methods != ("ddpg",):
-            p.error(f"--critic-input {a.critic_input} is a DDPG option: it needs --methods "
-                    f"ddpg, got --methods {' '.join(methods)}")
+        for flag, value, default in (("--critic-input", a.critic_input, "action"),
+                                     ("--clamp-gradient", a.clamp_gradient, None)):
+            if value != default and methods != ("ddpg",):
+                p.error(f"{flag} {value} is a DDPG option: it needs --methods "
+                        f"ddpg, got --methods {' '.join(methods)}")
         out = out or "retail_table1"
         heur = None
         try:
             path, old = table1_target(out, budget=a.budget, critic_input=a.critic_input,
-                                      write=write, force=a.force)
+                                      clamp_gradient=a.clamp_gradient, write=write,
+                                      force=a.force)
             if a.reuse_heuristics:
                 # the output file's heuristics, else Table 1's: they do not depend on the agents
                 study = asdict(study_for_budget(None, a.budget))
@@ -515,11 +532,13 @@ def main(argv=None):
         import torch
         torch.set_num_threads(1)
         table1(methods=methods, budget=a.budget, seeds=tuple(range(a.seeds)), jobs=a.jobs,
-               out=out, heuristics=heur, critic_input=a.critic_input, write=write,
+               out=out, heuristics=heur, critic_input=a.critic_input,
+               clamp_gradient=a.clamp_gradient, kinds=tuple(a.kinds or KINDS), write=write,
                force=a.force)
     else:
         given = [f"--{k.replace('_', '-')}" for k, default in
-                 (("methods", None), ("critic_input", "action"), ("reuse_heuristics", False))
+                 (("methods", None), ("critic_input", "action"), ("clamp_gradient", None),
+                  ("kinds", None), ("reuse_heuristics", False))
                  if getattr(a, k) != default]
         if a.seeds != 1:
             given.append("--seeds")

@@ -8,6 +8,10 @@ Symbols as in the chapter:
   ``critic_input="order"``, :math:`Q_\theta(s, \tilde q)` on the decoded order
   :math:`\tilde q = 2q/a_{\max} - 1`: the actor's gradient then passes through the decoder and
   is exactly zero where the decoder clamps the order at zero);
+* ``clamp_gradient`` separates that zero from the change of input: ``"zero"`` gives the
+  critic on :math:`u` the same zero (the actor's gradient is masked where the order is
+  clamped), ``"pass"`` gives the critic on the order a straight-through clamp (the gradient
+  passes as if the order were not clamped);
 * targets :math:`\mu_{\bar\phi}, Q_{\bar\theta}` updated by Polyak averaging
   :math:`\bar\theta \leftarrow \tau\theta + (1-\tau)\bar\theta`;
 * TD target :math:`y = r + \gamma\,(1 - d)\,Q_{\bar\theta}(s', \mu_{\bar\phi}(s'))` with
@@ -51,10 +55,16 @@ from .evaluation import (DIVERGENCE_FACTOR, EvalSchedule, KeepBest, LossAverages
 from .networks import ACTIVATIONS, Net, adam, mlp, polyak_update, set_initial_action
 from .normalization import ObsNormalizer
 
-__all__ = ["DDPGConfig", "DDPG", "train", "CRITIC_INPUTS", "REWARD_NORMS", "EARLIER_DEFAULTS"]
+__all__ = ["DDPGConfig", "DDPG", "train", "CRITIC_INPUTS", "CLAMP_GRADIENTS", "REWARD_NORMS",
+           "EARLIER_DEFAULTS"]
 
 #: what the critic can score: the actor's normalized output u, or the decoded order
 CRITIC_INPUTS = ("action", "order")
+#: the actor's gradient at states where the decoder clamps the order at zero, when it is not
+#: the critic input's own: "zero" masks it (for the critic on u), "pass" lets it through the
+#: clamp as if the order were not clamped (for the critic on the order, a straight-through
+#: clamp); None keeps each critic's own (u: passes, the order: zero)
+CLAMP_GRADIENTS = ("zero", "pass")
 #: how the critic's rewards are normalized (fixed at the end of the warm-up):
 #: ``"return"`` divides by the standard deviation of the discounted warm-up return and clips
 #: to ``±reward_clip``, without centring (Stable-Baselines3's ``VecNormalize`` rule);
@@ -95,6 +105,7 @@ class DDPGConfig:
     eval_every: int = 2_500          # transitions between evaluations / history rows
     patience: int = 0                # stop after this many evaluations without improvement
     critic_input: str = "action"     # what the critic scores: "action" u or decoded "order"
+    clamp_gradient: str | None = None  # actor's gradient where the order is clamped (above)
     seed: int = 0
 
     def __post_init__(self):
@@ -124,6 +135,8 @@ class DDPGConfig:
         field_int(self, "eval_every", low=1)
         field_int(self, "patience", low=0)
         field_choice(self, "critic_input", CRITIC_INPUTS)
+        if self.clamp_gradient is not None:
+            field_choice(self, "clamp_gradient", CLAMP_GRADIENTS)
         field_int(self, "seed", low=0, high=2**32 - 1)
 
 
@@ -161,6 +174,10 @@ class DDPG:
         (self.obs_dim, self.a_max, self.decoder, self.act_dim,
          self.unit_actions) = check_agent_args(config, DDPGConfig, obs_dim, a_max, decoder)
         self.config = c = config
+        if c.clamp_gradient is not None and not hasattr(self.decoder, "target"):
+            raise ValueError(f"DDPGConfig.clamp_gradient={c.clamp_gradient!r} needs a "
+                             f"decoding that clamps a target (a Regularization), got "
+                             f"{type(self.decoder).__name__}")
         # the run is fixed by config.seed: numpy for environment seeds and warm-up actions,
         # torch for the exploration noise and the minibatches
         self.rng = np.random.default_rng(c.seed)
@@ -228,13 +245,27 @@ class DDPG:
     def critic_action(self, obs, u):
         r"""What the critic scores for raw observations ``obs`` and normalized actions ``u``
         (tensors): ``u`` itself, or with ``critic_input="order"`` the decoded order
-        :math:`2q/a_{\max} - 1`, differentiable in ``u`` through the decoder (torch)."""
-        if self.config.critic_input == "action":
+        :math:`2q/a_{\max} - 1`, differentiable in ``u`` through the decoder (torch).
+        ``clamp_gradient`` changes only the gradient, never the value: ``"zero"`` masks
+        ``u``'s gradient where the decoded order is clamped at zero, ``"pass"`` decodes
+        through a straight-through clamp."""
+        c = self.config
+        if c.critic_input == "action":
+            if c.clamp_gradient == "zero" and u.requires_grad:
+                with torch.no_grad():
+                    clamped = self.decoder(self.decoder_action(u), obs) <= 0.0
+                return torch.where(clamped.unsqueeze(-1), u.detach(), u)
             return u
-        a = (u.clamp(-1.0, 1.0) + 1.0) / 2.0 if self.unit_actions \
-            else to_raw(u, self.a_max)[:, 0]
-        q = self.decoder(a, obs)
+        if c.clamp_gradient == "pass":
+            q = self.decoder(self.decoder_action(u), obs, surrogate="straight-through")
+        else:
+            q = self.decoder(self.decoder_action(u), obs)
         return (2.0 * q / self.a_max - 1.0).unsqueeze(-1)
+
+    def decoder_action(self, u):
+        """The decoder's input for normalized actions ``u`` (tensors, differentiable)."""
+        return (u.clamp(-1.0, 1.0) + 1.0) / 2.0 if self.unit_actions \
+            else to_raw(u, self.a_max)[:, 0]
 
     def track_return(self, r):
         """During the warm-up: the discounted return of each env, ``G <- γ G + r`` (restarted
