@@ -1,0 +1,69 @@
+"""Dist. SAC risk-neutral and CVaR on Setting 4 (Chapter 10): known answers and a tiny run."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from deepstock_lite.core import results_store
+from deepstock_lite.deepstock import experiments, paper_risk, tuning
+
+
+def test_optimal_safety_factors_are_ordered_as_the_objectives():
+    z = paper_risk.optimal_z(0.1, 0.9, 0.2, 0.9, n_paths=20_000)
+    assert z["mean"] == pytest.approx(1.2815515655446004)       # critical fractile 0.9
+    # the CVaR of one period's cost weighs the backorder tail most; the discounted return
+    # averages several periods, so its optimum lies between the two
+    assert z["mean"] < z["cvar_return"] < z["cvar_period"]
+    # one period: CVaR at level 1 is the mean, so its optimum is the critical fractile
+    assert paper_risk.optimal_z(0.1, 0.9, 1.0, 0.9, n_paths=2_000)["cvar_period"] \
+        == pytest.approx(1.28, abs=0.02)
+
+
+def test_cvar_is_the_mean_of_the_worst_share():
+    x = np.arange(1.0, 11.0)
+    assert paper_risk.cvar(x, 0.1) == 10.0
+    assert paper_risk.cvar(x, 0.3) == 9.0
+    assert paper_risk.cvar(x, 1.0) == x.mean()
+    assert paper_risk.cvar(x, 0.01) == 10.0                   # at least one value
+
+
+def test_base_stock_frontier_trades_mean_for_tail():
+    S = tuning.make_setting("4")
+    f = paper_risk.base_stock_frontier(S, zs=(0.5, 1.3, 2.5))
+    assert [r["z"] for r in f] == pytest.approx([0.5, 1.3, 2.5], abs=0.05)
+    assert f[0]["stockout_share"] > f[1]["stockout_share"] > f[2]["stockout_share"]
+    assert f[1]["mean"] < min(f[0]["mean"], f[2]["mean"])      # near the critical fractile
+
+
+def test_evaluate_config_overrides_are_checked_before_training():
+    params = {"lr": 1e-3, "gamma": 0.9, "batch_size": 128, "tau": 0.01, "init_alpha": 0.01}
+    with pytest.raises(ValueError, match="not fields of DSACConfig"):
+        tuning.evaluate_config("dsac", "base", "4", params, overrides={"risky": 1})
+    with pytest.raises(ValueError, match="risk"):
+        tuning.evaluate_config("dsac", "base", "4", params, overrides={"risk": "max"})
+    with pytest.raises(TypeError, match="overrides"):
+        tuning.evaluate_config("ds", "base", "4", {"lr": 1e-3, "batch_size": 2, "width": 8,
+                                                   "initial_bias": 0.5},
+                               overrides={"risk": "cvar"})
+
+
+def test_paper_risk_tiny_runs_and_resumes(tmp_path, monkeypatch):
+    import torch
+    torch.set_num_threads(1)
+    committed = tmp_path / "committed"
+    committed.mkdir()
+    shutil.copy(experiments.results_path("paper_setting4"), committed / "paper_setting4.json")
+    monkeypatch.setattr(results_store, "RESULTS", committed)
+    monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
+    data = paper_risk.run("tiny", out="risk")
+    saved = json.loads((tmp_path / "risk.json").read_text())
+    assert saved == json.loads(json.dumps(data)) and saved["complete"]
+    assert [(r["risk"], r["seed"]) for r in saved["rows"]] == [("neutral", 0), ("cvar", 0)]
+    assert all(r["mean"] >= saved["benchmark"] - 1e-6 for r in saved["rows"])
+    # an interrupted file keeps its runs: mark it unfinished with one run, then resume
+    saved["complete"], saved["rows"] = False, saved["rows"][:1]
+    saved["rows"][0]["marker"] = True
+    (tmp_path / "risk.json").write_text(json.dumps(saved))
+    again = paper_risk.run("tiny", out="risk")
+    assert again["rows"][0].get("marker") and len(again["rows"]) == 2
