@@ -59,7 +59,8 @@ def test_paper_risk_tiny_runs_and_resumes(tmp_path, monkeypatch):
     data = paper_risk.run("tiny", out="risk")
     saved = json.loads((tmp_path / "risk.json").read_text())
     assert saved == json.loads(json.dumps(data)) and saved["complete"]
-    assert [(r["risk"], r["seed"]) for r in saved["rows"]] == [("neutral", 0), ("cvar", 0)]
+    assert [(r["train_budget"], r["risk"], r["seed"]) for r in saved["rows"]] == [
+        ("tiny", "neutral", 0), ("tiny", "cvar", 0)]
     assert all(r["mean"] >= saved["benchmark"] - 1e-6 for r in saved["rows"])
     # an interrupted file keeps its runs: mark it unfinished with one run, then resume
     saved["complete"], saved["rows"] = False, saved["rows"][:1]
