@@ -1,12 +1,11 @@
 """Dist. SAC risk-neutral and CVaR on Setting 4 (Chapter 10): known answers and a tiny run."""
 import json
-import shutil
 
 import numpy as np
 import pytest
 
 from deepstock_lite.core import results_store
-from deepstock_lite.deepstock import experiments, paper_risk, tuning
+from deepstock_lite.deepstock import paper_risk, tuning
 
 
 def test_optimal_safety_factors_are_ordered_as_the_objectives():
@@ -49,22 +48,18 @@ def test_evaluate_config_overrides_are_checked_before_training():
 
 
 def test_paper_risk_tiny_runs_and_resumes(tmp_path, monkeypatch):
-    import torch
-    torch.set_num_threads(1)
-    committed = tmp_path / "committed"
-    committed.mkdir()
-    shutil.copy(experiments.results_path("paper_setting4"), committed / "paper_setting4.json")
-    monkeypatch.setattr(results_store, "RESULTS", committed)
     monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
     data = paper_risk.run("tiny", out="risk")
     saved = json.loads((tmp_path / "risk.json").read_text())
     assert saved == json.loads(json.dumps(data)) and saved["complete"]
-    assert [(r["train_budget"], r["risk"], r["seed"]) for r in saved["rows"]] == [
-        ("tiny", "neutral", 0), ("tiny", "cvar", 0)]
-    assert all(r["mean"] >= saved["benchmark"] - 1e-6 for r in saved["rows"])
+    assert [(r["risk"], r["seed"]) for r in saved["rows"]] == [("neutral", 0), ("cvar", 0)]
+    assert all(r["mean"] >= 0.98 * saved["benchmark"] for r in saved["rows"])
+    assert saved["config"] == paper_risk.CONFIGS["tiny"]
     # an interrupted file keeps its runs: mark it unfinished with one run, then resume
     saved["complete"], saved["rows"] = False, saved["rows"][:1]
     saved["rows"][0]["marker"] = True
     (tmp_path / "risk.json").write_text(json.dumps(saved))
     again = paper_risk.run("tiny", out="risk")
     assert again["rows"][0].get("marker") and len(again["rows"]) == 2
+    with pytest.raises(ValueError, match="jobs"):
+        paper_risk.run("tiny", out=None, jobs=0)

@@ -6,11 +6,13 @@ Setting 4 is a repeated newsvendor (normal demand, mean 100, a standard deviatio
 :math:`\\sigma` per SKU, backorders, :math:`h = 0.1`, :math:`b = 0.9`, :math:`L = 0`,
 :math:`P = 1`): every period's cost depends only on that period's order-up-to level
 :math:`y = 100 + z\\sigma`, so a policy is summarized by its safety factor :math:`z`, and
-the tail of the cost has known answers. The tuned dist. SAC + Base configuration of
-``paper_setting4.json`` is trained again with each seed twice: risk-neutral (the sweep's
-objective) and with ``risk="cvar"`` (the mean of the worst
+the tail of the cost has known answers. Dist. SAC + Base is trained with each seed twice, with
+the configuration :data:`CONFIGS` (not the sweep's: on Setting 4 the sweep's warm-up of five
+episodes, 16 000 transitions, is longer than its 10 000-transition budget, see Chapter 10):
+risk-neutral and with ``risk="cvar"`` (the mean of the worst
 :data:`~deepstock_lite.rl.dsac.DSACConfig` ``cvar_level`` share of its return quantiles),
-nothing else changed; each policy is replayed on the test trajectories and scored on the mean
+nothing else changed. The final policy of each run (no selection, which would score the
+risk-averse policy on its mean) is replayed on the test trajectories and scored on the mean
 and on the tail of its cost (:func:`tail_metrics`). Beside them: base stock for a grid of
 :math:`z` on the same trajectories (:func:`base_stock_frontier`), and the safety factors that
 minimize each objective exactly (:func:`optimal_z`).
@@ -18,12 +20,13 @@ minimize each objective exactly (:func:`optimal_z`).
 Writes ``paper_risk.json`` (into ``data/results/``, the file the chapter loads, only at
 ``--budget full`` with ``--write``; else into ``results_tmp/``, or ``--out``), after every run
 (``complete`` false until the last); a killed run started again keeps the runs the file holds.
-``--budget full`` (the sweep's "small" training budget and three times as many transitions, 5
-seeds each) takes about five minutes on one core; ``--budget tiny`` is a smoke test.
+``--budget full`` (5 seeds, 20 000 transitions a run) takes about twenty minutes on one core
+(``--jobs 2``: two processes); ``--budget tiny`` is a smoke test.
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import time
 
 import numpy as np
@@ -33,16 +36,21 @@ from ..core import results_store as store
 from ..core.policies import FunctionPolicy
 from ..core.simulator import simulate
 from . import experiments
-from .paper_diagnose import capture
-from .tuning import evaluate_config, make_setting
+from .tuning import _regularization, make_setting
 
 __all__ = ["PLANS", "TAIL", "Z_GRID", "cvar", "tail_metrics", "base_stock_frontier",
            "optimal_z", "run"]
 
-#: per budget: the training budgets of :func:`~.tuning.evaluate_config` (the sweep's "small",
-#: and three times as many transitions, "full") and the seeds
-PLANS = {"tiny": dict(train=("tiny",), seeds=(0,)),
-         "full": dict(train=("small", "full"), seeds=(0, 1, 2, 3, 4))}
+#: per budget: the seeds
+PLANS = {"tiny": dict(seeds=(0,)), "full": dict(seeds=(0, 1, 2, 3, 4))}
+#: per budget: the dist. SAC configuration (with ``a_max`` = the setting's q_max, ``seed`` and
+#: ``risk`` added): Chapter 8's choices (gamma 0.9, Huber threshold 0.1), a warm-up of 2 000
+#: transitions and a quarter of an update per transition, as the sweep's dist. SAC
+CONFIGS = {"tiny": dict(total_steps=600, learning_starts=200, eval_every=200, gamma=0.9,
+                        kappa=0.1, gradient_steps=12),
+           "full": dict(total_steps=20_000, learning_starts=2_000, eval_every=2_000,
+                        gamma=0.9, kappa=0.1, gradient_steps=12)}
+RISKS = ("neutral", "cvar")
 #: the share of worst outcomes the tail metrics average (per period and per path)
 TAIL = 0.1
 #: safety factors of the base-stock frontier
@@ -120,78 +128,89 @@ def optimal_z(h, b, level, gamma, n_paths=100_000, horizon=40, seed=0):
             "level": level, "gamma": gamma}
 
 
-def target(budget="full", out="paper_risk", *, write=False, force=False):
-    """``(path, old)`` of the results file, checked before anything trains, after reading the
-    tuned configuration (:func:`deepstock_lite.core.results_store.prepare`)."""
+def target(budget="full", out="paper_risk", *, write=False, force=False, jobs=1):
+    """``(path, old)`` of the results file, checked before anything trains
+    (:func:`deepstock_lite.core.results_store.prepare`)."""
     if budget not in PLANS:
         raise ValueError(f"budget must be one of {sorted(PLANS)}, got {budget!r}")
-    _tuned()
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
     if not out:
         return None, None
     return store.prepare(out, budget=budget, write=write, force=force,
-                         identity={"budget": budget,
-                                   "train_budgets": list(PLANS[budget]["train"])})
+                         identity={"budget": budget, "config": CONFIGS[budget]})
 
 
-def _tuned():
-    """``(data, row)`` of dist. SAC + Base in ``paper_setting4.json``."""
-    from .paper_diagnose import _row
-    return _row("4", "dsac", "base")
+def train_and_replay(budget, risk, seed):
+    """One run: dist. SAC + Base on Setting 4's training paths with :data:`CONFIGS`
+    ``[budget]`` and ``risk``; the final policy's :func:`tail_metrics` on the test paths,
+    with its validation cost and the CPU seconds of the run."""
+    import torch
+    from ..rl import dsac
+    torch.set_num_threads(1)
+    t0 = time.process_time()
+    S = make_setting("4")
+    config = dsac.DSACConfig(**CONFIGS[budget], a_max=S.q_max, seed=seed, risk=risk)
+    agent, hist = dsac.train(S.make_env("train"), config, eval_env=S.make_env("val"),
+                             decoder=_regularization("base", S), quiet=True,
+                             restore_best=False)
+    obs_fn = S.observation_fn("test")
+    return {"risk": risk, "seed": seed,
+            "val_curve": [h["eval_cost"] for h in hist if "eval_cost" in h],
+            **_replay(S, lambda st: agent.act(obs_fn(st))),
+            "cpu_seconds": time.process_time() - t0}
 
 
-def run(budget="full", out="paper_risk", *, write=False, force=False):
+def _unit(args):
+    return args, train_and_replay(*args)
+
+
+def run(budget="full", out="paper_risk", *, write=False, force=False, jobs=1):
     """Every seed of :data:`PLANS` twice (risk-neutral, CVaR), the base-stock frontier and
     the exact optima; writes ``<out>.json`` (``None``: nothing; the committed file with
     ``write=True`` at ``budget="full"``, else ``results_tmp/``; ``force``: start afresh).
     Resumable: the file is written after every run; an interrupted file started again keeps
     its runs of the same tuned configuration."""
     from ..rl import dsac
-    path, old = target(budget, out, write=write, force=force)
+    path, old = target(budget, out, write=write, force=force, jobs=jobs)
     plan = PLANS[budget]
-    data4, row = _tuned()
-    params = row["params"]
     level = dsac.DSACConfig().cvar_level
     S = make_setting("4")
     old = experiments.interrupted(old, force) or {}
-    done = {}
-    if old.get("params") == params:
-        done = experiments.finished_units(
-            old, lambda r: (r["train_budget"], r["risk"], r["seed"]))
-    t0 = time.process_time()
-    data = {"budget": budget, "train_budgets": list(plan["train"]), "params": params,
-            "benchmark": data4["benchmark"], "cvar_level": level, "tail": TAIL,
-            "optimal_z": optimal_z(S.system.h, S.system.b, level, params["gamma"]),
-            "base_stock": base_stock_frontier(S), "rows": [], "complete": False,
+    done = experiments.finished_units(old, lambda r: (r["risk"], r["seed"])) if old else {}
+    frontier = base_stock_frontier(S)
+    z_opt = optimal_z(S.system.h, S.system.b, level, CONFIGS[budget]["gamma"])
+    bench = base_stock_frontier(S, (z_opt["mean"],))[0]["mean"]
+    data = {"budget": budget, "config": CONFIGS[budget], "cvar_level": level, "tail": TAIL,
+            "benchmark": bench, "optimal_z": z_opt, "base_stock": frontier, "rows": [],
+            "complete": False,
             "command": f"python -m deepstock_lite.deepstock.paper_risk --budget {budget}"}
-    kept_seconds = float(old.get("cpu_seconds") or 0.0) if done else 0.0
+    plan_units = [(risk, seed) for seed in plan["seeds"] for risk in RISKS]
+    rows = {k: done[k] for k in plan_units if k in done}
 
     def save(complete=False):
+        data["rows"] = [rows[k] for k in plan_units if k in rows]
         data["complete"] = complete
-        data["cpu_seconds"] = kept_seconds + time.process_time() - t0
+        data["cpu_seconds"] = sum(r["cpu_seconds"] for r in data["rows"])
         if path is not None:
             store.write_json(path, data)
 
-    if done:
-        print(f"resuming {store.describe(path)}: {len(done)} runs in the file", flush=True)
-    obs_fn = S.observation_fn("test")
-    for train in plan["train"]:
-        for seed in plan["seeds"]:
-            for risk in ("neutral", "cvar"):
-                if (train, risk, seed) in done:
-                    data["rows"].append(done[(train, risk, seed)])
-                    continue
-                with capture(dsac, "train") as seen:
-                    res = evaluate_config("dsac", "base", "4", params, seed, train,
-                                          overrides={"risk": risk})
-                agent = seen[-1][0]
-                data["rows"].append({"train_budget": train, "risk": risk, "seed": seed,
-                                     "val": res["val"], "test": res["test"],
-                                     **_replay(S, lambda st: agent.act(obs_fn(st)))})
-                r = data["rows"][-1]
-                print(f"dist. SAC + Base, {train} budget, {risk}, seed {seed}: mean "
-                      f"{r['mean']:.3f}, worst {TAIL:.0%} of periods {r['cvar_period']:.2f}, "
-                      f"z {r['z']:.2f}", flush=True)
-                save()
+    def finished(key, r):
+        rows[key] = r
+        print(f"dist. SAC + Base, {r['risk']}, seed {r['seed']}: mean {r['mean']:.3f}, worst "
+              f"{TAIL:.0%} of periods {r['cvar_period']:.2f}, z {r['z']:.2f}", flush=True)
+        save()
+
+    if rows:
+        print(f"resuming {store.describe(path)}: {len(rows)} runs in the file", flush=True)
+    todo = [(budget, risk, seed) for risk, seed in plan_units if (risk, seed) not in rows]
+    if jobs == 1:
+        for args in todo:
+            finished(args[1:], train_and_replay(*args))
+    elif todo:
+        with mp.get_context("spawn").Pool(min(jobs, len(todo))) as pool:
+            for args, r in pool.imap_unordered(_unit, todo, chunksize=1):
+                finished(args[1:], r)
     save(True)
     if path is not None:
         print(store.report(path), flush=True)
@@ -201,10 +220,12 @@ def run(budget="full", out="paper_risk", *, write=False, force=False):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper_risk")
     p.add_argument("--budget", choices=sorted(PLANS), default="full")
+    p.add_argument("--jobs", type=store.int_at_least(1), default=1,
+                   help="processes training in parallel (default 1)")
     store.add_output_options(p, "paper_risk.json")
     a = p.parse_args(argv)
     out, write = store.output_request(a)
-    kw = dict(out=out or "paper_risk", write=write, force=a.force)
+    kw = dict(out=out or "paper_risk", write=write, force=a.force, jobs=a.jobs)
     try:
         target(a.budget, **kw)
     except store.ResultsError as e:
