@@ -63,3 +63,16 @@ def test_paper_risk_tiny_runs_and_resumes(tmp_path, monkeypatch):
     assert again["rows"][0].get("marker") and len(again["rows"]) == 2
     with pytest.raises(ValueError, match="jobs"):
         paper_risk.run("tiny", out=None, jobs=0)
+
+
+def test_off_policy_schedule_shows_setting_4s_warm_up_filling_the_budget():
+    for k in "123":
+        s = tuning.off_policy_schedule(k, method="ddpg")
+        assert s["learning_starts"] < s["budget"] and s["evaluations"] >= 10
+        assert s["updates"] == s["after_warmup"]              # one update per transition
+    s4 = tuning.off_policy_schedule("4", method="dsac")
+    # five episodes of 3 200 transitions exceed the 10 000-transition budget: the agent
+    # learns only in the episode that crosses it, at the decayed rate, with no evaluation
+    assert s4["learning_starts"] == s4["budget"] == 10_000 and s4["evaluations"] == 0
+    assert s4["collected"] == 12_800 and s4["updates"] == 57 * 12
+    assert s4["lr_share_at_first_update"] == pytest.approx(0.05)

@@ -105,6 +105,31 @@ def _ds_run(params, S, reg_kind, seed, budget, surrogate="exact"):
     return {"val": res.best_val, "test": test}
 
 
+def off_policy_schedule(setting, budget="small", method="ddpg", reading="total"):
+    """What the sweep's DDPG or dist. SAC run does on ``setting`` at ``budget`` (the
+    configurations of :func:`_ddpg_run` and :func:`_dsac_run`): transitions per episode, the
+    warm-up (``learning_starts``, five episodes capped at the budget), the budget, the
+    transitions collected (training stops at an episode boundary), those collected after the
+    warm-up, the gradient updates, the held-out evaluations (every five episodes) and the share
+    of the tuned learning rate left at the first update (linear decay over the budget)."""
+    from ..rl.evaluation import linear_lr
+    method = check_name("method", method, ("ddpg", "dsac"))
+    budget = check_name("budget", budget, BUDGETS)
+    S = make_setting(_check_setting(setting), reading)
+    env = S.make_env("train")
+    episode = env.num_envs * env.core.horizon // S.system.P
+    steps = RL_STEPS[budget]
+    starts = min(episode * 5, steps)
+    collected = -(-steps // episode) * episode          # whole episodes
+    learning = max(collected - starts + env.num_envs, 0)   # the step at the warm-up's end learns
+    per_step = env.num_envs if method == "ddpg" else max(env.num_envs // 4, 1)
+    return {"episode": episode, "learning_starts": starts, "budget": steps,
+            "collected": collected, "after_warmup": learning,
+            "updates": learning // env.num_envs * per_step,
+            "evaluations": collected // (episode * 5),
+            "lr_share_at_first_update": linear_lr(1.0, starts, steps, 0.05)}
+
+
 def _ddpg_space(trial, budget):
     return {
         "lr": trial.suggest_float("lr", 5e-5, 9e-3, log=True),
