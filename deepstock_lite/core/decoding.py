@@ -17,11 +17,12 @@ differentiable simulator without touching an algorithm.
   - ``"base"``:  :math:`q = (u\,y_{\max} - \mathrm{tot}(I))^+`, the network outputs a target
     inventory position :math:`y`; every order :math:`q \ge 0` is still reachable (take
     :math:`y = \mathrm{tot}(I) + q`), so the policy class is re-shaped, not restricted;
-  - ``"coeff"``: :math:`q = M\sum_i c_i f_i + c_0 B` with coefficients
-    :math:`c_i = u_i \in [0,1]`, demand features :math:`f_i` (per-period rates) read from the
-    observation, :math:`M` days of cover (28 in the authors' code) and :math:`B` the bias
-    scale (the largest bias, in units);
-  - ``"both"``:  :math:`q = (M\sum_i c_i f_i + c_0 B - \mathrm{tot}(I))^+`.
+  - ``"coeff"``: :math:`q = M\sum_i u_i f_i + u_0 B` with coefficients
+    :math:`u_i \in [0,1]` (the components of :math:`u`, the last one the bias's :math:`u_0`),
+    demand features :math:`f_i` (per-period rates) read from the observation, :math:`M` days
+    of cover (28 in the authors' code) and :math:`B` the bias scale (the largest bias, in
+    units);
+  - ``"both"``:  :math:`q = (M\sum_i u_i f_i + u_0 B - \mathrm{tot}(I))^+`.
 
 A decoder is any callable with that signature; to be saved in a checkpoint it also needs
 ``to_dict()`` returning plain types, understood by :func:`decoder_from_dict`.

@@ -1,21 +1,21 @@
 r"""Reading a trained DeepStock policy, and judging a deployment (Chapter 12).
 
 A :class:`~deepstock_lite.deepstock.ds.DSPolicy` with Coeff or Both decoding outputs
-coefficients :math:`c = u \in [0, 1]^{k+1}` and turns them into a target (Both) or an order
-(Coeff),
+coefficients :math:`u = (u_1, \dots, u_k, u_0) \in [0, 1]^{k+1}` and turns them into a target
+(Both) or an order (Coeff),
 
-.. math:: y = D \sum_{i=1}^{k} c_i f_i + c_0 B,
+.. math:: y = M \sum_{i=1}^{k} u_i f_i + u_0 B,
 
 with :math:`f_i` the demand features of the observation (rates per day; in a
 :class:`~deepstock_lite.deepstock.retail.RetailEnv` they are divided by the SKU's scale, so one
-unit of :math:`f_i` is one "normal day" of sales), :math:`D` the days multiplying the
-coefficients (28) and :math:`B` the largest bias (14 days). So :math:`D c_i` reads as *days of
-cover of feature* :math:`i` and :math:`c_0 B` as *extra days of cover*. This module extracts
+unit of :math:`f_i` is one "normal day" of sales), :math:`M` the days multiplying the
+coefficients (28) and :math:`B` the largest bias (14 days). So :math:`M u_i` reads as *days of
+cover of feature* :math:`i` and :math:`u_0 B` as *extra days of cover*. This module extracts
 those numbers:
 
-* :func:`coefficients` — :math:`D c_i` and :math:`c_0 B` per observation row, in days;
+* :func:`coefficients` — :math:`M u_i` and :math:`u_0 B` per observation row, in days;
 * :func:`target_terms` — the additive decomposition of :math:`y` into
-  :math:`D c_i f_i` and :math:`c_0 B` (they sum to :meth:`Regularization.target`);
+  :math:`M u_i f_i` and :math:`u_0 B` (they sum to :meth:`Regularization.target`);
 * :func:`record_rollout` — one :class:`RetailEnv` episode with every observation and the daily
   orders, sales, demand and end-of-day stock kept, for plotting one SKU's story;
 * :func:`heuristic_target` — the forecast base-stock target of the same observations;
@@ -76,8 +76,8 @@ def _names(policy, names):
 
 
 def coefficients(policy, obs, names=None):
-    """Coefficients in days: ``{feature name: D·c_i}`` for each demand feature and
-    ``"bias": c_0·B`` (arrays of shape ``(n,)``). ``names`` is the list of observation column
+    """Coefficients in days: ``{feature name: M·u_i}`` for each demand feature and
+    ``"bias": u_0·B`` (arrays of shape ``(n,)``). ``names`` is the list of observation column
     names (e.g. ``env.obs_names``); without it the features are called ``f<column>``."""
     _check_policy(policy)
     u = network_outputs(policy, obs)
@@ -88,7 +88,7 @@ def coefficients(policy, obs, names=None):
 
 def target_terms(policy, obs, names=None):
     """The target (Both) or order (Coeff) as a sum of terms, in the observation's units:
-    ``{feature name: D·c_i·f_i, "bias": c_0·B}``; ``sum(target_terms(...).values())`` equals
+    ``{feature name: M·u_i·f_i, "bias": u_0·B}``; ``sum(target_terms(...).values())`` equals
     ``policy.reg.target(u, obs)``."""
     coef = coefficients(policy, obs, names)
     obs = np.asarray(obs, dtype=float)

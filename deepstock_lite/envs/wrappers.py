@@ -12,7 +12,7 @@ about it::
 
     inst = get_instance("b")                      # lost sales, L = 2, optimum 4.395
     env = RegularizedAction(InventoryEnv(inst.system(), inst.demand(), 100, 60.0),
-                            "base", scale=50.0)   # action u in [-1, 1] -> target 25 (u + 1)
+                            "base", scale=50.0)   # action ũ in [-1, 1] -> target 25 (ũ + 1)
     # e.g. stable_baselines3.PPO("MlpPolicy", env).learn(50_000)
 
 :class:`RegularizedVectorAction` does the same for a vector environment

@@ -1,10 +1,12 @@
 r"""From the actor's output to an order, the same for every agent.
 
-An actor outputs a normalized action :math:`u \in [-1, 1]^k`. A one-output decoder (Part II's
-:class:`~deepstock_lite.rl.IdentityDecoder`, :class:`~deepstock_lite.rl.BaseStockDecoder`)
-receives the raw action :math:`a = a_{\max}(u+1)/2`; a decoder with ``unit_actions`` (a
-DeepStock :class:`~deepstock_lite.deepstock.Regularization`) receives :math:`(u+1)/2 \in
-[0, 1]^k`. The decoder turns either into the order :math:`q = \mathrm{decoder}(a, s)`.
+An actor outputs the agent's action :math:`\tilde u \in [-1, 1]^k` (``u`` in this package's
+code). Every decoder reads the unit action :math:`u = (\tilde u + 1)/2 \in [0, 1]^k`: a
+one-output decoder (Part II's :class:`~deepstock_lite.rl.IdentityDecoder`,
+:class:`~deepstock_lite.rl.BaseStockDecoder`) receives it as the raw action
+:math:`a = a_{\max} u`; a decoder with ``unit_actions`` (a DeepStock
+:class:`~deepstock_lite.deepstock.Regularization`) receives :math:`u` itself. The decoder turns
+either into the order :math:`q = \mathrm{decoder}(a, s)`.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def check_agent_args(config, config_type, obs_dim, a_max, decoder):
     if not callable(decoder):
         raise TypeError("decoder must be callable as decoder(raw_action, obs) -> order")
     # width of the actor's output: 1 for the raw-action decoders of Part II, k for a
-    # DeepStock Regularization (Coeff/Both read k = features + 1 coefficients)
+    # DeepStock Regularization (Coeff/Both read k = features + 1 coefficients u_i)
     act_dim = check_int("decoder.n_outputs", getattr(decoder, "n_outputs", 1), low=1, high=64)
     unit_actions = bool(getattr(decoder, "unit_actions", False))
     if act_dim > 1 and not unit_actions:
@@ -56,16 +58,18 @@ def check_env(env):
 
 
 def to_raw(u, a_max):
-    r"""Normalized action :math:`u \in [-1, 1]` → raw action :math:`a = a_{\max}(u+1)/2`."""
+    r"""The agent's action :math:`\tilde u \in [-1, 1]` (``u``) → raw action
+    :math:`a = a_{\max}(\tilde u + 1)/2`."""
     if torch.is_tensor(u):
         return a_max * (u.clamp(-1.0, 1.0) + 1.0) / 2.0
     return a_max * (np.clip(u, -1.0, 1.0) + 1.0) / 2.0
 
 
 def decoder_input(u, a_max, unit_actions):
-    r"""What the decoder receives for normalized actions ``u`` (n, k) in [-1, 1]: the raw
-    action :math:`a = a_{\max}(u+1)/2` of shape (n,) for a one-output decoder, or
-    :math:`(u+1)/2 \in [0, 1]^k` of shape (n, k) for a decoder with ``unit_actions``."""
+    r"""What the decoder receives for the agent's actions ``u`` (n, k), :math:`\tilde u \in
+    [-1, 1]^k`: the raw action :math:`a = a_{\max}(\tilde u + 1)/2` of shape (n,) for a
+    one-output decoder, or the unit actions :math:`u = (\tilde u + 1)/2 \in [0, 1]^k` of shape
+    (n, k) for a decoder with ``unit_actions``."""
     if torch.is_tensor(u):
         u = u.numpy()
     if unit_actions:
@@ -74,8 +78,9 @@ def decoder_input(u, a_max, unit_actions):
 
 
 def normalized_action(obs, a, a_max, unit_actions, act_dim):
-    """Inverse of :func:`decoder_input` for a one-output actor: decoder input(s) ``a``
-    (broadcast against ``obs (n, d)``) → normalized actions ``u`` (n, 1) as a tensor."""
+    r"""Inverse of :func:`decoder_input` for a one-output actor: decoder input(s) ``a``
+    (broadcast against ``obs (n, d)``) → the agent's actions ``u`` (:math:`\tilde u`, (n, 1))
+    as a tensor."""
     if act_dim != 1:
         raise ValueError(f"this needs a one-output actor; this agent has {act_dim}")
     obs = np.atleast_2d(np.asarray(obs, np.float32))

@@ -27,7 +27,7 @@ class ReplayBuffer:
     """A ring buffer of transitions ``(s, u, r, s', terminated)`` with uniform sampling.
 
     Observations are stored raw (unnormalized) so that normalization statistics can change
-    while the stored data stays valid; actions ``u`` are the agent's normalized actions in
+    while the stored data stays valid; actions ``u`` are the agent's actions ũ in
     ``[-1, 1]``.
     """
 

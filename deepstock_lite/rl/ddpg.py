@@ -1,24 +1,26 @@
 r"""Deep Deterministic Policy Gradient (Lillicrap et al. 2016), minimal and readable.
 
-Symbols as in the chapter:
+Symbols as in the chapter and the book's notation table (the code's ``u`` is the agent's
+action :math:`\tilde u`):
 
-* actor :math:`\mu_\phi(s) \in [-1, 1]` (tanh), raw action :math:`a = a_{\max}(\mu_\phi(s)+1)/2`,
-  order :math:`q = \mathrm{decoder}(a, s)`;
-* critic :math:`Q_\theta(s, u)` on normalized actions :math:`u` (or, with
-  ``critic_input="order"``, :math:`Q_\theta(s, \tilde q)` on the decoded order
+* actor :math:`\pi_\theta(s) \in [-1, 1]` (tanh), the agent's action
+  :math:`\tilde u = \pi_\theta(s)`, the decoder's unit action :math:`u = (\tilde u + 1)/2`,
+  raw action :math:`a = a_{\max} u`, order :math:`q = \mathrm{decoder}(a, s)`;
+* critic :math:`Q_\phi(s, \tilde u)` on the agent's actions :math:`\tilde u` (or, with
+  ``critic_input="order"``, :math:`Q_\phi(s, \tilde q)` on the decoded order
   :math:`\tilde q = 2q/a_{\max} - 1`: the actor's gradient then passes through the decoder and
   is exactly zero where the decoder clamps the order at zero);
 * ``clamp_gradient`` separates that zero from the change of input: ``"zero"`` gives the
-  critic on :math:`u` the same zero (the actor's gradient is masked where the order is
+  critic on :math:`\tilde u` the same zero (the actor's gradient is masked where the order is
   clamped), ``"pass"`` gives the critic on the order a straight-through clamp (the gradient
   passes as if the order were not clamped);
-* targets :math:`\mu_{\bar\phi}, Q_{\bar\theta}` updated by Polyak averaging
-  :math:`\bar\theta \leftarrow \tau\theta + (1-\tau)\bar\theta`;
-* TD target :math:`y = r + \gamma\,(1 - d)\,Q_{\bar\theta}(s', \mu_{\bar\phi}(s'))` with
+* targets :math:`\pi_{\bar\theta}, Q_{\bar\phi}` updated by Polyak averaging
+  :math:`\bar\phi \leftarrow \tau\phi + (1-\tau)\bar\phi` (the same for :math:`\bar\theta`);
+* TD target :math:`\hat R = r + \gamma\,(1 - d)\,Q_{\bar\phi}(s', \pi_{\bar\theta}(s'))` with
   :math:`d` = *terminated* only (a truncated episode still bootstraps);
-* critic loss :math:`\mathbb{E}[(Q_\theta(s,u) - y)^2]`, actor loss
-  :math:`-\mathbb{E}[Q_\theta(s, \mu_\phi(s))]`;
-* exploration :math:`u = \operatorname{clip}(\mu_\phi(s) + \sigma\varepsilon, -1, 1)`,
+* critic loss :math:`\mathbb{E}[(Q_\phi(s, \tilde u) - \hat R)^2]`, actor loss
+  :math:`-\mathbb{E}[Q_\phi(s, \pi_\theta(s))]`;
+* exploration :math:`\tilde u = \operatorname{clip}(\pi_\theta(s) + \sigma\varepsilon, -1, 1)`,
   :math:`\varepsilon \sim \mathcal N(0, 1)`, after ``learning_starts`` uniformly random actions.
 
 Read it top to bottom: :class:`DDPGConfig` (every hyperparameter), :class:`Actor` and
@@ -58,12 +60,12 @@ from .normalization import ObsNormalizer
 __all__ = ["DDPGConfig", "DDPG", "train", "CRITIC_INPUTS", "CLAMP_GRADIENTS", "REWARD_NORMS",
            "EARLIER_DEFAULTS"]
 
-#: what the critic can score: the actor's normalized output u, or the decoded order
+#: what the critic can score: the agent's action ũ (the actor's output), or the decoded order
 CRITIC_INPUTS = ("action", "order")
 #: the actor's gradient at states where the decoder clamps the order at zero, when it is not
-#: the critic input's own: "zero" masks it (for the critic on u), "pass" lets it through the
+#: the critic input's own: "zero" masks it (for the critic on ũ), "pass" lets it through the
 #: clamp as if the order were not clamped (for the critic on the order, a straight-through
-#: clamp); None keeps each critic's own (u: passes, the order: zero)
+#: clamp); None keeps each critic's own (ũ: passes, the order: zero)
 CLAMP_GRADIENTS = ("zero", "pass")
 #: how the critic's rewards are normalized (fixed at the end of the warm-up):
 #: ``"return"`` divides by the standard deviation of the discounted warm-up return and clips
@@ -104,7 +106,7 @@ class DDPGConfig:
     reward_clip: float = 10.0        # |scaled reward| cap under reward_norm="return"
     eval_every: int = 2_500          # transitions between evaluations / history rows
     patience: int = 0                # stop after this many evaluations without improvement
-    critic_input: str = "action"     # what the critic scores: "action" u or decoded "order"
+    critic_input: str = "action"     # what the critic scores: "action" ũ or decoded "order"
     clamp_gradient: str | None = None  # actor's gradient where the order is clamped (above)
     seed: int = 0
 
@@ -141,7 +143,8 @@ class DDPGConfig:
 
 
 class Actor(Net):
-    r""":math:`\mu_\phi(s) = \tanh(f_\phi(s)) \in [-1, 1]`."""
+    r"""The actor :math:`\pi_\theta(s) = \tanh(f_\theta(s)) \in [-1, 1]`: the agent's action
+    :math:`\tilde u`."""
 
     def __init__(self, obs_dim, hidden, activation, act_dim=1):
         super().__init__()
@@ -152,7 +155,7 @@ class Actor(Net):
 
 
 class Critic(Net):
-    r""":math:`Q_\theta(s, u)`."""
+    r"""The critic :math:`Q_\phi(s, \tilde u)`."""
 
     def __init__(self, obs_dim, hidden, activation, act_dim=1):
         super().__init__()
@@ -220,7 +223,7 @@ class DDPG:
         obs = np.atleast_2d(obs)
         if obs.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have {self.obs_dim} features, got shape {obs.shape}")
-        u = self.actor(self.obs_norm(torch.from_numpy(obs)))     # deterministic: μ(s)
+        u = self.actor(self.obs_norm(torch.from_numpy(obs)))     # deterministic: π_θ(s)
         a = decoder_input(u, self.a_max, self.unit_actions)
         return a[0] if single else a
 
@@ -235,7 +238,7 @@ class DDPG:
 
     @torch.no_grad()
     def explore(self, obs):
-        r"""Exploration: :math:`u = \operatorname{clip}(\mu_\phi(s) + \sigma\varepsilon,
+        r"""Exploration: :math:`\tilde u = \operatorname{clip}(\pi_\theta(s) + \sigma\varepsilon,
         -1, 1)` for raw observations ``obs``."""
         mu = self.actor(self.obs_norm(torch.from_numpy(np.asarray(obs, np.float32))))
         eps = torch.randn(mu.shape, generator=self.gen)
@@ -243,9 +246,9 @@ class DDPG:
 
     # -- the critic's view -----------------------------------------------------------------
     def critic_action(self, obs, u):
-        r"""What the critic scores for raw observations ``obs`` and normalized actions ``u``
-        (tensors): ``u`` itself, or with ``critic_input="order"`` the decoded order
-        :math:`2q/a_{\max} - 1`, differentiable in ``u`` through the decoder (torch).
+        r"""What the critic scores for raw observations ``obs`` and the agent's actions ``u``
+        (:math:`\tilde u`, tensors): ``u`` itself, or with ``critic_input="order"`` the
+        decoded order :math:`2q/a_{\max} - 1`, differentiable in ``u`` through the decoder (torch).
         ``clamp_gradient`` changes only the gradient, never the value: ``"zero"`` masks
         ``u``'s gradient where the decoded order is clamped at zero, ``"pass"`` decodes
         through a straight-through clamp."""
@@ -263,7 +266,8 @@ class DDPG:
         return (2.0 * q / self.a_max - 1.0).unsqueeze(-1)
 
     def decoder_action(self, u):
-        """The decoder's input for normalized actions ``u`` (tensors, differentiable)."""
+        """The decoder's input for the agent's actions ``u`` (ũ; tensors,
+        differentiable)."""
         return (u.clamp(-1.0, 1.0) + 1.0) / 2.0 if self.unit_actions \
             else to_raw(u, self.a_max)[:, 0]
 

@@ -8,23 +8,30 @@ quantiles represents any shape and gives CVaR by averaging the worst quantiles; 
 critic can only report mean ± a multiple of the standard deviation. The quantile Huber loss
 has bounded gradients, which gives the robustness DSAC-T obtains by clipping its TD targets.
 
-Symbols as in the chapter:
+Symbols as in the chapter and the book's notation table (the code's ``x`` is the pre-squash
+value :math:`\xi`, its ``u`` the agent's action :math:`\tilde u`):
 
-* policy: :math:`x = m_\phi(s) + \sigma_\phi(s)\,\varepsilon`, :math:`u = \tanh x`
-  (reparameterized), with
-  :math:`\log\pi_\phi(u\mid s) = \log\mathcal N(x; m, \sigma^2) - \log(1 - \tanh^2 x)`;
-  raw action :math:`a = a_{\max}(u+1)/2`, order :math:`q = \mathrm{decoder}(a, s)`;
-* twin critics :math:`Z_{\theta_k}(s, u) \in \mathbb R^N`, the return quantiles at levels
-  :math:`\tau_i = (2i-1)/(2N)`; targets :math:`Z_{\bar\theta_k}` by Polyak averaging;
-* target atoms: pool the :math:`2N` target quantiles at :math:`(s', u' \sim \pi(s'))`, sort,
-  drop the ``top_quantiles_to_drop`` largest per critic (TQC's control of overestimation),
-  :math:`y_j = r + \gamma(1-d)\,(z_{(j)}(s', u') - \alpha\log\pi(u'\mid s'))`;
-* critic loss: quantile Huber :math:`\rho^\kappa_{\tau_i}(y_j - Z_i)`, averaged over atoms;
-* actor loss: :math:`\mathbb E[\alpha\log\pi(u\mid s) - \Phi(Z(s,u))]` with
+* policy: :math:`\xi = m_\theta(s) + \sigma_\theta(s)\,\varepsilon`,
+  :math:`\tilde u = \tanh \xi` (reparameterized), with
+  :math:`\log\pi_\theta(\tilde u\mid s) = \log\mathcal N(\xi; m, \sigma^2)
+  - \log(1 - \tanh^2 \xi)`; unit action :math:`u = (\tilde u + 1)/2`, raw action
+  :math:`a = a_{\max} u`, order :math:`q = \mathrm{decoder}(a, s)`;
+* twin critics :math:`Z_{\phi_k}(s, \tilde u) \in \mathbb R^N`, the return quantiles at
+  levels :math:`\hat\tau_i = (2i-1)/(2N)`; targets :math:`Z_{\bar\phi_k}` by Polyak
+  averaging;
+* target atoms: pool the :math:`2N` target quantiles at
+  :math:`(s', \tilde u' \sim \pi_\theta(\cdot\mid s'))`, sort, drop the
+  ``top_quantiles_to_drop`` largest per critic (TQC's control of overestimation),
+  :math:`\hat R_j = r + \gamma(1-d)\,(Z_{(j)}(s', \tilde u')
+  - \alpha\log\pi_\theta(\tilde u'\mid s'))`;
+* critic loss: quantile Huber :math:`\rho^\kappa_{\hat\tau_i}(\hat R_j - Z_i)`, averaged over
+  atoms;
+* actor loss: :math:`\mathbb E[\alpha\log\pi_\theta(\tilde u\mid s) - \Phi(Z(s,\tilde u))]` with
   :math:`\Phi` = mean of the quantiles (risk-neutral) or the mean of the lowest
   :math:`\lceil\beta N\rceil` return quantiles, i.e. minus :math:`\mathrm{CVaR}_\beta` of cost
   (risk-averse, ``risk="cvar"``, :math:`\beta` = ``cvar_level``);
-* temperature: :math:`\min_\alpha\; \mathbb E[-\alpha(\log\pi(u\mid s) + \bar{\mathcal H})]`
+* temperature: :math:`\min_\alpha\; \mathbb E[-\alpha(\log\pi_\theta(\tilde u\mid s)
+  + \bar{\mathcal H})]`
   (automatic entropy tuning, target entropy :math:`\bar{\mathcal H}`).
 
 Read it top to bottom: :class:`DSACConfig`, the quantile Huber loss, the squashed Gaussian
@@ -133,16 +140,17 @@ class DSACConfig:
 
 
 def quantile_levels(n):
-    r"""Midpoint quantile levels :math:`\tau_i = (2i-1)/(2N)`, :math:`i = 1..N`."""
+    r"""Midpoint quantile levels :math:`\hat\tau_i = (2i-1)/(2N)`, :math:`i = 1..N`."""
     return (torch.arange(n, dtype=torch.float32) + 0.5) / n
 
 
 def quantile_huber_loss(z, y, tau, kappa=1.0):
-    r"""QR-DQN's quantile Huber loss of predicted quantiles ``z (B, N)`` against target
-    atoms ``y (B, M)``:
-    :math:`\frac1M\sum_{i,j}|\tau_i - 1\{y_j < z_i\}|\,H_\kappa(y_j - z_i)/\kappa`,
-    averaged over the batch (``H`` = Huber). Its minimizer is the vector of
-    ``tau``-quantiles of the target distribution (exactly as :math:`\kappa \to 0`)."""
+    r"""QR-DQN's quantile Huber loss of predicted quantiles ``z (B, N)`` (:math:`Z_i`) against
+    target atoms ``y (B, M)`` (:math:`\hat R_j`) at levels ``tau`` (:math:`\hat\tau_i`):
+    :math:`\frac1M\sum_{i,j}|\hat\tau_i - 1\{\hat R_j < Z_i\}|\,
+    H_\kappa(\hat R_j - Z_i)/\kappa`, averaged over the batch (``H`` = Huber). Its minimizer
+    is the vector of ``tau``-quantiles of the target distribution (exactly as
+    :math:`\kappa \to 0`)."""
     if z.dim() != 2 or y.dim() != 2 or z.shape[0] != y.shape[0]:
         raise ValueError(f"z and y must be (B, N) and (B, M), got {tuple(z.shape)}, "
                          f"{tuple(y.shape)}")
@@ -155,11 +163,11 @@ def quantile_huber_loss(z, y, tau, kappa=1.0):
 
 
 def squashed_log_prob(x, mean, log_std):
-    r""":math:`\log\pi(u)` of :math:`u = \tanh x`,
-    :math:`x \sim \mathcal N(m, \sigma^2)`:
-    :math:`\log\mathcal N(x; m, \sigma^2) - \log(1 - \tanh^2 x)`, with the stable
+    r""":math:`\log\pi(\tilde u)` of the agent's action :math:`\tilde u = \tanh \xi`, with
+    the pre-squash value :math:`\xi \sim \mathcal N(m, \sigma^2)` (``x``):
+    :math:`\log\mathcal N(\xi; m, \sigma^2) - \log(1 - \tanh^2 \xi)`, with the stable
     identity
-    :math:`\log(1 - \tanh^2 x) = 2(\log 2 - x - \operatorname{softplus}(-2x))`."""
+    :math:`\log(1 - \tanh^2 \xi) = 2(\log 2 - \xi - \operatorname{softplus}(-2\xi))`."""
     std = log_std.exp()
     logn = -0.5 * ((x - mean) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
     return (logn - 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))).sum(-1)
@@ -175,14 +183,15 @@ class SquashedGaussianActor(Net):
         return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
     def sample(self, s, generator):
-        """Reparameterized ``u = tanh(m + σ ε)`` and its log-probability."""
+        """Reparameterized ``u = tanh(m + σ ε)`` (the agent's action ũ) and its
+        log-probability."""
         mean, log_std = self(s)
         x = mean + log_std.exp() * torch.randn(mean.shape, generator=generator)
         return torch.tanh(x), squashed_log_prob(x, mean, log_std)
 
 
 class QuantileCritic(Net):
-    r""":math:`Z_\theta(s, u)`: N return quantiles."""
+    r""":math:`Z_\phi(s, \tilde u)`: N return quantiles."""
 
     def __init__(self, obs_dim, hidden, activation, n_quantiles, act_dim=1):
         super().__init__()
@@ -253,7 +262,7 @@ class DSAC:
     def raw_action(self, obs, deterministic=True):
         """The decoder's input for raw observations ``(n, d)``: ``a`` in ``[0, a_max]``
         (shape (n,)) or unit actions (n, k) (see :func:`.actions.decoder_input`); the
-        squashed mean :math:`\\tanh m_\\phi(s)`, or a sample when ``deterministic`` is false."""
+        squashed mean :math:`\\tanh m_\\theta(s)`, or a sample when ``deterministic`` is false."""
         obs = np.asarray(obs, np.float32)
         single = obs.ndim == 1
         obs = np.atleast_2d(obs)

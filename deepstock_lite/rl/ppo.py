@@ -1,17 +1,19 @@
 r"""Proximal Policy Optimization (Schulman et al. 2017), minimal and readable.
 
-Symbols as in the chapter:
+Symbols as in the chapter and the book's notation table (the code's ``u`` is the agent's
+action :math:`\tilde u`, its ``mu`` the mean :math:`m_\theta(s)`):
 
-* policy :math:`\pi_\theta(u\mid s) = \mathcal N(\mu_\theta(s), \sigma^2)` with a
+* policy :math:`\pi_\theta(\tilde u\mid s) = \mathcal N(m_\theta(s), \sigma^2)` with a
   state-independent :math:`\log\sigma` (a learned vector); the environment receives
-  :math:`\operatorname{clip}(u, -1, 1)` mapped to :math:`a = a_{\max}(u+1)/2`, then the order
+  :math:`\operatorname{clip}(\tilde u, -1, 1)` mapped to the unit action
+  :math:`u = (\tilde u + 1)/2` and the raw action :math:`a = a_{\max} u`, then the order
   :math:`q = \mathrm{decoder}(a, s)`; value :math:`V_\phi(s)`;
 * one rollout = one episode of every environment of the vector env (inventory episodes are
   time-limited, so rollouts end on a truncation and bootstrap from :math:`V_\phi` of the last
   state); advantages :math:`\hat A_t` by GAE(:math:`\gamma, \lambda`)
   (:func:`~deepstock_lite.rl.buffers.compute_gae`);
-* ratio :math:`\rho_t = \pi_\theta(u_t\mid s_t)/\pi_{\theta_\text{old}}(u_t\mid s_t)`, clipped
-  surrogate :math:`L^{\text{clip}} = \mathbb E[\min(\rho_t \hat A_t,
+* ratio :math:`\rho_t = \pi_\theta(\tilde u_t\mid s_t)/\pi_{\theta_\text{old}}(\tilde u_t\mid s_t)`,
+  clipped surrogate :math:`L^{\text{clip}} = \mathbb E[\min(\rho_t \hat A_t,
   \operatorname{clip}(\rho_t, 1-\epsilon, 1+\epsilon)\hat A_t)]`;
 * loss :math:`-L^{\text{clip}} + c_v\,\mathbb E[(V_\phi(s_t) - \hat R_t)^2]/2
   - c_e\,\mathbb E[\mathcal H(\pi_\theta(\cdot\mid s_t))]`, minimized for ``n_epochs`` epochs
@@ -119,7 +121,8 @@ def clipped_surrogate(ratio, A, clip_coef):
 
 
 class GaussianActor(nn.Module):
-    r""":math:`\mu_\theta(s)` and a state-independent :math:`\log\sigma`."""
+    r"""The mean :math:`m_\theta(s)` (``mu``) and a state-independent :math:`\log\sigma` of the
+    Gaussian policy :math:`\pi_\theta(\tilde u \mid s)`."""
 
     def __init__(self, obs_dim, hidden, activation, log_std_init, act_dim=1):
         super().__init__()
