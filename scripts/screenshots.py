@@ -317,6 +317,8 @@ def problems(info, width, min_text_px):
     info["small_figures"] = len(small)
     if small:
         flags.append(f"small_figures={len(small)}")
+        errors.append(f"figure text under {min_text_px:g} px at {width} px: "
+                      f"{[f['name'] for f in small][:3]}")
     if info.get("wide_code"):
         flags.append(f"wide_code={info['wide_code']}")
     if info.get("wide_tables"):

@@ -237,15 +237,21 @@ def test_figure_numbers_name_their_chapter():
     assert not bad, "\n".join(bad[:20])
 
 
-def test_equations_fit_at_desktop_width():
-    """Read the screenshot report (``python scripts/screenshots.py``) when it is newer than the
-    build: at 1000 px and more every display equation fits beside its number."""
+def _screenshot_report():
+    """The screenshot report (``python scripts/screenshots.py``), skipping the test when there
+    is none newer than the build."""
     report = ROOT / "_build" / "screenshots" / "report.json"
     built = [p.stat().st_mtime for p in HTML.glob("book/*.html")]
     if not report.exists() or not built or report.stat().st_mtime < max(built):
         pytest.skip("no screenshot report newer than the build (python scripts/screenshots.py)")
+    return json.loads(report.read_text(encoding="utf-8"))
+
+
+def test_equations_fit_at_desktop_width():
+    """Read the screenshot report when it is newer than the build: at 1000 px and more every
+    display equation fits beside its number."""
     bad = []
-    for key, info in json.loads(report.read_text(encoding="utf-8")).items():
+    for key, info in _screenshot_report().items():
         page, _, width = key.rpartition("@")
         if int(width) < 1000:
             continue
@@ -253,3 +259,18 @@ def test_equations_fit_at_desktop_width():
                 f"{e['room']} px, number {e['number']} px)"
                 for e in info.get("equations", []) if e["state"] != "fits"]
     assert not bad, "display equations wider than the column:\n" + "\n".join(bad)
+
+
+def test_figure_text_is_readable_on_a_phone():
+    """Read the screenshot report when it is newer than the build: at a phone's width (under
+    1000 px) no figure's smallest text is drawn below the report's threshold (8 px by default:
+    ``scripts/screenshots.py --min-text-px``), which is the smallest text a reader can still
+    read without zooming."""
+    bad = []
+    for key, info in _screenshot_report().items():
+        page, _, width = key.rpartition("@")
+        if int(width) >= 1000 or not info.get("small_figures"):
+            continue
+        bad.append(f"{page} at {width} px: {info['small_figures']} figure(s) with text under "
+                   "the threshold")
+    assert not bad, "figures unreadable on a phone:\n" + "\n".join(bad)

@@ -36,7 +36,8 @@ from ..core import results_store as store
 from ..core.policies import FunctionPolicy
 from ..core.simulator import simulate
 from . import experiments
-from .tuning import _regularization, make_setting
+from ..core.decoding import Regularization
+from .tuning import make_setting
 
 __all__ = ["PLANS", "TAIL", "Z_GRID", "cvar", "tail_metrics", "base_stock_frontier",
            "optimal_z", "run"]
@@ -152,7 +153,8 @@ def train_and_replay(budget, risk, seed):
     S = make_setting("4")
     config = dsac.DSACConfig(**CONFIGS[budget], a_max=S.q_max, seed=seed, risk=risk)
     agent, hist = dsac.train(S.make_env("train"), config, eval_env=S.make_env("val"),
-                             decoder=_regularization("base", S), quiet=True,
+                             decoder=Regularization("base", L=S.system.L, scale=S.q_max),
+                             quiet=True,
                              restore_best=False)
     obs_fn = S.observation_fn("test")
     return {"risk": risk, "seed": seed,
