@@ -35,18 +35,6 @@ def test_base_stock_frontier_trades_mean_for_tail():
     assert f[1]["mean"] < min(f[0]["mean"], f[2]["mean"])      # near the critical fractile
 
 
-def test_evaluate_config_overrides_are_checked_before_training():
-    params = {"lr": 1e-3, "gamma": 0.9, "batch_size": 128, "tau": 0.01, "init_alpha": 0.01}
-    with pytest.raises(ValueError, match="not fields of DSACConfig"):
-        tuning.evaluate_config("dsac", "base", "4", params, overrides={"risky": 1})
-    with pytest.raises(ValueError, match="risk"):
-        tuning.evaluate_config("dsac", "base", "4", params, overrides={"risk": "max"})
-    with pytest.raises(TypeError, match="overrides"):
-        tuning.evaluate_config("ds", "base", "4", {"lr": 1e-3, "batch_size": 2, "width": 8,
-                                                   "initial_bias": 0.5},
-                               overrides={"risk": "cvar"})
-
-
 def test_paper_risk_tiny_runs_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
     data = paper_risk.run("tiny", out="risk")

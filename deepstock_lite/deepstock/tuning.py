@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import hashlib
 import math
 import os
@@ -145,22 +144,18 @@ def _ddpg_space(trial, budget):
 RL_STEPS = {"tiny": 300, "small": 10_000, "full": 30_000}
 
 
-def _rl_fit(module, make_config, S, reg_kind, overrides=None):
+def _rl_fit(module, make_config, S, reg_kind):
     """Train an RL agent on a setting's train split (model selection on val); return its
-    paper loss on the validation and test splits. ``overrides``: config fields to change."""
+    paper loss on the validation and test splits."""
     env, ev = S.make_env("train"), S.make_env("val")
     per_episode = env.num_envs * env.core.horizon // S.system.P
-    config = make_config(per_episode, env.num_envs)
-    if overrides:
-        config = dataclasses.replace(config, **overrides)
     # the same decoding DS uses: a Regularization is an RL decoder (unit actions)
-    agent, _ = module.train(env, config, eval_env=ev,
+    agent, _ = module.train(env, make_config(per_episode, env.num_envs), eval_env=ev,
                             decoder=_regularization(reg_kind, S), quiet=True)
     return {split: S.evaluate_on_observations(agent.act, split) for split in ("val", "test")}
 
 
-def _ddpg_run(params, S, reg_kind, seed, budget, surrogate="exact", reward_norm=None,
-              overrides=None):
+def _ddpg_run(params, S, reg_kind, seed, budget, surrogate="exact", reward_norm=None):
     from ..rl import ddpg
     steps = RL_STEPS[budget]
     # one gradient step per transition (the vector env collects num_envs at a time)
@@ -170,7 +165,7 @@ def _ddpg_run(params, S, reg_kind, seed, budget, surrogate="exact", reward_norm=
         buffer_size=params["buffer_size"], gamma=params["gamma"], tau=params["tau"],
         actor_lr=params["lr"], critic_lr=params["lr"],
         exploration_noise=params["exploration_noise"], a_max=S.q_max, eval_every=ep * 5,
-        gradient_steps=n, seed=seed, **rule), S, reg_kind, overrides)
+        gradient_steps=n, seed=seed, **rule), S, reg_kind)
 
 
 def _dsac_space(trial, budget):
@@ -183,15 +178,14 @@ def _dsac_space(trial, budget):
     }
 
 
-def _dsac_run(params, S, reg_kind, seed, budget, surrogate="exact", overrides=None):
+def _dsac_run(params, S, reg_kind, seed, budget, surrogate="exact"):
     from ..rl import dsac
     steps = RL_STEPS[budget]
     return _rl_fit(dsac, lambda ep, n: dsac.DSACConfig(
         total_steps=steps, learning_starts=min(ep * 5, steps), batch_size=params["batch_size"],
         gamma=params["gamma"], tau=params["tau"], actor_lr=params["lr"],
         critic_lr=params["lr"], init_alpha=params["init_alpha"], a_max=S.q_max,
-        eval_every=ep * 5, gradient_steps=max(n // 4, 1), seed=seed), S, reg_kind,
-        overrides)
+        eval_every=ep * 5, gradient_steps=max(n // 4, 1), seed=seed), S, reg_kind)
 
 
 def _ppo_space(trial, budget):
@@ -206,14 +200,14 @@ def _ppo_space(trial, budget):
     }
 
 
-def _ppo_run(params, S, reg_kind, seed, budget, surrogate="exact", overrides=None):
+def _ppo_run(params, S, reg_kind, seed, budget, surrogate="exact"):
     from ..rl import ppo
     steps = RL_STEPS[budget] * 10  # on-policy, no replay: many more (cheap) transitions
     return _rl_fit(ppo, lambda ep, n: ppo.PPOConfig(
         total_steps=steps, gamma=params["gamma"], gae_lambda=params["gae_lambda"],
         lr=params["lr"], clip_coef=params["clip_coef"], ent_coef=params["ent_coef"],
         n_epochs=params["n_epochs"], minibatch_size=params["minibatch_size"], a_max=S.q_max,
-        eval_every=ep * 5, seed=seed), S, reg_kind, overrides)
+        eval_every=ep * 5, seed=seed), S, reg_kind)
 
 
 METHODS = {"ds": (_ds_space, _ds_run), "ddpg": (_ddpg_space, _ddpg_run),
@@ -380,8 +374,7 @@ def _check_common(method, reg_kind, setting, budget, reading, surrogate, seed):
 
 
 def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small", *,
-                    reading="total", surrogate="exact", data_seed=None, reward_norm=None,
-                    overrides=None):
+                    reading="total", surrogate="exact", data_seed=None, reward_norm=None):
     """Train one configuration and return ``{"val": …, "test": …}``.
 
     ``reading``: Settings 2–3's data sizes (:data:`~.settings.READINGS`); ``surrogate``: the
@@ -389,32 +382,14 @@ def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small", *
     :func:`~deepstock_lite.core.decoding.relu_surrogate`); ``data_seed``: the draw of the data
     (``None``: the sweep's, :func:`make_setting`); ``reward_norm``: DDPG's reward rule
     (``method="ddpg"`` only; :data:`~deepstock_lite.rl.ddpg.REWARD_NORMS`; ``None``: the
-    current default); ``overrides``: fields of the RL agent's config to change (a dict, e.g.
-    ``{"risk": "cvar"}`` for dist. SAC; not for DS), checked before training.
+    current default).
     """
     method, reg_kind, key, budget, reading, surrogate, seed = _check_common(
         method, reg_kind, setting, budget, reading, surrogate, seed)
     rule = _check_reward_norm(reward_norm, method)
-    if overrides is not None:
-        rule["overrides"] = _check_overrides(overrides, method)
     params = _check_params(params, method)
     S = make_setting(key, reading, data_seed)
     return METHODS[method][1](params, S, reg_kind, seed, budget, surrogate, **rule)
-
-
-def _check_overrides(overrides, method):
-    """RL config fields ``overrides`` (a dict), checked against the method's config class."""
-    if method == "ds" or not isinstance(overrides, dict):
-        raise TypeError("overrides must be a dict of RL config fields (not for method 'ds'), "
-                        f"got {type(overrides).__name__} with method={method!r}")
-    from ..rl import ddpg, dsac, ppo
-    config = {"ddpg": ddpg.DDPGConfig, "dsac": dsac.DSACConfig, "ppo": ppo.PPOConfig}[method]
-    names = {f.name for f in dataclasses.fields(config)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise ValueError(f"overrides: {unknown} are not fields of {config.__name__}")
-    config(**overrides)                 # each value checked by the config itself
-    return dict(overrides)
 
 
 def _check_reward_norm(reward_norm, method):
