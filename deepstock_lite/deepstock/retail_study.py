@@ -46,6 +46,8 @@ __all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "r
            "BUDGETS", "study_for_budget"]
 
 METHODS = ("ddpg", "ppo", "dsac", "ds")
+#: table1's DDPG-only options (DDPGConfig fields) and their defaults, the paper's setup
+DDPG_OPTIONS = {"critic_input": "action", "clamp_gradient": None}
 TABLE1_EXPERIMENT = "one policy for all SKUs: method x regularization on held-out SKUs"
 PARETO_EXPERIMENT = "stockout-turnover trade-off: policies trained for each weight"
 # initial action bias (share of the output range an untrained policy starts at), chosen so
@@ -285,7 +287,7 @@ def table1_target(out="retail_table1", *, budget="full", critic_input="action",
                          identity={"experiment": TABLE1_EXPERIMENT, "budget": budget,
                                    "critic_input": critic_input,
                                    "clamp_gradient": clamp_gradient},
-                         defaults={"critic_input": "action", "clamp_gradient": None})
+                         defaults=dict(DDPG_OPTIONS))
 
 
 def pareto_target(out="retail_pareto", *, budget="full", write=False, force=False):
@@ -324,17 +326,16 @@ def table1(study=None, *, methods=METHODS, kinds=KINDS, budget="full", seeds=(0,
     check_choice("critic_input", critic_input, set(CRITIC_INPUTS))
     if clamp_gradient is not None:
         check_choice("clamp_gradient", clamp_gradient, set(CLAMP_GRADIENTS))
-    for name, value, default in (("critic_input", critic_input, "action"),
-                                 ("clamp_gradient", clamp_gradient, None)):
-        if value != default and tuple(methods) != ("ddpg",):
+    over = {k: v for k, v in (("critic_input", critic_input), ("clamp_gradient", clamp_gradient))
+            if v != DDPG_OPTIONS[k]} or None
+    for name, value in (over or {}).items():
+        if tuple(methods) != ("ddpg",):
             raise ValueError(f"{name}={value!r} is a DDPG option: methods must be "
                              f"('ddpg',), got {tuple(methods)}")
     path, old = table1_target(out, budget=budget, critic_input=critic_input,
                               clamp_gradient=clamp_gradient, write=write, force=force)
     source = None if force or not isinstance(old, dict) else old   # its rows may be kept
     old = interrupted(old, force)
-    over = {k: v for k, v in (("critic_input", critic_input), ("clamp_gradient", clamp_gradient))
-            if v != {"critic_input": "action", "clamp_gradient": None}[k]} or None
     plan = list(itertools.product(seeds, methods, kinds))
 
     def unit(r):
@@ -509,8 +510,8 @@ def main(argv=None):
         if a.policies is not None:
             p.error("--policies is a pareto option (table1 takes --methods)")
         methods = tuple(a.methods or METHODS)
-        for flag, value, default in (("--critic-input", a.critic_input, "action"),
-                                     ("--clamp-gradient", a.clamp_gradient, None)):
+        for name, default in DDPG_OPTIONS.items():
+            value, flag = getattr(a, name), "--" + name.replace("_", "-")
             if value != default and methods != ("ddpg",):
                 p.error(f"{flag} {value} is a DDPG option: it needs --methods "
                         f"ddpg, got --methods {' '.join(methods)}")
@@ -537,8 +538,8 @@ def main(argv=None):
                force=a.force)
     else:
         given = [f"--{k.replace('_', '-')}" for k, default in
-                 (("methods", None), ("critic_input", "action"), ("clamp_gradient", None),
-                  ("kinds", None), ("reuse_heuristics", False))
+                 (("methods", None), *DDPG_OPTIONS.items(), ("kinds", None),
+                  ("reuse_heuristics", False))
                  if getattr(a, k) != default]
         if a.seeds != 1:
             given.append("--seeds")
