@@ -62,6 +62,29 @@ def test_earlier_ddpg_is_read_from_its_study(tmp_path):
                  "test": 4.0}
 
 
+def test_setting_4_has_its_own_studies_and_no_earlier_ddpg(tmp_path):
+    """Setting 4's off-policy studies were tuned afresh after the warm-up cap: their names
+    say so, and the earlier DDPG's (tuned before it) is never set beside them."""
+    import optuna
+    assert paper.study_name("ddpg", "none", "4", "tiny") == \
+        "paper-ddpg-none-s4-tiny-return-warmup"
+    assert paper.study_name("dsac", "base", "4", "tiny") == "paper-dsac-base-s4-tiny-warmup"
+    assert paper.study_name("ppo", "base", "4", "tiny") == "paper-ppo-base-s4-tiny"
+    storage = f"sqlite:///{tmp_path}/e.db"
+    for name in ("paper-ddpg-none-s4-tiny", "paper-ddpg-none-s4-tiny-return"):
+        study = optuna.create_study(study_name=name, storage=storage)
+        study.add_trial(optuna.trial.create_trial(
+            value=1.0, params={"lr": 1e-3},
+            distributions={"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1)}))
+        study.set_user_attr("rerun_0_0", {"val": 1.0, "test": 3.0, "cpu_seconds": 1.0})
+    assert paper.earlier_ddpg(storage, "none", "4", "tiny", (0,)) is None
+    # the same pair before the cap: the study named without "-warmup"
+    assert paper.before_warmup_cap(storage, "ddpg", "none", "4", "tiny", (0,)) == {
+        "params": {"lr": 1e-3}, "rerun_test": [3.0], "test": 3.0}
+    assert paper.before_warmup_cap(storage, "dsac", "none", "4", "tiny", (0,)) is None
+    assert paper.before_warmup_cap(storage, "ddpg", "none", "1", "tiny", (0,)) is None
+
+
 def test_run_setting_reading_and_bad_arguments(tmp_path, folders):
     data = paper.run_setting("3", trials=2, seeds=(0,), budget="tiny", methods=("ds",),
                              regs=("base",), storage=f"sqlite:///{tmp_path}/p.db")

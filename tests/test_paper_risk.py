@@ -53,14 +53,16 @@ def test_paper_risk_tiny_runs_and_resumes(tmp_path, monkeypatch):
         paper_risk.run("tiny", out=None, jobs=0)
 
 
-def test_off_policy_schedule_shows_setting_4s_warm_up_filling_the_budget():
-    for k in "123":
+def test_off_policy_schedule_keeps_the_warm_up_inside_the_budget():
+    for k in "1234":
         s = tuning.off_policy_schedule(k, method="ddpg")
-        assert s["learning_starts"] < s["budget"] and s["evaluations"] >= 10
+        assert s["learning_starts"] <= s["budget"] // 5 and s["evaluations"] >= 5
         assert s["updates"] == s["after_warmup"]              # one update per transition
-    s4 = tuning.off_policy_schedule("4", method="dsac")
-    # five episodes of 3 200 transitions exceed the 10 000-transition budget: the agent
-    # learns only in the episode that crosses it, at the decayed rate, with no evaluation
-    assert s4["learning_starts"] == s4["budget"] == 10_000 and s4["evaluations"] == 0
-    assert s4["collected"] == 12_800 and s4["updates"] == 57 * 12
-    assert s4["lr_share_at_first_update"] == pytest.approx(0.05)
+    # Settings 1-3 keep their five-episode warm-up; Setting 4's is capped at 2 000
+    assert [tuning.off_policy_schedule(k)["learning_starts"] for k in "1234"] == \
+        [700, 700, 350, 2000]
+    # before the cap, Setting 4's warm-up was the whole budget, with no evaluation
+    before = tuning.off_policy_schedule("4", method="dsac", warmup_cap=False)
+    assert before["learning_starts"] == before["budget"] == 10_000
+    assert before["evaluations"] == 0 and before["updates"] == 57 * 12
+    assert before["lr_share_at_first_update"] == pytest.approx(0.05)

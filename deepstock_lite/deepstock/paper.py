@@ -13,7 +13,9 @@ loss, every trial's validation and test loss, the best-so-far curve, and the bes
 re-run with ``seeds`` seeds; every test loss is reported relative to the setting's benchmark.
 DDPG's studies are named after its reward rule (:func:`study_name`); a DDPG row also carries,
 as ``earlier``, the same pair tuned and re-run with the book's earlier DDPG when the storage
-holds that study (:func:`earlier_ddpg`). The benchmarks:
+holds that study (:func:`earlier_ddpg`), and a DDPG or dist. SAC row of Setting 4, as
+``before_warmup_cap``, the pair tuned when the off-policy warm-up filled that setting's budget
+(:func:`before_warmup_cap`). The benchmarks:
 
 * Setting 1: the exact DP on the empirical per-day demand laws of the training trajectories;
 * Settings 2–3: DS trained *on the test trajectories themselves* (an in-sample bound);
@@ -53,7 +55,7 @@ from .settings import READINGS
 from .tuning import best_so_far, evaluate_config, make_setting, run_study, trial_table
 
 __all__ = ["benchmark", "run_setting", "ds_overfit", "trial_costs", "trial_seconds",
-           "study_name", "earlier_ddpg"]
+           "study_name", "earlier_ddpg", "before_warmup_cap", "stored_result"]
 
 SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
 METHODS = ("ds", "ddpg", "ppo", "dsac")
@@ -148,18 +150,19 @@ def study_name(method, reg, key, budget, reading="total"):
     if method == "ddpg":
         from ..rl.ddpg import DDPGConfig
         name += f"-{DDPGConfig().reward_norm}"
+    if key == "4" and method in ("ddpg", "dsac"):
+        # the warm-up capped at a fifth of the budget (tuning.warmup_and_eval): before, it
+        # filled Setting 4's whole budget; those studies keep the name without this suffix
+        name += "-warmup"
     return name
 
 
-def earlier_ddpg(storage, reg, key, budget, seeds, reading="total"):
-    """DDPG's result for one pair under the book's earlier DDPG (rewards centred,
-    ``ddpg.EARLIER_DEFAULTS``), read from its study if ``storage`` holds it with the re-runs
-    of ``seeds`` (nothing trains): ``{"reward_norm", "params", "rerun_test", "test"}``, or
-    ``None``."""
+def stored_result(storage, name, seeds):
+    """The best configuration of study ``name`` and its re-runs with ``seeds``, read from
+    ``storage`` (nothing trains): ``{"params", "rerun_test", "test"}``, or ``None`` when the
+    storage lacks the study or one of the re-runs."""
     import optuna
-    from ..rl.ddpg import EARLIER_DEFAULTS
 
-    name = study_name("ddpg", reg, key, budget, reading).rsplit("-", 1)[0]
     if name not in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
         return None
     study = optuna.load_study(study_name=name, storage=storage)
@@ -168,8 +171,34 @@ def earlier_ddpg(storage, reg, key, budget, seeds, reading="total"):
     if any(r is None for r in reruns):
         return None
     test = [float(r["test"]) for r in reruns]
-    return {"reward_norm": EARLIER_DEFAULTS["reward_norm"], "params": best.params,
-            "rerun_test": test, "test": float(np.mean(test))}
+    return {"params": best.params, "rerun_test": test, "test": float(np.mean(test))}
+
+
+def earlier_ddpg(storage, reg, key, budget, seeds, reading="total"):
+    """DDPG's result for one pair under the book's earlier DDPG (rewards centred,
+    ``ddpg.EARLIER_DEFAULTS``), read from its study (:func:`stored_result`):
+    ``{"reward_norm", "params", "rerun_test", "test"}``, or ``None``."""
+    from ..rl.ddpg import EARLIER_DEFAULTS, DDPGConfig
+
+    if key == "4":
+        # Setting 4's studies of the earlier DDPG were tuned before the warm-up cap
+        # (tuning.warmup_and_eval), under another protocol: none is comparable
+        return None
+    name = study_name("ddpg", reg, key, budget, reading).removesuffix(
+        f"-{DDPGConfig().reward_norm}")
+    found = stored_result(storage, name, seeds)
+    return found and {"reward_norm": EARLIER_DEFAULTS["reward_norm"], **found}
+
+
+def before_warmup_cap(storage, method, reg, key, budget, seeds, reading="total"):
+    """An off-policy pair of Setting 4 as tuned and re-run before the warm-up cap, when the
+    warm-up filled the whole budget (:func:`stored_result` of the study named without
+    ``-warmup``), or ``None``: kept beside the re-tuned row so that the flaw's effect stays
+    visible."""
+    name = study_name(method, reg, key, budget, reading)
+    if not name.endswith("-warmup"):
+        return None
+    return stored_result(storage, name.removesuffix("-warmup"), seeds)
 
 
 def setting_target(key, out=None, *, budget="small", reading="total", write=False,
@@ -231,6 +260,9 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
                          "wall_seconds_this_run": time.perf_counter() - t0})
             if method == "ddpg":   # the same pair under the earlier DDPG, for comparison
                 rows[-1]["earlier"] = earlier_ddpg(storage, reg, key, budget, seeds, reading)
+            if key == "4" and method in ("ddpg", "dsac"):   # the flawed warm-up's result
+                rows[-1]["before_warmup_cap"] = before_warmup_cap(storage, method, reg, key,
+                                                                  budget, seeds, reading)
             print(f"setting {key} {method:>4} + {reg:<4}: test {test:.4f} "
                   f"({rows[-1]['gap']:+.1%} vs {bench['kind']}), "
                   f"{rows[-1]['seconds']:.0f} s of compute", flush=True)

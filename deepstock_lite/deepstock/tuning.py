@@ -104,13 +104,15 @@ def _ds_run(params, S, reg_kind, seed, budget, surrogate="exact"):
     return {"val": res.best_val, "test": test}
 
 
-def off_policy_schedule(setting, budget="small", method="ddpg", reading="total"):
+def off_policy_schedule(setting, budget="small", method="ddpg", reading="total", *,
+                        warmup_cap=True):
     """What the sweep's DDPG or dist. SAC run does on ``setting`` at ``budget`` (the
     configurations of :func:`_ddpg_run` and :func:`_dsac_run`): transitions per episode, the
-    warm-up (``learning_starts``, five episodes capped at the budget), the budget, the
-    transitions collected (training stops at an episode boundary), those collected after the
-    warm-up, the gradient updates, the held-out evaluations (every five episodes) and the share
-    of the tuned learning rate left at the first update (linear decay over the budget)."""
+    warm-up (``learning_starts``, :func:`warmup_and_eval`), the budget, the transitions
+    collected (training stops at an episode boundary), those collected after the warm-up, the
+    gradient updates, the held-out evaluations and the share of the tuned learning rate left
+    at the first update (linear decay over the budget). ``warmup_cap=False``: the schedule
+    before the cap, when the warm-up could fill the budget."""
     from ..rl.evaluation import linear_lr
     method = check_name("method", method, ("ddpg", "dsac"))
     budget = check_name("budget", budget, BUDGETS)
@@ -118,14 +120,14 @@ def off_policy_schedule(setting, budget="small", method="ddpg", reading="total")
     env = S.make_env("train")
     episode = env.num_envs * env.core.horizon // S.system.P
     steps = RL_STEPS[budget]
-    starts = min(episode * 5, steps)
+    starts, every = warmup_and_eval(episode, steps, cap=warmup_cap)
     collected = -(-steps // episode) * episode          # whole episodes
     learning = max(collected - starts + env.num_envs, 0)   # the step at the warm-up's end learns
-    per_step = env.num_envs if method == "ddpg" else max(env.num_envs // 4, 1)
+    per_step = gradient_steps(method, env.num_envs)
     return {"episode": episode, "learning_starts": starts, "budget": steps,
             "collected": collected, "after_warmup": learning,
             "updates": learning // env.num_envs * per_step,
-            "evaluations": collected // (episode * 5),
+            "evaluations": collected // every,
             "lr_share_at_first_update": linear_lr(1.0, starts, steps, 0.05)}
 
 
@@ -142,6 +144,24 @@ def _ddpg_space(trial, budget):
 
 #: transitions of an off-policy RL run (DDPG, dist. SAC) per budget; PPO runs ten times as many
 RL_STEPS = {"tiny": 300, "small": 10_000, "full": 30_000}
+
+
+def warmup_and_eval(episode, steps, *, cap=True):
+    """``(learning_starts, eval_every)`` of an off-policy run: five episodes each, but at most
+    a fifth of the budget, so that every run learns for most of its budget and is evaluated
+    (on Settings 1-3 five episodes are 350-700 transitions; on Setting 4, 16 000 would exceed
+    the 10 000-transition budget). ``cap=False``: the rule before the cap (a warm-up of five
+    episodes or the whole budget, an evaluation every five episodes), for the record."""
+    if not cap:
+        return min(episode * 5, steps), episode * 5
+    every = max(min(episode * 5, steps // 5), 1)
+    return every, every
+
+
+def gradient_steps(method, num_envs):
+    """Gradient updates per vector-env step of the sweep's off-policy runs: DDPG one per
+    transition, dist. SAC one per four transitions."""
+    return num_envs if method == "ddpg" else max(num_envs // 4, 1)
 
 
 def _rl_fit(module, make_config, S, reg_kind):
@@ -161,11 +181,13 @@ def _ddpg_run(params, S, reg_kind, seed, budget, surrogate="exact", reward_norm=
     # one gradient step per transition (the vector env collects num_envs at a time)
     rule = {} if reward_norm is None else {"reward_norm": reward_norm}
     return _rl_fit(ddpg, lambda ep, n: ddpg.DDPGConfig(
-        total_steps=steps, learning_starts=min(ep * 5, steps), batch_size=params["batch_size"],
+        total_steps=steps, learning_starts=warmup_and_eval(ep, steps)[0],
+        batch_size=params["batch_size"],
         buffer_size=params["buffer_size"], gamma=params["gamma"], tau=params["tau"],
         actor_lr=params["lr"], critic_lr=params["lr"],
-        exploration_noise=params["exploration_noise"], a_max=S.q_max, eval_every=ep * 5,
-        gradient_steps=n, seed=seed, **rule), S, reg_kind)
+        exploration_noise=params["exploration_noise"], a_max=S.q_max,
+        eval_every=warmup_and_eval(ep, steps)[1],
+        gradient_steps=gradient_steps("ddpg", n), seed=seed, **rule), S, reg_kind)
 
 
 def _dsac_space(trial, budget):
@@ -182,10 +204,12 @@ def _dsac_run(params, S, reg_kind, seed, budget, surrogate="exact"):
     from ..rl import dsac
     steps = RL_STEPS[budget]
     return _rl_fit(dsac, lambda ep, n: dsac.DSACConfig(
-        total_steps=steps, learning_starts=min(ep * 5, steps), batch_size=params["batch_size"],
+        total_steps=steps, learning_starts=warmup_and_eval(ep, steps)[0],
+        batch_size=params["batch_size"],
         gamma=params["gamma"], tau=params["tau"], actor_lr=params["lr"],
         critic_lr=params["lr"], init_alpha=params["init_alpha"], a_max=S.q_max,
-        eval_every=ep * 5, gradient_steps=max(n // 4, 1), seed=seed), S, reg_kind)
+        eval_every=warmup_and_eval(ep, steps)[1], gradient_steps=gradient_steps("dsac", n),
+        seed=seed), S, reg_kind)
 
 
 def _ppo_space(trial, budget):
