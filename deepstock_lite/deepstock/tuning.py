@@ -345,6 +345,22 @@ def recover_dead_trials(study, max_retry=1):
     return failed
 
 
+def _rdb_storage(url, attempts=5, **kwargs):
+    """Optuna's ``RDBStorage(url, **kwargs)``. Workers started together on a fresh database all
+    try to create its tables; on PostgreSQL the losers fail with a duplicate-key error while
+    the winner commits, so a loser waits and tries again, and then finds the tables made."""
+    import sqlalchemy.exc
+    from optuna.storages import RDBStorage
+
+    for attempt in range(attempts):
+        try:
+            return RDBStorage(url, **kwargs)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
 def open_study(name, storage=None, n_startup_trials=10, seed=0):
     """Create or load a study (minimizing the validation loss) with TPE and a heartbeat, after
     failing and re-queueing the trials of dead workers of this machine
@@ -371,8 +387,8 @@ def open_study(name, storage=None, n_startup_trials=10, seed=0):
         kw = ("heartbeat_stale_trial_callback"
               if "heartbeat_stale_trial_callback" in inspect.signature(RDBStorage).parameters
               else "failed_trial_callback")
-        rdb = RDBStorage(storage, heartbeat_interval=10, grace_period=30,
-                         **{kw: Retry(max_retry=1)})
+        rdb = _rdb_storage(storage, heartbeat_interval=10, grace_period=30,
+                           **{kw: Retry(max_retry=1)})
     study = optuna.create_study(study_name=name, storage=rdb,
                                 sampler=_sampler(name, n_startup_trials, seed),
                                 direction="minimize", load_if_exists=True)
