@@ -9,7 +9,6 @@ real at the ``tiny`` budget; the benchmark (DS trained 400 epochs on the test pa
 seconds per draw) is replaced by a fake, as is the training where only the files matter.
 """
 import json
-import math
 import shutil
 from pathlib import Path
 
@@ -240,7 +239,4 @@ def test_summary_on_a_toy_input():
     assert out["unpaired"] == [{"draw": 1, "seed": 2}]
     assert out["gaps"]["base"][0]["seeds"] == pytest.approx([0.4, 0.45])
     assert out["heuristic_gaps"] == {0: pytest.approx(0.3), 1: pytest.approx(0.04)}
-    t = pd.t_interval([1.0, 2.0, 3.0])
-    assert (t["low"], t["high"]) == pytest.approx((2 - 4.302652729749464 / math.sqrt(3),
-                                                   2 + 4.302652729749464 / math.sqrt(3)))
-    assert math.isnan(pd.t_interval([1.0])["low"])
+

@@ -38,13 +38,12 @@ Base − None differences with 95% t-intervals, and the per-draw gaps.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np
-from scipy import stats
 
 from ..core import results_store as store
+from ..core.statistics import t_interval
 from ..core.results_store import add_output_options, output_request
 from ..core.validation import check_choice, check_names, check_seeds
 from . import experiments
@@ -54,7 +53,7 @@ from .paper_heuristics import tune
 from .tuning import evaluate_config, make_setting
 
 __all__ = ["SETTINGS", "BUDGETS", "sweep_configs", "learned_unit", "heuristic_unit",
-           "run_draws", "target", "t_interval", "paired_differences", "summary",
+           "run_draws", "target", "paired_differences", "summary",
            "sweep_check", "main"]
 
 SETTINGS = ("2", "3")
@@ -319,19 +318,6 @@ def _print_unit(r):
 
 
 # -- the summary ----------------------------------------------------------------------------------
-def t_interval(x, level=0.95):
-    """``{"mean", "low", "high", "n"}``: the mean of ``x`` and its two-sided Student-t
-    interval (:mod:`scipy.stats.t`, ``n − 1`` degrees of freedom); the bounds are NaN for
-    fewer than two values, or when every value is the same (no spread to estimate)."""
-    x = np.asarray(x, float)
-    n = int(x.size)
-    mean = float(x.mean()) if n else math.nan
-    if n < 2:
-        return {"mean": mean, "low": math.nan, "high": math.nan, "n": n}
-    half = float(stats.t.ppf((1 + level) / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return {"mean": mean, "low": mean - half, "high": mean + half, "n": n}
-
-
 def paired_differences(results, setting, method, level=0.95):
     """Base − None of ``method`` on Setting ``setting`` of a :func:`run_draws` results dict,
     paired by (draw, seed): the gap difference in percentage points (``diff_pp``) and the
