@@ -67,4 +67,9 @@ def test_wrapper_speed_benchmark_small_budget(tmp_path, capsys):
     assert rows["bare env (pure Python)"]["ratio_to_bare"] == 1.0
     assert all(r["steps_per_s"] > 0 for r in rows.values())
     assert rows["RegularizedAction base"]["ratio_to_its_env"] > 0
+    # the vector wrappers, beside the bare BatchInventoryEnv, at each batch size
+    for n in (16, 256, 4096):
+        assert rows[f"BatchInventoryEnv, {n} SKUs"]["ratio_to_bare"] == 1.0
+        assert all(rows[f"RegularizedVectorAction {k}, {n} SKUs"]["sku_steps_per_s"] > 0
+                   for k in ("none", "base", "coeff", "both"))
     assert "x bare env" in capsys.readouterr().out

@@ -186,3 +186,32 @@ def test_order_one_is_bit_identical_to_the_arrays(kind, L, n_features):
         obs = obs.astype(np.float32).astype(np.float64)    # the environment's float32 values
         u = rng.choice([0.0, -0.0, 0.5, 1.0, rng.random()], size=reg.n_outputs)
         assert _bits(reg.order_one(u.tolist(), obs.tolist())) == _bits(reg(u, obs))
+
+
+@pytest.mark.parametrize("kind, L, n_features", [
+    ("none", 2, 0), ("base", 0, 0), ("base", 1, 0), ("base", 2, 0), ("base", 4, 0),
+    ("base", 10, 0), ("coeff", 2, 1), ("coeff", 3, 3), ("coeff", 1, 9), ("both", 2, 1),
+    ("both", 5, 2), ("both", 9, 8)])
+def test_the_fast_paths_are_bit_identical_to_the_reference(kind, L, n_features):
+    # the unchecked paths of the environment wrappers against __call__ (the reference, with
+    # every check) on random batches: order_array on float64 arrays (vector environments)
+    # and scalar_decoder on each row's plain floats (the single environment), signed zeros
+    # and wide magnitudes included
+    m = max(L - 1, 0)
+    n = 1 + m + n_features + 2                 # two columns the decoding does not read
+    reg = Regularization(kind, L=L, scale=None if n_features else 37.3,
+                         feature_index=tuple(range(1 + m, 1 + m + n_features)), days=28.0,
+                         bias_scale=7.1)
+    one = reg.scalar_decoder()
+    rng = np.random.default_rng(100 + L + 10 * n_features)
+    for rows in (1, 3, 16, 257):
+        obs = rng.standard_normal((rows, n)) * 10.0 ** rng.integers(-3, 17, (rows, n))
+        obs[rng.random(obs.shape) < 0.1] = -0.0
+        obs = obs.astype(np.float32).astype(np.float64)
+        u = rng.choice([0.0, -0.0, 0.5, 1.0, rng.random()], size=(rows, reg.n_outputs))
+        expected = reg(u, obs)
+        fast = reg.order_array(u, obs)
+        assert fast.dtype == expected.dtype and fast.shape == expected.shape == (rows,)
+        assert fast.tobytes() == expected.tobytes()
+        assert [_bits(one(r, o)) for r, o in zip(u.tolist(), obs.tolist())] == \
+            [_bits(q) for q in expected]

@@ -205,3 +205,67 @@ def test_fast_path_is_bit_identical_to_the_general_path(kind, action_range):
         fast, general = _pair(kind, seed, action_range)
         assert fast._fast and not general._fast        # the two paths are the ones compared
         assert _trajectory(fast, seed) == _trajectory(general, seed)
+
+
+def _vector_pair(kind, seed, action_range):
+    """A batch environment twice, decoded by a Regularization (the unchecked path) and by
+    the same decoding as a subclass (the checked path)."""
+    rng = np.random.default_rng(200 + seed)
+    L = (0, 1, 2, 3)[seed % 4]
+    system = InventorySystem(L=L, h=1.0, b=rng.uniform(1, 19), backlog=bool(seed % 2))
+    n, n_history, n_features = (1, 5, 16, 64)[seed % 4], seed % 2, 1 + seed % 3
+    D = rng.poisson(5, size=(n + 1, 60)).astype(float)
+    F = rng.uniform(0, 3, size=(n + 1, 60, n_features))
+    first = 1 + max(L - 1, 0) + n_history
+    kw = dict(scale=rng.uniform(10, 60)) if kind in ("none", "base") else dict(
+        feature_index=tuple(range(first, first + n_features)), days=rng.uniform(1, 28),
+        bias_scale=rng.uniform(0, 10))
+    on_hand = rng.uniform(0, 20)
+
+    def make():
+        return BatchInventoryEnv(system, D, 50, 40.0, n_envs=n, n_history=n_history,
+                                 features=F, on_hand=on_hand)
+    fast = RegularizedVectorAction(make(), kind, action_range=action_range, **kw)
+    general = RegularizedVectorAction(make(), _GeneralPath(kind, L=L, **kw),
+                                      action_range=action_range)
+    return fast, general
+
+
+def _vector_trajectory(env, seed, n_steps=300):
+    rng = np.random.default_rng(seed)
+    low = env.single_action_space.low[0]
+    acts = rng.uniform(low - 0.5, 1.5, size=(n_steps,) + env.action_space.shape)
+    special = np.array([0.0, -0.0, low, 1.0, -1.0])
+    mask = rng.random(acts.shape) < 0.2
+    acts[mask] = rng.choice(special, size=mask.sum())
+    out = [_bits(env.reset(seed=seed))]
+    for i, a in enumerate(acts):
+        step = env.step(a.astype(np.float32) if i % 2 else a)
+        out.append(_bits(step))
+        if step[3][0]:
+            out.append(_bits(env.reset()))
+    return out
+
+
+@pytest.mark.parametrize("action_range", [(-1, 1), (0, 1)])
+@pytest.mark.parametrize("kind", ["none", "base", "coeff", "both"])
+def test_vector_fast_path_is_bit_identical_to_the_general_path(kind, action_range):
+    # observations, rewards, flags and infos of 300 steps of float32 and float64 actions,
+    # 4 batches (1 to 64 SKUs, lead times 0 to 3, lost sales and backlog, 1 to 3 features)
+    for seed in range(4):
+        fast, general = _vector_pair(kind, seed, action_range)
+        assert type(general.regularization) is not Regularization     # the checked path
+        reg, calls = fast.regularization, []                           # the unchecked path,
+
+        def order_array(u, obs):                                       # at every step
+            calls.append(1)
+            return Regularization.order_array(reg, u, obs)
+        reg.order_array = order_array
+        assert _vector_trajectory(fast, seed) == _vector_trajectory(general, seed)
+        assert len(calls) == 300
+    # non-finite actions take the checked path and its error
+    fast.reset(seed=0)
+    bad = np.zeros(fast.action_space.shape)
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        fast.step(bad)

@@ -117,11 +117,16 @@ def inventory_position(obs, L):
     if obs.ndim < 1 or obs.shape[-1] < 1 + m:
         raise ValueError(f"obs must have at least {1 + m} columns (on-hand and L-1 = {m} "
                          f"pipeline values) in its last axis, got shape {tuple(obs.shape)}")
-    position = obs[..., 0] + obs[..., 1:1 + m].sum(-1)
+    position = _position(obs, m)
     if not torch.is_tensor(position) and not np.all(np.isfinite(position)):
         raise ValueError(f"obs must be finite (no NaN or inf, no overflow) in its first "
                          f"{1 + m} columns (on-hand and pipeline)")
     return position
+
+
+def _position(obs, m):
+    """The inventory position, unchecked: on hand plus the ``m = L - 1`` pipeline values."""
+    return obs[..., 0] + obs[..., 1:1 + m].sum(-1)
 
 
 def _check_finite(name, x, what):
@@ -284,6 +289,9 @@ class Regularization:
     def target(self, u, obs):
         """The target position (Base, Both) or the order itself (None, Coeff)."""
         self._check_inputs(u, obs)
+        return self._target(u, obs)
+
+    def _target(self, u, obs):
         if self.kind in ("none", "base"):
             return u[..., 0] * self.scale
         f = obs[..., list(self.feature_index)]
@@ -298,33 +306,60 @@ class Regularization:
             y = order_up_to(y, inventory_position(obs, self.L), surrogate, leak)
         return _check_order(y, "u and obs")
 
+    def order_array(self, u, obs):
+        """``__call__`` on numpy arrays without its checks: ``u`` float64 ``(..., n_outputs)``
+        and ``obs`` float64 with at least ``n_columns`` columns.
+
+        The vector environments' fast path (``RegularizedVectorAction``): the checks cost more
+        than the decoding on small batches. The same operations as ``__call__`` (through the
+        same :meth:`_target` and :func:`order_up_to`), so the same bits; the caller checks
+        that the inputs and the order are finite, where ``__call__`` would raise.
+        """
+        y = self._target(u, obs)
+        if self.kind in ("base", "both"):
+            y = order_up_to(y, _position(obs, max(self.L - 1, 0)))
+        return y
+
     def order_one(self, u, obs):
-        """The order of one SKU in plain Python floats: ``u`` is a list of ``n_outputs``
-        floats in [0, 1], ``obs`` a list of at least ``n_columns`` floats.
+        """The order of one SKU in plain Python floats: ``scalar_decoder()(u, obs)``."""
+        return self.scalar_decoder()(u, obs)
+
+    def scalar_decoder(self):
+        """A function ``(u, obs) -> order`` of one SKU in plain Python floats: ``u`` a list of
+        ``n_outputs`` floats in [0, 1], ``obs`` a list of at least ``n_columns`` floats.
 
         The single environment's fast path (``RegularizedAction``): numpy costs microseconds
-        per call on arrays of one or two values, plain floats a fraction of that. The result
-        is bit-identical to ``__call__`` on the same arrays, because every operation is the
-        one numpy performs, in the same order (sums through :func:`_row_sum`). No checks:
-        the caller validates ``u``, and a non-finite result, where ``__call__`` raises, is
-        returned as it is.
+        per call on arrays of one or two values, plain floats a fraction of that, and a
+        function built once for this decoding skips the choices of kind and shape at every
+        step. The result is bit-identical to ``__call__`` on the same arrays, because every
+        operation is the one numpy performs, in the same order (sums through
+        :func:`_row_sum`). No checks: the caller validates ``u``, and a non-finite result,
+        where ``__call__`` raises, is returned as it is. Built from the decoding's present
+        attributes (a later change of them is not seen).
         """
-        kind = self.kind
-        if kind == "none":
-            return u[0] * self.scale
-        if kind == "base":
-            y = u[0] * self.scale
-        else:   # numpy's sums start from 0.0; one feature (and L = 2 below) need no loop
-            fi = self.feature_index
-            s = 0.0 + u[0] * obs[fi[0]] if len(fi) == 1 else \
-                _row_sum([c * obs[i] for c, i in zip(u, fi)])
-            y = self.days * s + self.bias_scale * u[-1]
-            if kind == "coeff":
+        scale, days, bias = self.scale, self.days, self.bias_scale
+        fi = self.feature_index
+        coefficients = self.kind in ("coeff", "both")
+        one_feature = len(fi) == 1
+        f0 = fi[0] if fi else None
+        clamp = self.kind in ("base", "both")
+        m = max(self.L - 1, 0)          # pipeline values in the position
+
+        def order(u, obs):
+            if not coefficients:
+                y = u[0] * scale
+            elif one_feature:           # numpy's sums start from 0.0
+                y = days * (0.0 + u[0] * obs[f0]) + bias * u[1]
+            else:
+                y = days * _row_sum([c * obs[i] for c, i in zip(u, fi)]) + bias * u[-1]
+            if not clamp:
                 return y
-        L = self.L      # the position: on hand + numpy's sum of the L - 1 pipeline values
-        position = obs[0] + (0.0 + obs[1] if L == 2 else _row_sum(obs[1:L]))
-        d = y - position
-        return 0.0 if d <= 0.0 else d    # np.maximum(d, 0.0), NaN included
+            # the position: on hand + numpy's sum of the m pipeline values (0.0 for none)
+            position = obs[0] + (0.0 if m == 0 else 0.0 + obs[1] if m == 1
+                                 else _row_sum(obs[1:1 + m]))
+            d = y - position
+            return 0.0 if d <= 0.0 else d    # np.maximum(d, 0.0), NaN included
+        return order
 
     def to_dict(self):
         return {"name": "regularization", "kind": self.kind, "L": self.L, "scale": self.scale,

@@ -266,6 +266,7 @@ class InventoryEnv(gym.Env):
         self._simple = sy.P == 1 and not sy.K and not sy.c and (
             not self._attributed or sy.L >= 1)
         self._plain_obs = not self._nh and self.core.features is None
+        self._feature_obs = not self._nh and self.core.features is not None
         self._t = None
 
     # -- episode ------------------------------------------------------------------------------
@@ -293,9 +294,16 @@ class InventoryEnv(gym.Env):
         # zeros before period 0, so the last n_history demands before t are hist[t:t + nh]
         self._hist = [0.0] * self._nh + self._D if self._nh else None
         # the features as rows of plain floats, float32 values: appending them to the list of
-        # the observation costs less than concatenating arrays, and gives the same float32s
-        self._feature_rows = None if self.core.features is None else \
-            self.core.F[0].astype(np.float32).tolist()
+        # the observation costs less than concatenating arrays, and gives the same float32s.
+        # Tuples made by zip from the columns: no list per period, which the garbage
+        # collector would traverse while it lives (a tuple of floats it stops tracking). The
+        # last row once more for the end of an episode (a state past the last feature period
+        # sees the last one), so that row t always exists
+        self._feature_rows = None
+        if self.core.features is not None:
+            F = self.core.F[0].astype(np.float32)          # (periods, features)
+            self._feature_rows = list(zip(*F.T.tolist())) if F.shape[1] else [()] * len(F)
+            self._feature_rows.append(self._feature_rows[-1])
         return obs[0], {"t": self._t}
 
     def _order(self, action):
@@ -318,7 +326,10 @@ class InventoryEnv(gym.Env):
         t0 = self._t
         if t0 is None or t0 >= self._end:
             raise RuntimeError("the episode has ended (truncated): call reset() first")
-        q = self._order(action)
+        if type(action) is float and 0.0 < action <= self._q_max and not self._integer:
+            q = action      # RegularizedAction's order in range: _order would return it as is
+        else:
+            q = self._order(action)
         # the simulator's event order (deepstock_lite.core.simulator), one period at a time;
         # every floating-point operation is the one InventorySystem.step performs, so the
         # trajectory is bit-identical to the batched simulator's
@@ -373,6 +384,8 @@ class InventoryEnv(gym.Env):
             t = self._t
         if self._plain_obs:
             obs = np.array([self._x, *self._pipe], dtype=np.float32)
+        elif self._feature_obs:     # features, no demand history: _observe written inline
+            obs = np.array([self._x, *self._pipe, *self._feature_rows[t]], dtype=np.float32)
         else:
             obs = self._observe()
         return (obs, -reward_cost, False, t >= self._end,
@@ -428,8 +441,7 @@ class InventoryEnv(gym.Env):
         else:
             o = [self._x, *self._pipe]
         if self._feature_rows is not None:
-            F = self._feature_rows
-            o += F[min(t, len(F) - 1)]
+            o += self._feature_rows[t]
         return np.array(o, dtype=np.float32)
 
     @property

@@ -127,10 +127,11 @@ class RegularizedAction(gym.ActionWrapper):
     ``info["u"]`` holds the decoded unit action of the step and ``info["order"]`` the order.
 
     On an :class:`~deepstock_lite.envs.InventoryEnv` with a ``Regularization``, a float
-    action array of the right shape is decoded in plain Python floats
-    (:meth:`Regularization.order_one`): for one SKU, numpy's per-call cost on arrays of one
-    or two values would exceed the environment's whole step. Both paths perform the same
-    floating-point operations in the same order, so their numbers are bit-identical.
+    action array of the right shape is decoded in plain Python floats (by
+    :meth:`Regularization.scalar_decoder`, built once): for one SKU, numpy's per-call cost on
+    arrays of one or two values would exceed the environment's whole step. Both paths
+    perform the same floating-point operations in the same order, so their numbers are
+    bit-identical.
     """
 
     def __init__(self, env, regularization, *, action_range=(-1.0, 1.0), **kwargs):
@@ -154,6 +155,7 @@ class RegularizedAction(gym.ActionWrapper):
         # which could redefine the decoding) whose columns the observation holds
         self._fast = (type(env) is InventoryEnv and type(reg) is Regularization
                       and reg.n_columns <= env.observation_space.shape[0])
+        self._order_one = reg.scalar_decoder() if self._fast else None
 
     @property
     def regularization(self):
@@ -185,7 +187,7 @@ class RegularizedAction(gym.ActionWrapper):
                     return self._general_step(action)       # raises the general error
                 a = low if a < low else 1.0 if a > 1.0 else a     # np.clip(a, low, 1.0)
                 u.append((a + 1.0) / 2.0 if low < 0 else a)
-            q = self._regularization.order_one(u, self._obs)
+            q = self._order_one(u, self._obs)
             if not -math.inf < q < math.inf:
                 return self._general_step(action)           # raises the general error
             out = self.env.step(q)     # (obs, reward, terminated, truncated, info)
@@ -203,9 +205,26 @@ class RegularizedAction(gym.ActionWrapper):
         return obs, reward, terminated, truncated, info
 
 
+def _all_finite(*arrays):
+    """Whether every value of the numpy arrays is finite, one sum per array: a sum is finite
+    only if every term is (finite values large enough to overflow answer False, which only
+    sends them down the checked path)."""
+    total = 0.0
+    for x in arrays:
+        total += float(np.add.reduce(x, None))
+    return -math.inf < total < math.inf
+
+
 class RegularizedVectorAction(VectorWrapper):
     """:class:`RegularizedAction` for a vector environment of ``n`` SKUs: the action is an
-    array ``(n, k)`` in ``action_range``, decoded row by row into orders ``(n,)``."""
+    array ``(n, k)`` in ``action_range``, decoded row by row into orders ``(n,)``.
+
+    With a ``Regularization``, a float action array of the right shape skips the checks of
+    :func:`_to_unit` and ``Regularization.__call__`` (:meth:`Regularization.order_array`, the
+    same operations): on a few hundred SKUs they would cost more than the environment's
+    step. One vectorized test that the actions, the observation and the orders are finite
+    stands for them; anything else takes the checked path, which raises the errors.
+    """
 
     def __init__(self, env, regularization, *, action_range=(-1.0, 1.0), **kwargs):
         if not isinstance(env, gym.vector.VectorEnv):
@@ -230,8 +249,22 @@ class RegularizedVectorAction(VectorWrapper):
         """Orders ``(n,)`` for agent actions ``(n, k)`` at the current observations."""
         if self._obs is None:
             raise RuntimeError("call reset() before step()")
+        obs, reg = self._obs, self.regularization
+        # the unchecked path: a Regularization (not a subclass, which could redefine it), a
+        # float action array of the right shape, observations with the columns it reads
+        if type(reg) is Regularization and type(actions) is np.ndarray \
+                and actions.dtype.kind == "f" and actions.shape == self.action_space.shape \
+                and obs.ndim == 2 and obs.shape[1] >= reg.n_columns:
+            a = actions.astype(np.float64)
+            u = a.clip(self.low, 1.0)      # _to_unit's np.clip and map, without its checks
+            if self.low < 0:               # (u + 1) / 2 in place: the same values
+                u += 1.0
+                u /= 2.0
+            q = reg.order_array(u, obs)
+            if _all_finite(a, obs, q):
+                return q
         u = _to_unit(actions, self.action_space.shape, self.low, name="actions")
-        return np.asarray(self.regularization(u, self._obs), np.float64).reshape(-1)
+        return np.asarray(reg(u, obs), np.float64).reshape(-1)
 
     def step(self, actions):
         obs, reward, terminated, truncated, info = self.env.step(self.actions(actions))
