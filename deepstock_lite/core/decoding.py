@@ -286,12 +286,11 @@ class Regularization:
                              f"shape {tuple(obs.shape)}")
         _check_finite("u", u, "the network's output")
 
-    def target(self, u, obs):
-        """The target position (Base, Both) or the order itself (None, Coeff)."""
-        self._check_inputs(u, obs)
-        return self._target(u, obs)
-
-    def _target(self, u, obs):
+    def target(self, u, obs, check=True):
+        """The target position (Base, Both) or the order itself (None, Coeff); ``check=False``
+        skips the checks of the inputs (:meth:`order_array`)."""
+        if check:
+            self._check_inputs(u, obs)
         if self.kind in ("none", "base"):
             return u[..., 0] * self.scale
         f = obs[..., list(self.feature_index)]
@@ -312,10 +311,10 @@ class Regularization:
 
         The vector environments' fast path (``RegularizedVectorAction``): the checks cost more
         than the decoding on small batches. The same operations as ``__call__`` (through the
-        same :meth:`_target` and :func:`order_up_to`), so the same bits; the caller checks
+        same :meth:`target` and :func:`order_up_to`), so the same bits; the caller checks
         that the inputs and the order are finite, where ``__call__`` would raise.
         """
-        y = self._target(u, obs)
+        y = self.target(u, obs, check=False)
         if self.kind in ("base", "both"):
             y = order_up_to(y, _position(obs, max(self.L - 1, 0)))
         return y
