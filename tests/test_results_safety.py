@@ -666,3 +666,25 @@ def test_every_writer_on_a_full_disk_keeps_the_old_file(committed, request, monk
     assert e.value.errno == errno.ENOSPC
     assert committed.unchanged(), committed.changed()
     assert debris(committed.folder.parent) == [] and debris(".") == []
+
+
+def test_check_then_run_refuses_before_running(capsys):
+    """The commands' common ending: a refused destination is a one-line usage error and
+    nothing runs; otherwise the run happens, on one torch thread."""
+    import argparse
+    import torch
+    parser = argparse.ArgumentParser(prog="cmd")
+    ran = []
+
+    def refuse():
+        raise store.ResultsError("--out: cannot write here")
+
+    with pytest.raises(SystemExit):
+        store.check_then_run(parser, refuse, lambda: ran.append(1))
+    assert not ran and "cmd: error: --out: cannot write here" in capsys.readouterr().err
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert store.check_then_run(parser, lambda: None, torch.get_num_threads) == 1
+    finally:
+        torch.set_num_threads(threads)

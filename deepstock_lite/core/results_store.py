@@ -33,7 +33,8 @@ from pathlib import Path
 __all__ = ["RESULTS", "ZIPKIN_TABLE", "SCRATCH", "ResultsError", "check_out", "is_plain_name",
            "results_path", "is_committed", "load", "atomic_write", "write_json",
            "check_writable", "resolve", "check_replace", "prepare", "describe", "report",
-           "int_at_least", "add_output_options", "output_request", "prepare_from_args",
+           "int_at_least", "add_output_options", "output_request", "check_then_run",
+           "prepare_from_args",
            "process_alive"]
 
 #: the committed results folder the chapters load from
@@ -326,6 +327,20 @@ def output_request(a):
     """``(out, write)`` of parsed :func:`add_output_options`: ``--out NAME`` asks, as
     ``--write`` does, for the committed folder."""
     return a.out, bool(a.write or (a.out is not None and is_plain_name(a.out)))
+
+
+def check_then_run(parser, check, run):
+    """The end of an experiment command: ``check()`` reads what the run needs and checks its
+    destination before anything trains (a :class:`ResultsError` becomes the parser's one-line
+    usage error), then ``run()`` with torch on one thread (the book's setting: on small CPUs
+    faster, and reproducible); returns what ``run()`` returns."""
+    try:
+        check()
+    except ResultsError as e:
+        parser.error(str(e))
+    import torch
+    torch.set_num_threads(1)
+    return run()
 
 
 def prepare_from_args(parser, args, name, identity):

@@ -412,15 +412,14 @@ def main(argv=None):
         if len(set(v)) != len(v):
             p.error(f"--{opt}: each value at most once, got {' '.join(map(str, v))}")
     out, write = output_request(a)
-    try:      # the sweep's configurations and the destination, before anything trains
+
+    def check():   # the sweep's configurations and the destination, before anything trains
         sweep_configs(SETTINGS, METHODS)
         target(out or NAME, budget=a.budget, write=write, force=a.force)
-    except store.ResultsError as e:
-        p.error(str(e))
-    import torch
-    torch.set_num_threads(1)     # the sweep's setting: one thread is faster and reproducible
-    run_draws(a.settings, a.draws, a.seeds, a.methods, a.budget, out or NAME, write=write,
-              force=a.force)
+
+    store.check_then_run(p, check, lambda: run_draws(
+        a.settings, a.draws, a.seeds, a.methods, a.budget, out or NAME, write=write,
+        force=a.force))
 
 
 if __name__ == "__main__":

@@ -228,13 +228,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     out, write = store.output_request(a)
     kw = dict(out=out or "paper_risk", write=write, force=a.force, jobs=a.jobs)
-    try:
-        target(a.budget, **kw)
-    except store.ResultsError as e:
-        p.error(str(e))
-    import torch
-    torch.set_num_threads(1)
-    run(a.budget, **kw)
+    store.check_then_run(p, lambda: target(a.budget, **kw), lambda: run(a.budget, **kw))
 
 
 if __name__ == "__main__":

@@ -283,14 +283,10 @@ def main(argv=None):
     store.add_output_options(p, "retail_diagnose.json")
     a = p.parse_args(argv)
     out, write = store.output_request(a)
+    seeds = tuple(range(a.seeds))
     kw = dict(out=out or "retail_diagnose", write=write, force=a.force)
-    try:
-        target(a.budget, tuple(range(a.seeds)), **kw)
-    except store.ResultsError as e:
-        p.error(str(e))
-    import torch
-    torch.set_num_threads(1)
-    run(a.budget, tuple(range(a.seeds)), **kw)
+    store.check_then_run(p, lambda: target(a.budget, seeds, **kw),
+                         lambda: run(a.budget, seeds, **kw))
 
 
 if __name__ == "__main__":

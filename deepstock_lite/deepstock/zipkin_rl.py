@@ -201,14 +201,9 @@ def main(argv=None):
     cells = parse_cells(p, a.cells)
     out, write = output_request(a)
     kw = dict(out=out or "zipkin_rl", budget=a.budget, write=write, force=a.force)
-    try:
-        target(**kw)
-    except store.ResultsError as e:
-        p.error(str(e))
-    import torch
-    torch.set_num_threads(1)
-    zipkin_rl_sweep(cells=cells, algos=tuple(a.algos), regs=tuple(a.regs),
-                    seeds=tuple(range(a.seeds)), **kw)
+    store.check_then_run(p, lambda: target(**kw), lambda: zipkin_rl_sweep(
+        cells=cells, algos=tuple(a.algos), regs=tuple(a.regs), seeds=tuple(range(a.seeds)),
+        **kw))
 
 
 if __name__ == "__main__":
