@@ -371,13 +371,9 @@ def main(argv=None):
         given = [f"--{k}" for k in sweep if getattr(a, k) is not None]
         if given:
             p.error(f"--overfit runs a fixed study and takes no {', '.join(given)}")
-        try:
-            overfit_target(out or "paper_ds_overfit", write=write, force=a.force)
-        except store.ResultsError as e:
-            p.error(str(e))
-        import torch
-        torch.set_num_threads(1)
-        ds_overfit(out=out or "paper_ds_overfit", write=write, force=a.force)
+        kw = dict(write=write, force=a.force)
+        store.check_then_run(p, lambda: overfit_target(out or "paper_ds_overfit", **kw),
+                             lambda: ds_overfit(out=out or "paper_ds_overfit", **kw))
         return
     settings = a.settings or list(SETTINGS)
     budget, reading = a.budget or "small", a.reading or "total"
@@ -389,21 +385,23 @@ def main(argv=None):
             p.error(f"--out {out}: with several settings --out must be a folder (ending "
                     "in /); a name or a file is for one setting")
         outs = {settings[0]: out}
-    try:     # every setting's destination, before the first one trains
+
+    def check():     # every setting's destination, before the first one trains
         for k in settings:
             setting_target(k, outs[k], budget=budget, reading=reading, write=write,
                            force=a.force)
-    except store.ResultsError as e:
-        p.error(str(e))
-    import torch
-    torch.set_num_threads(1)
-    for key in settings:
-        t0 = time.perf_counter()
-        run_setting(key, trials=a.trials or 20, seeds=tuple(range(a.seeds or 3)),
-                    budget=budget, reading=reading,
-                    methods=tuple(a.methods or METHODS), out=outs[key], write=write,
-                    force=a.force)
-        print(f"setting {key}: {time.perf_counter() - t0:.0f} s of wall time", flush=True)
+
+    def sweep():
+        for key in settings:
+            t0 = time.perf_counter()
+            run_setting(key, trials=a.trials or 20, seeds=tuple(range(a.seeds or 3)),
+                        budget=budget, reading=reading,
+                        methods=tuple(a.methods or METHODS), out=outs[key], write=write,
+                        force=a.force)
+            print(f"setting {key}: {time.perf_counter() - t0:.0f} s of wall time",
+                  flush=True)
+
+    store.check_then_run(p, check, sweep)
 
 
 if __name__ == "__main__":
