@@ -140,6 +140,13 @@ def _rerun(study, method, reg, key, params, seed, budget, reading):
     return study.user_attrs[name]
 
 
+def retuned_after_warmup_cap(method, key):
+    """Whether the pair's studies were tuned again after the off-policy warm-up was capped
+    (:func:`~deepstock_lite.deepstock.tuning.warmup_and_eval`): DDPG and dist. SAC on
+    Setting 4, the one setting whose warm-up had filled the whole budget."""
+    return key == "4" and method in ("ddpg", "dsac")
+
+
 def study_name(method, reg, key, budget, reading="total"):
     """The Optuna study of one (method, decoding) pair of Setting ``key``. A DDPG study's name
     ends with DDPG's reward rule (:class:`~deepstock_lite.rl.ddpg.DDPGConfig`'s
@@ -150,9 +157,8 @@ def study_name(method, reg, key, budget, reading="total"):
     if method == "ddpg":
         from ..rl.ddpg import DDPGConfig
         name += f"-{DDPGConfig().reward_norm}"
-    if key == "4" and method in ("ddpg", "dsac"):
-        # the warm-up capped at a fifth of the budget (tuning.warmup_and_eval): before, it
-        # filled Setting 4's whole budget; those studies keep the name without this suffix
+    if retuned_after_warmup_cap(method, key):
+        # the studies tuned before the cap keep the name without this suffix
         name += "-warmup"
     return name
 
@@ -180,9 +186,9 @@ def earlier_ddpg(storage, reg, key, budget, seeds, reading="total"):
     ``{"reward_norm", "params", "rerun_test", "test"}``, or ``None``."""
     from ..rl.ddpg import EARLIER_DEFAULTS, DDPGConfig
 
-    if key == "4":
-        # Setting 4's studies of the earlier DDPG were tuned before the warm-up cap
-        # (tuning.warmup_and_eval), under another protocol: none is comparable
+    if retuned_after_warmup_cap("ddpg", key):
+        # the earlier DDPG's studies of this setting were tuned before the warm-up cap,
+        # under another protocol: none is comparable
         return None
     name = study_name("ddpg", reg, key, budget, reading).removesuffix(
         f"-{DDPGConfig().reward_norm}")
@@ -195,10 +201,10 @@ def before_warmup_cap(storage, method, reg, key, budget, seeds, reading="total")
     warm-up filled the whole budget (:func:`stored_result` of the study named without
     ``-warmup``), or ``None``: kept beside the re-tuned row so that the flaw's effect stays
     visible."""
-    name = study_name(method, reg, key, budget, reading)
-    if not name.endswith("-warmup"):
+    if not retuned_after_warmup_cap(method, key):
         return None
-    return stored_result(storage, name.removesuffix("-warmup"), seeds)
+    name = study_name(method, reg, key, budget, reading).removesuffix("-warmup")
+    return stored_result(storage, name, seeds)
 
 
 def setting_target(key, out=None, *, budget="small", reading="total", write=False,
@@ -260,7 +266,7 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
                          "wall_seconds_this_run": time.perf_counter() - t0})
             if method == "ddpg":   # the same pair under the earlier DDPG, for comparison
                 rows[-1]["earlier"] = earlier_ddpg(storage, reg, key, budget, seeds, reading)
-            if key == "4" and method in ("ddpg", "dsac"):   # the flawed warm-up's result
+            if retuned_after_warmup_cap(method, key):   # the result before the cap
                 rows[-1]["before_warmup_cap"] = before_warmup_cap(storage, method, reg, key,
                                                                   budget, seeds, reading)
             print(f"setting {key} {method:>4} + {reg:<4}: test {test:.4f} "
