@@ -62,6 +62,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
+# the lab (python -m lab) is a folder of the repository, not an installed package
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 from deepstock_lite.core import results_store as store
 
 NAME = "ddpg_collapse"
@@ -109,7 +112,7 @@ def _run_book(condition, seed, budget, val, test, reg="none", instance="b"):
     import torch
 
     from deepstock_lite.core.seeding import set_seed
-    from deepstock_lite.integrations.sb3_study import SCALE, _regularization
+    from lab.sb3_study import SCALE, _regularization
     from deepstock_lite.rl import ddpg
     from deepstock_lite.rl.instances import get_instance, make_envs
 
@@ -199,7 +202,7 @@ def _run_sb3(seed, budget, val, test, reg="none", instance="b"):
 
     from deepstock_lite.envs import RegularizedVectorAction
     from deepstock_lite.integrations.sb3 import policy_fn
-    from deepstock_lite.integrations.sb3_study import SCALE, sb3_model
+    from lab.sb3_study import SCALE, sb3_model
     from deepstock_lite.rl.instances import get_instance
 
     model, venv, decoder = sb3_model("ddpg", reg, get_instance(instance), seed,
@@ -235,7 +238,7 @@ def _run_sb3(seed, budget, val, test, reg="none", instance="b"):
 def run_one(condition, seed, budget="full", reg="none", instance="b"):
     """One run of ``condition`` with decoding ``reg`` on ``instance``; returns its results row
     (plain types)."""
-    from deepstock_lite.integrations.sb3_study import BUDGETS as STUDY, _envs
+    from lab.sb3_study import BUDGETS as STUDY, _envs
     from deepstock_lite.rl.instances import get_instance
 
     b = BUDGETS[budget]

@@ -117,8 +117,8 @@ def ds_row(reg, which, seed, budget):
     import torch
 
     from deepstock_lite.deepstock import ds, tuning
-    from deepstock_lite.deepstock.experiments import load_results
-    from deepstock_lite.deepstock.paper_diagnose import capture
+    from deepstock_lite.core.results_store import load_results
+    from deepstock_lite.core.capture import capture
     torch.set_num_threads(1)
     sweep = load_results("paper_setting3")
     row = next(r for r in sweep["rows"] if r["method"] == "ds" and r["reg"] == reg)

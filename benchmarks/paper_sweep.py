@@ -14,9 +14,13 @@ are otherwise idle.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
+
+# the lab (python -m lab) is a folder of the repository, not an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def study_rows(path):
     import optuna
 
-    from deepstock_lite.deepstock.paper import trial_costs, trial_seconds
+    from lab.paper import trial_costs, trial_seconds
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = f"sqlite:///{path}"

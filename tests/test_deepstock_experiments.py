@@ -4,7 +4,8 @@ import json
 import pytest
 
 from deepstock_lite.core import results_store
-from deepstock_lite.deepstock import experiments
+from deepstock_lite.core import results_store as _store
+from lab import ds_experiments as experiments
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def test_zipkin_ds_sweep_tiny(tmp_path, folders):
 
 
 def test_shipped_results_file_is_complete():
-    data = experiments.load_results("zipkin_ds")
+    data = _store.load_results("zipkin_ds")
     assert data["budget"] == "full"
     cells = {(r["L"], r["b"]) for r in data["rows"]}
     assert cells == set(experiments.ZIPKIN_CELLS)
@@ -48,7 +49,7 @@ def test_ds_surrogate_study_tiny_and_resumable(tmp_path, monkeypatch):
     # the study reads the paper's best configuration from the results folder
     committed = tmp_path / "committed"
     committed.mkdir()
-    shutil.copy(experiments.results_path("paper_setting1"), committed / "paper_setting1.json")
+    shutil.copy(_store.results_path("paper_setting1"), committed / "paper_setting1.json")
     monkeypatch.setattr(results_store, "RESULTS", committed)
     monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
     kw = dict(budget="tiny", seeds=(0,), settings=("1",), cells=[(1, 4)], out="surr")
@@ -84,18 +85,18 @@ def test_more_bad_arguments():
     with pytest.raises(TypeError, match="params must be a dict"):
         experiments.ds_setting_run("1", None)
     with pytest.raises(ValueError, match="no results file"):
-        experiments.load_results("no_such_results")
+        _store.load_results("no_such_results")
     with pytest.raises(ValueError, match="out must be a results name"):
-        experiments.results_path("")
+        _store.results_path("")
     with pytest.raises(ValueError, match="out must be a results name"):
-        experiments.results_path(3)
+        _store.results_path(3)
     # a plain name lands in data/results/, a path is taken as given
-    assert experiments.results_path("x") == results_store.RESULTS / "x.json"
-    assert str(experiments.results_path("tmp/x")) == "tmp/x.json"
+    assert _store.results_path("x") == results_store.RESULTS / "x.json"
+    assert str(_store.results_path("tmp/x")) == "tmp/x.json"
 
 
 def test_shipped_surrogate_results_are_complete():
-    data = experiments.load_results("ds_surrogate")
+    data = _store.load_results("ds_surrogate")
     assert data["budget"] == "full" and len(data["seeds"]) >= 3
     seen = {(r["part"], r["where"], r["reg"], r["gradient"], r["seed"]) for r in data["rows"]}
     wanted = {("setting", k, "base", g, s) for k in "1234" for g in experiments.GRADIENTS
@@ -108,6 +109,6 @@ def test_shipped_surrogate_results_are_complete():
 
 def test_zipkin_results_say_which_gradient():
     for name in ("zipkin_ds", "zipkin_ds_seeds"):
-        data = experiments.load_results(name)
+        data = _store.load_results(name)
         assert data["gradient"] == "exact"
         assert all(r["gradient"] == "exact" for r in data["rows"])

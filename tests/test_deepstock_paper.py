@@ -4,7 +4,7 @@ import json
 import pytest
 
 from deepstock_lite.core import results_store
-from deepstock_lite.deepstock import paper
+from lab import paper
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def test_tiny_study_end_to_end(tmp_path):
 
 def test_killed_worker_loses_no_finished_trial(tmp_path):
     url = f"sqlite:///{tmp_path}/k.db"
-    cmd = [sys.executable, "-m", "deepstock_lite.deepstock.tuning", "--method", "ds",
+    cmd = [sys.executable, "-m", "lab", "tune", "--method", "ds",
            "--reg", "none", "--setting", "1", "--trials", "200", "--budget", "tiny",
            "--storage", url, "--study", "killme", "--startup", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -190,7 +190,8 @@ def test_a_dead_workers_running_trial_is_failed_and_queued_again(tmp_path, monke
     import socket
     import warnings
 
-    from deepstock_lite.deepstock import paper, tuning
+    from deepstock_lite.deepstock import tuning
+    from lab import paper
     _instant(monkeypatch)
     url = f"sqlite:///{tmp_path}/d.db"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

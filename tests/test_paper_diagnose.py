@@ -5,7 +5,9 @@ import shutil
 import pytest
 
 from deepstock_lite.core import results_store
-from deepstock_lite.deepstock import experiments, paper_diagnose
+from deepstock_lite.core import results_store as _store
+from lab import ds_experiments as experiments, paper_diagnose
+from deepstock_lite.core.capture import capture
 
 
 @pytest.fixture
@@ -22,7 +24,7 @@ def test_paper_diagnose_tiny(tmp_path, monkeypatch, one_thread):
     committed = tmp_path / "committed"
     committed.mkdir()
     for k in ("1", "4"):
-        shutil.copy(experiments.results_path(f"paper_setting{k}"),
+        shutil.copy(_store.results_path(f"paper_setting{k}"),
                     committed / f"paper_setting{k}.json")
     monkeypatch.setattr(results_store, "RESULTS", committed)
     monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
@@ -50,7 +52,7 @@ def test_paper_diagnose_capture_restores():
     from deepstock_lite.deepstock import ds
     original = ds.train_ds
     with pytest.raises(RuntimeError):
-        with paper_diagnose.capture(ds, "train_ds"):
+        with capture(ds, "train_ds"):
             raise RuntimeError
     assert ds.train_ds is original
     with pytest.raises(ValueError, match="budget must be one of"):

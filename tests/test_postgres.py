@@ -75,7 +75,7 @@ def postgres_url():
 def test_workers_started_together_on_a_fresh_database(postgres_url, tmp_path):
     """Three workers start at once on an empty database: all create the tables or find them
     (no duplicate-key error), and each runs its own configuration."""
-    cmd = [sys.executable, "-m", "deepstock_lite.deepstock.tuning", "--method", "ds",
+    cmd = [sys.executable, "-m", "lab", "tune", "--method", "ds",
            "--reg", "base", "--setting", "1", "--trials", "1", "--budget", "tiny",
            "--storage", postgres_url]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -16,10 +16,13 @@ from types import SimpleNamespace
 import pytest
 
 from deepstock_lite.core import results_store as store
-from deepstock_lite.deepstock import experiments, paper, paper_diagnose, retail_diagnose
+from deepstock_lite.core import results_store as _store
+from lab import ds_experiments as experiments, paper, paper_diagnose, retail_diagnose
 from deepstock_lite.deepstock import retail_study as rs
-from deepstock_lite.deepstock import tuning, zipkin_rl
-from deepstock_lite.integrations import sb3_study
+from lab import retail_study as rs_lab
+from deepstock_lite.deepstock import tuning
+from lab import zipkin_rl
+from lab import sb3_study, tune
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_RESULTS = store.RESULTS
@@ -128,15 +131,15 @@ def test_names_and_paths(committed):
 
 def test_the_chapters_loader_reads_every_committed_file_and_names_a_corrupt_one(committed):
     for path in sorted(REAL_RESULTS.glob("*.json")):
-        assert isinstance(experiments.load_results(path.stem), dict)
+        assert isinstance(_store.load_results(path.stem), dict)
     (committed.folder / "zipkin_ds.json").write_text('{"rows": [1, 2')
     with pytest.raises(ValueError, match=r"zipkin_ds\.json is not a valid results file"):
-        experiments.load_results("zipkin_ds")
+        _store.load_results("zipkin_ds")
     (committed.folder / "x.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match=r"x\.json is not a valid results file"):
-        experiments.load_results("x")
+        _store.load_results("x")
     with pytest.raises(ValueError, match="no results file nothing.json"):
-        experiments.load_results("nothing")
+        _store.load_results("nothing")
 
 
 def test_check_replace_refuses_another_budget_or_a_corrupt_file(tmp_path):
@@ -232,7 +235,7 @@ def test_zipkin_ds_full_replaces_the_committed_file_only_with_write(committed, f
     assert (committed.scratch / "zipkin_ds.json").exists()
     experiments.main(["zipkin-ds", "--cells", "1,4", "--write"])
     assert committed.changed() == ["zipkin_ds.json"]
-    assert len(experiments.load_results("zipkin_ds")["rows"]) == 2
+    assert len(_store.load_results("zipkin_ds")["rows"]) == 2
 
 
 def test_another_budget_is_replaced_only_with_force(committed, fast_ds, capsys):
@@ -392,36 +395,36 @@ def test_retail_diagnose_checks_before_training(committed, monkeypatch, capsys):
 # -- retail_study -------------------------------------------------------------------------------
 @pytest.fixture
 def fast_retail(monkeypatch):
-    monkeypatch.setattr(rs, "_run", lambda task: {"method": task[0], "kind": task[1],
+    monkeypatch.setattr(rs_lab, "_run", lambda task: {"method": task[0], "kind": task[1],
                                                   "seed": task[4], "objective": 1.0})
-    monkeypatch.setattr(rs, "fit_heuristics", lambda envs: [])
+    monkeypatch.setattr(rs_lab, "fit_heuristics", lambda envs: [])
     monkeypatch.setattr(rs.RetailStudy, "build", lambda self: (None, None, None))
 
 
 def test_retail_table1_tiny_writes_scratch(committed, fast_retail):
-    rs.main(["table1", "--budget", "tiny", "--methods", "ds", "--seeds", "1"])
+    rs_lab.main(["retail-table1", "--budget", "tiny", "--methods", "ds", "--seeds", "1"])
     assert committed.unchanged()
     data = json.loads((committed.scratch / "retail_table1.json").read_text())
     assert data["budget"] == "tiny" and data["complete"]
 
 
 @pytest.mark.parametrize("argv,words", [
-    (["pareto", "--policies", "ds"], ("--policies", "METHOD:KIND")),
-    (["pareto", "--policies", "ds:ridge"], ("--policies",)),
-    (["pareto", "--methods", "ds"], ("--methods", "table1")),
-    (["table1", "--critic-input", "order"], ("--critic-input", "--methods ddpg")),
-    (["table1", "--budget", "tiny", "--write"], ("committed",)),
-    (["table1", "--seeds", "0"], ("--seeds",)),
-    (["table1", "--jobs", "0"], ("--jobs",)),
-    (["table1", "--methods", "ddpg", "--critic-input", "order", "--write"],
+    (["retail-pareto", "--policies", "ds"], ("--policies", "METHOD:KIND")),
+    (["retail-pareto", "--policies", "ds:ridge"], ("--policies",)),
+    (["retail-pareto", "--methods", "ds"], ("--methods", "retail-table1")),
+    (["retail-table1", "--critic-input", "order"], ("--critic-input", "--methods ddpg")),
+    (["retail-table1", "--budget", "tiny", "--write"], ("committed",)),
+    (["retail-table1", "--seeds", "0"], ("--seeds",)),
+    (["retail-table1", "--jobs", "0"], ("--jobs",)),
+    (["retail-table1", "--methods", "ddpg", "--critic-input", "order", "--write"],
      ("retail_table1.json", "--force")),
-    (["pareto", "--budget", "short", "--write"], ("committed",)),
+    (["retail-pareto", "--budget", "short", "--write"], ("committed",)),
 ])
 def test_retail_study_cli_refuses_before_training(committed, monkeypatch, capsys, argv,
                                                   words):
-    monkeypatch.setattr(rs, "_run", no_training)
-    monkeypatch.setattr(rs, "_run_units", no_training)
-    refused(capsys, rs.main, argv, *words)
+    monkeypatch.setattr(rs_lab, "_run", no_training)
+    monkeypatch.setattr(rs_lab, "_run_units", no_training)
+    refused(capsys, rs_lab.main, argv, *words)
     assert committed.unchanged()
 
 
@@ -545,11 +548,11 @@ def test_retail_benchmark_checks_before_training(committed, monkeypatch, capsys)
 
 def test_tuning_cli_checks_before_training(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(tuning, "run_study", no_training)
-    refused(capsys, tuning.main, ["--trials", "0"], "--trials")
-    refused(capsys, tuning.main, ["--storage", "studies.db"], "--storage")
-    refused(capsys, tuning.main, ["--seed", "-1"], "--seed")
+    refused(capsys, tune.main, ["--trials", "0"], "--trials")
+    refused(capsys, tune.main, ["--storage", "studies.db"], "--storage")
+    refused(capsys, tune.main, ["--seed", "-1"], "--seed")
     (tmp_path / "file").write_text("")
-    refused(capsys, tuning.main, ["--storage", f"sqlite:///{tmp_path}/file/x.db"], "--storage")
+    refused(capsys, tune.main, ["--storage", f"sqlite:///{tmp_path}/file/x.db"], "--storage")
 
 
 # -- book execute -------------------------------------------------------------------------------
@@ -613,7 +616,7 @@ WRITERS = {
                                     "--methods", "ds", "--write"], "paper_setting4.json"),
     "paper_diagnose": (_paper_diagnose_fakes, paper_diagnose.main, ["--write"],
                        "paper_diagnoses.json"),
-    "retail_study": ("retail", rs.main, ["table1", "--methods", "ds", "--write"],
+    "retail_study": ("retail", rs_lab.main, ["retail-table1", "--methods", "ds", "--write"],
                      "retail_table1.json"),
     "zipkin_rl": (_zipkin_rl_fakes, zipkin_rl.main, ["--cells", "1,4", "--seeds", "3",
                                                      "--algos", "ddpg", "--write"],

@@ -19,8 +19,10 @@ import numpy as np
 import pytest
 
 from deepstock_lite.core import results_store as store
-from deepstock_lite.deepstock import experiments, paper, paper_diagnose, retail_diagnose
+from deepstock_lite.core import results_store as _store
+from lab import ds_experiments as experiments, paper, paper_diagnose, retail_diagnose
 from deepstock_lite.deepstock import retail_study as rs
+from lab import retail_study as rs_lab
 
 REAL_RESULTS = store.RESULTS
 TIMINGS = {"train_seconds", "seconds", "cpu_seconds", "wall_seconds",
@@ -258,23 +260,23 @@ def fake_run(task):
 @pytest.fixture
 def fast_retail(monkeypatch):
     monkeypatch.setattr(rs.RetailStudy, "build", lambda self: (None, None, self.weight))
-    monkeypatch.setattr(rs, "fit_heuristics", lambda envs: [
+    monkeypatch.setattr(rs_lab, "fit_heuristics", lambda envs: [
         {"method": "base_stock", "params": {"k": envs}, "objective": 1.0 + envs},
         {"method": "s_S", "params": {"k": envs}, "objective": 2.0 + envs}])
 
 
 def test_retail_table1_resumes_per_run(place, monkeypatch, fast_retail):
-    argv = ["table1", "--budget", "tiny", "--methods", "ddpg", "ds", "--seeds", "2",
+    argv = ["retail-table1", "--budget", "tiny", "--methods", "ddpg", "ds", "--seeds", "2",
             "--out", "r.json"]
     whole, partial, resumed, calls = interrupted_then_resumed(
-        place, monkeypatch, rs, "_run", lambda at: Interrupt(fake_run, at),
-        lambda: rs.main(argv))
+        place, monkeypatch, rs_lab, "_run", lambda at: Interrupt(fake_run, at),
+        lambda: rs_lab.main(argv))
     assert len(whole["rows"]) == 16 and partial["rows"] == whole["rows"][:1]
     assert partial["heuristics"] == [] and calls == 15
     assert untimed(resumed) == untimed(whole)
     # another critic input is another experiment: refused
     with pytest.raises(SystemExit):
-        rs.main(["table1", "--budget", "tiny", "--methods", "ddpg", "--critic-input", "order",
+        rs_lab.main(["retail-table1", "--budget", "tiny", "--methods", "ddpg", "--critic-input", "order",
                  "--out", "r.json"])
 
 
@@ -284,11 +286,11 @@ def test_retail_table1_run_of_one_method_keeps_the_others_rows(place, monkeypatc
     DDPG with more seeds trains only DDPG and keeps DS's rows, in the file's one order."""
     place("add")
     calls = Interrupt(fake_run)
-    monkeypatch.setattr(rs, "_run", calls)
-    rs.main(["table1", "--budget", "tiny", "--methods", "ddpg", "ds", "--seeds", "1",
+    monkeypatch.setattr(rs_lab, "_run", calls)
+    rs_lab.main(["retail-table1", "--budget", "tiny", "--methods", "ddpg", "ds", "--seeds", "1",
              "--out", "r.json"])
     first = json.loads(Path("r.json").read_text())
-    rs.main(["table1", "--budget", "tiny", "--methods", "ddpg", "--seeds", "2",
+    rs_lab.main(["retail-table1", "--budget", "tiny", "--methods", "ddpg", "--seeds", "2",
              "--out", "r.json"])
     data = json.loads(Path("r.json").read_text())
     assert calls.calls == 8 + 8 and data["complete"] and data["seeds"] == [0, 1]
@@ -297,18 +299,18 @@ def test_retail_table1_run_of_one_method_keeps_the_others_rows(place, monkeypatc
     assert data["rows"][4:8] == first["rows"][4:8]          # DS's rows, kept as they were
     assert len(data["commands"]) == 2 and data["commands"][-1] == data["command"]
     # --force starts afresh: only the request's rows
-    rs.main(["table1", "--budget", "tiny", "--methods", "ddpg", "--seeds", "1",
+    rs_lab.main(["retail-table1", "--budget", "tiny", "--methods", "ddpg", "--seeds", "1",
              "--out", "r.json", "--force"])
     data = json.loads(Path("r.json").read_text())
     assert [r["method"] for r in data["rows"]] == ["ddpg"] * 4 and data["seeds"] == [0]
 
 
 def test_retail_pareto_resumes_per_policy(place, monkeypatch, fast_retail):
-    argv = ["pareto", "--budget", "tiny", "--policies", "ds:both", "ds:coeff",
+    argv = ["retail-pareto", "--budget", "tiny", "--policies", "ds:both", "ds:coeff",
             "--out", "r.json"]
     whole, partial, resumed, calls = interrupted_then_resumed(
-        place, monkeypatch, rs, "_run", lambda at: Interrupt(fake_run, at),
-        lambda: rs.main(argv))
+        place, monkeypatch, rs_lab, "_run", lambda at: Interrupt(fake_run, at),
+        lambda: rs_lab.main(argv))
     assert [(r["weight"], r["kind"]) for r in whole["rows"]] == [
         (w, k) for w in (0.03, 0.1, 0.3, 1.0) for k in ("both", "coeff")]
     assert [h["weight"] for h in whole["heuristics"]] == [0.03, 0.03, 0.1, 0.1, 0.3, 0.3,
@@ -318,16 +320,16 @@ def test_retail_pareto_resumes_per_policy(place, monkeypatch, fast_retail):
     assert untimed(resumed) == untimed(whole)
     # interrupted in the heuristics: the weights done are kept
     place("heur")
-    monkeypatch.setattr(rs, "_run", fake_run)
-    real = rs.fit_heuristics
-    monkeypatch.setattr(rs, "fit_heuristics", Interrupt(real, 3))
+    monkeypatch.setattr(rs_lab, "_run", fake_run)
+    real = rs_lab.fit_heuristics
+    monkeypatch.setattr(rs_lab, "fit_heuristics", Interrupt(real, 3))
     with pytest.raises(KeyboardInterrupt):
-        rs.main(argv)
+        rs_lab.main(argv)
     assert len(json.loads(Path("r.json").read_text())["heuristics"]) == 4
     again = Interrupt(real)
-    monkeypatch.setattr(rs, "fit_heuristics", again)
-    monkeypatch.setattr(rs, "_run", Interrupt(fake_run, 1))    # every policy is in the file
-    rs.main(argv)
+    monkeypatch.setattr(rs_lab, "fit_heuristics", again)
+    monkeypatch.setattr(rs_lab, "_run", Interrupt(fake_run, 1))    # every policy is in the file
+    rs_lab.main(argv)
     assert again.calls == 2
     assert untimed(json.loads(Path("r.json").read_text())) == untimed(whole)
 
@@ -337,11 +339,11 @@ def test_retail_table1_real_tiny_run_resumes_to_the_same_numbers(place, monkeypa
     the uninterrupted run's, bit for bit."""
     import torch
     n = torch.get_num_threads()
-    real = rs._run
+    real = rs_lab._run
     try:
         whole, partial, resumed, calls = interrupted_then_resumed(
-            place, monkeypatch, rs, "_run", lambda at: Interrupt(real, at),
-            lambda: rs.table1(methods=("ddpg", "ds"), kinds=("none",), budget="tiny",
+            place, monkeypatch, rs_lab, "_run", lambda at: Interrupt(real, at),
+            lambda: rs_lab.table1(methods=("ddpg", "ds"), kinds=("none",), budget="tiny",
                               out="r.json"))
     finally:
         torch.set_num_threads(n)
@@ -358,10 +360,11 @@ def test_a_sigkilled_run_resumes(place, monkeypatch):
     script = """
 import os, signal, sys
 sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, os.path.dirname(sys.argv[1]))    # the repository: the lab
 import test_resume as T
 from types import SimpleNamespace
 from deepstock_lite.core import results_store as store
-from deepstock_lite.deepstock import experiments
+from lab import ds_experiments as experiments
 from pathlib import Path
 store.RESULTS = Path("committed")
 store.SCRATCH = Path("results_tmp")
@@ -408,10 +411,10 @@ def test_retail_table1_parallel_jobs_write_every_unit(place, monkeypatch):
         return real_write(path, data, **kw)
     kw = dict(methods=("ds",), kinds=("none", "base"), budget="tiny", out="r.json")
     place("one")
-    one = rs.table1(jobs=1, **kw)
+    one = rs_lab.table1(jobs=1, **kw)
     place("two")
     monkeypatch.setattr(store, "write_json", counting)
-    two = rs.table1(jobs=2, **kw)
+    two = rs_lab.table1(jobs=2, **kw)
     assert writes == [1, 2, 2]                   # each run, then the heuristics
     assert untimed(two["rows"]) == untimed(one["rows"])
     assert json.loads(Path("r.json").read_text())["complete"] is True

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from deepstock_lite.core import results_store
-from deepstock_lite.deepstock import retail_diagnose as rd
+from lab import retail_diagnose as rd
 
 
 @pytest.fixture

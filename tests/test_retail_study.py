@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 
 from deepstock_lite.deepstock import retail_study as rs
+from lab import retail_study as rs_lab
 from deepstock_lite.core.decoding import Regularization
 
 
 def test_table1_tiny_runs_every_pair_and_writes_a_results_file(tmp_path):
     out = tmp_path / "t1"
-    data = rs.table1(methods=("ddpg", "ds"), kinds=("none", "both"), budget="tiny",
+    data = rs_lab.table1(methods=("ddpg", "ds"), kinds=("none", "both"), budget="tiny",
                      out=str(out))
     on_disk = json.loads((tmp_path / "t1.json").read_text())
     assert on_disk["rows"] == data["rows"]
@@ -28,7 +29,7 @@ def test_table1_tiny_runs_every_pair_and_writes_a_results_file(tmp_path):
 
 
 def test_pareto_tiny_records_each_weight(tmp_path):
-    data = rs.pareto(weights=(0.1, 1.0), budget="tiny", out=str(tmp_path / "p"))
+    data = rs_lab.pareto(weights=(0.1, 1.0), budget="tiny", out=str(tmp_path / "p"))
     assert [r["weight"] for r in data["rows"]] == [0.1, 1.0]
     assert sorted({h["weight"] for h in data["heuristics"]}) == [0.1, 1.0]
 
@@ -87,10 +88,10 @@ def test_the_study_can_use_the_cost_objective():
 
 def test_table1_with_the_order_critic_is_a_ddpg_option(tmp_path):
     with pytest.raises(ValueError, match="critic_input"):
-        rs.table1(methods=("ddpg", "ds"), budget="tiny", critic_input="order", out=None)
+        rs_lab.table1(methods=("ddpg", "ds"), budget="tiny", critic_input="order", out=None)
     with pytest.raises(ValueError, match="critic_input"):
-        rs.table1(methods=("ddpg",), budget="tiny", critic_input="q", out=None)
-    data = rs.table1(methods=("ddpg",), kinds=("both",), budget="tiny",
+        rs_lab.table1(methods=("ddpg",), budget="tiny", critic_input="q", out=None)
+    data = rs_lab.table1(methods=("ddpg",), kinds=("both",), budget="tiny",
                      critic_input="order", out=str(tmp_path / "oc"))
     assert data["critic_input"] == "order" and "--critic-input order" in data["command"]
     assert [(r["method"], r["kind"]) for r in data["rows"]] == [("ddpg", "both")]
@@ -101,15 +102,15 @@ def test_table1_with_the_order_critic_is_a_ddpg_option(tmp_path):
 
 def test_table1_clamp_gradient_is_a_ddpg_option_with_its_own_file(tmp_path):
     with pytest.raises(ValueError, match="clamp_gradient"):
-        rs.table1(methods=("ddpg", "ppo"), budget="tiny", clamp_gradient="zero", out=None)
+        rs_lab.table1(methods=("ddpg", "ppo"), budget="tiny", clamp_gradient="zero", out=None)
     with pytest.raises(ValueError, match="clamp_gradient"):
-        rs.table1(methods=("ddpg",), budget="tiny", clamp_gradient="leaky", out=None)
-    data = rs.table1(methods=("ddpg",), kinds=("base",), budget="tiny",
+        rs_lab.table1(methods=("ddpg",), budget="tiny", clamp_gradient="leaky", out=None)
+    data = rs_lab.table1(methods=("ddpg",), kinds=("base",), budget="tiny",
                      critic_input="order", clamp_gradient="pass", out=str(tmp_path / "st"))
     assert data["clamp_gradient"] == "pass"
     assert ("--kinds base --critic-input order --clamp-gradient pass --out"
             in data["command"])
     # a file of one gradient rule does not resume or take rows from another
     with pytest.raises(Exception, match="clamp_gradient"):
-        rs.table1(methods=("ddpg",), kinds=("base",), budget="tiny", critic_input="order",
+        rs_lab.table1(methods=("ddpg",), kinds=("base",), budget="tiny", critic_input="order",
                   out=str(tmp_path / "st"))

@@ -9,7 +9,8 @@ pytest.importorskip("stable_baselines3")
 from stable_baselines3 import DDPG, PPO  # noqa: E402
 
 from deepstock_lite.envs import InventoryEnv, RegularizedAction  # noqa: E402
-from deepstock_lite.integrations import sb3_study  # noqa: E402
+from lab import sb3_study  # noqa: E402
+from deepstock_lite.integrations import sb3_summary  # noqa: E402
 from deepstock_lite.rl.instances import get_instance  # noqa: E402
 
 
@@ -50,4 +51,4 @@ def test_study_tiny_budget(tmp_path):
     with pytest.raises(ValueError, match="budget"):
         sb3_study.run_study("huge", out)
     with pytest.raises(TypeError, match="data"):
-        sb3_study.summarize([1, 2])
+        sb3_summary.summarize([1, 2])

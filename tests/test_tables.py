@@ -57,7 +57,7 @@ def test_bad_tables_are_refused_naming_the_argument(kwargs, cells, error, match)
 
 
 def test_the_sb3_summary_table_shows_the_numbers_of_the_text_table():
-    from deepstock_lite.integrations import sb3_study
+    from deepstock_lite.integrations import sb3_summary as sb3_study
 
     data = json.loads(sb3_study.RESULTS.read_text())
     text = sb3_study.format_table(data)

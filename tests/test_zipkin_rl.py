@@ -5,7 +5,7 @@ import json
 import pytest
 
 from deepstock_lite.core import results_store
-from deepstock_lite.deepstock import zipkin_rl
+from lab import zipkin_rl
 
 
 def test_tiny_sweep_scores_exactly_and_resumes(tmp_path, monkeypatch):

@@ -34,7 +34,7 @@ __all__ = ["RESULTS", "ZIPKIN_TABLE", "SCRATCH", "ResultsError", "check_out", "i
            "results_path", "is_committed", "load", "atomic_write", "write_json",
            "check_writable", "resolve", "check_replace", "prepare", "describe", "report",
            "int_at_least", "add_output_options", "output_request", "check_then_run",
-           "prepare_from_args",
+           "prepare_from_args", "load_results", "interrupted", "finished_units",
            "process_alive"]
 
 #: the committed results folder the chapters load from
@@ -118,6 +118,37 @@ def load(name, *, hint=None):
         raise ResultsError(f"{describe(path)} is not a valid results file (a JSON "
                            f"{type(data).__name__}, not an object)")
     return data
+
+
+def load_results(name):
+    """Load a results file (a name in ``data/results/`` or a path), as the chapters do; an
+    error naming the file when it is missing or corrupt."""
+    return load(name, hint="generate it with its lab command (README, 'For authors')")
+
+
+def interrupted(old, force=False):
+    """``old`` (the content of a results file, as :func:`prepare` returns it) when a new run
+    resumes it: an interrupted run's file (``"complete": false``), and no ``force``; else
+    ``None``: a finished file (or one written before ``complete`` was recorded) is replaced
+    by a new run, as the regenerate commands expect, and ``force`` starts afresh."""
+    ok = not force and isinstance(old, dict) and old.get("complete") is False
+    return old if ok else None
+
+
+def finished_units(old, key, *, rows="rows", same=None):
+    """The rows of ``old`` (an interrupted run's file, :func:`interrupted`, or a part of it)
+    that a new run may keep, by ``key(row)``: every row of ``old[rows]`` that ``key`` can
+    read, when ``same(old)`` (default: always; e.g. the same study) holds; ``{}`` for no
+    file. The caller keeps those of its plan, in the plan's order, and runs the others."""
+    if old is None or (same is not None and not same(old)):
+        return {}
+    out = {}
+    for row in old.get(rows) or []:
+        try:
+            out[key(row)] = row
+        except (KeyError, TypeError):
+            continue
+    return out
 
 
 def _tmp_name(path, pid=None):

@@ -14,7 +14,7 @@ from ..core.decoding import Regularization
 from .retail_env import RetailEnv
 
 __all__ = ["forecast_target", "forecast_base_stock", "forecast_s_S", "tune_heuristic",
-           "PeriodCoeff"]
+           "PeriodCoeff", "damped"]
 
 
 def forecast_target(env, obs, k, window=7, cv=0.2, scale=None):
@@ -158,3 +158,13 @@ class PeriodCoeff(Regularization):
 
 
 register_decoder("period_coeff", PeriodCoeff.from_dict)
+
+
+def damped(env, policy_fn, beta):
+    r"""The order :math:`\beta q + (1-\beta) F P`: ``policy_fn``'s order pulled towards the
+    forecast demand of one review cycle (``forecast_7`` times ``P``, days of cover)."""
+    i_f, i_p = env.obs_names.index("forecast_7"), env.obs_names.index("P")
+
+    def policy(obs):
+        return beta * np.asarray(policy_fn(obs), float) + (1.0 - beta) * obs[:, i_f] * obs[:, i_p]
+    return policy

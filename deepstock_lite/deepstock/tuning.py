@@ -7,24 +7,24 @@ A trial left ``RUNNING`` by a killed worker is marked failed and its configurati
 again (it runs next, under a new trial number, and is not counted as a failure): at once when
 a worker starts on the same machine (each trial records its worker's host and process id),
 else by the heartbeat, 30 s after the worker stopped.
-Several worker processes (or machines sharing one database URL) can work on one study:
+Several worker processes (or machines sharing one database URL) can work on one study
+(the lab's command line, run from the repository):
 
-    python -m deepstock_lite.deepstock.tuning --method ds --reg base --setting 1 \\
+    python -m lab tune --method ds --reg base --setting 1 \\
         --trials 40 --storage sqlite:///studies/deepstock.db
 
 Each trial's objective is the **validation** loss (what a practitioner can see); its test loss
 is stored beside it (``trial.user_attrs["test"]``) and only read when reporting.
 
 **Seeds.** The sampler's randomness for trial number ``k`` comes from a generator seeded by
-the study name, the sampler seed (``--sampler-seed``, default 0) and ``k``
-(:func:`trial_seed`). Trial numbers are unique in a storage, so workers sharing a study never
-draw the same configuration, a resumed worker does not repeat the first configurations, and
-one worker on a fresh study is reproducible. The training seed (``--seed``) is another
-number: every trial trains with it, whatever the sampler draws.
+the study name, the sampler seed (``sampler_seed``; ``--sampler-seed`` on the command line,
+default 0) and ``k`` (:func:`trial_seed`). Trial numbers are unique in a storage, so workers
+sharing a study never draw the same configuration, a resumed worker does not repeat the first
+configurations, and one worker on a fresh study is reproducible. The training seed (``seed``,
+``--seed``) is another number: every trial trains with it, whatever the sampler draws.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import math
@@ -559,49 +559,3 @@ def rerun_top(study, method, reg_kind, setting, k=5, seeds=(0, 1, 2, 3, 4), budg
                      "mean_val": float(np.mean([o["val"] for o in outs])),
                      "mean_test": float(np.mean([o["test"] for o in outs]))})
     return sorted(rows, key=lambda r: r["mean_val"])
-
-
-def main(argv=None):
-    from ..core.results_store import ResultsError, check_writable, int_at_least
-
-    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.tuning")
-    p.add_argument("--method", choices=sorted(METHODS), default="ds")
-    p.add_argument("--reg", choices=KINDS, default="base")
-    p.add_argument("--setting", choices=sorted(SETTINGS), default="1")
-    p.add_argument("--trials", type=int_at_least(1, MAX_TRIALS), default=20)
-    p.add_argument("--storage", default="sqlite:///studies/deepstock.db",
-                   help="an Optuna database URL")
-    p.add_argument("--study", default=None)
-    p.add_argument("--startup", type=int_at_least(0), default=10)
-    p.add_argument("--budget", choices=BUDGETS, default="small")
-    p.add_argument("--seed", type=int_at_least(0), default=0,
-                   help="training seed of every trial (default 0)")
-    p.add_argument("--sampler-seed", type=int_at_least(0), default=0,
-                   help="seed of the sampler: trial k draws from a generator seeded by the "
-                        "study name, this and k, so parallel workers draw distinct "
-                        "configurations (default 0)")
-    p.add_argument("--reading", choices=READINGS, default="total")
-    a = p.parse_args(argv)
-    if "://" not in a.storage:
-        p.error(f"--storage must be a database URL such as sqlite:///studies/deepstock.db, "
-                f"got {a.storage!r}")
-    if a.study is not None and not a.study.strip():
-        p.error("--study must be a non-empty name")
-    if a.storage.startswith("sqlite:///"):
-        db = Path(a.storage[len("sqlite:///"):])
-        if not db.exists():
-            try:
-                check_writable(db, "--storage")
-            except ResultsError as e:
-                p.error(str(e))
-    study = run_study(a.method, a.reg, a.setting, a.trials, storage=a.storage,
-                      study_name=a.study, n_startup_trials=a.startup, seed=a.seed,
-                      budget=a.budget, quiet=False, reading=a.reading,
-                      sampler_seed=a.sampler_seed)
-    curve = best_so_far(study)
-    print(f"study {study.study_name}: {len(curve)} finished trials; best validation "
-          f"{curve[-1, 0]:.4f}, its test loss {curve[-1, 1]:.4f}")
-
-
-if __name__ == "__main__":
-    main()

@@ -2,6 +2,7 @@
 
 * :mod:`deepstock_lite.integrations.sb3`: a Stable-Baselines3 ``VecEnv`` over the batched
   simulator (``pip install "deepstock-lite[sb3]"``).
-* :mod:`deepstock_lite.integrations.sb3_study`: Stable-Baselines3 PPO and DDPG, with and
-  without the Base decoding, beside the book's own agents on instances (a) and (b).
+
+The study that runs Stable-Baselines3 beside the book's agents is the lab's
+(``python -m lab sb3-study``, ``lab/sb3_study.py`` in the repository).
 """

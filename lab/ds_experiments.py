@@ -1,7 +1,7 @@
 """Long experiments as functions with a small-budget default and a script entry point that
 writes a results file (JSON); chapters load the files from ``deepstock_lite/data/results/``.
 
-    python -m deepstock_lite.deepstock.experiments zipkin-ds --budget full --write
+    python -m lab zipkin-ds --budget full --write
 
 trains DS (the differentiable simulator) with the None and Base decodings on all 16 cells of
 Zipkin's lost-sales table and evaluates each trained policy *exactly* (relative value iteration
@@ -10,12 +10,12 @@ It writes ``zipkin_ds.json`` after every trained policy (``complete`` false unti
 killed and started again with the same budget, it skips the runs the file holds (``--force``
 starts afresh; a finished file is replaced).
 
-    python -m deepstock_lite.deepstock.experiments ds-surrogate --budget full --write
+    python -m lab ds-surrogate --budget full --write
 
 compares DS trained with the exact pathwise gradient against surrogate gradients of the kinks
 (:attr:`DSConfig.surrogate <deepstock_lite.deepstock.ds.DSConfig>`): on the paper's Settings 1–4
 with DS + Base at the best configuration of ``paper_setting<k>.json``, evaluated as
-:mod:`~deepstock_lite.deepstock.paper` evaluates it, and on four of Zipkin's lost-sales cells
+the lab's `paper` experiment evaluates it, and on four of Zipkin's lost-sales cells
 with None and Base (at the ``medium`` budget: 64 training trajectories, 100 epochs),
 every seed kept (three by default). It writes ``ds_surrogate.json`` after every run and
 resumes from it (runs already in the file are skipped).
@@ -34,44 +34,27 @@ import time
 
 import numpy as np
 
-from ..classical import (DiscreteDemand, backorder_base_stock_level, best_capped_base_stock,
-                         evaluate_policy_exact, solve_lost_sales)
-from ..core.demand import Poisson
-from ..core.simulator import InventorySystem
-from ..core import results_store as store
-from ..core.validation import check_int, check_name, check_real, check_seeds
-from .ds import DSConfig, config_dict, train_ds
-from ..core.decoding import Regularization
-from .settings import setting1, setting2, setting3, setting4
-from .tuning import PARAM_KEYS
+from deepstock_lite.classical import (DiscreteDemand, backorder_base_stock_level,
+                                     best_capped_base_stock, evaluate_policy_exact,
+                                     solve_lost_sales)
+from deepstock_lite.core.demand import Poisson
+from deepstock_lite.core.simulator import InventorySystem
+from deepstock_lite.core import results_store as store
+from deepstock_lite.core.validation import check_int, check_name, check_real, check_seeds
+from deepstock_lite.deepstock.ds import DSConfig, config_dict, train_ds
+from deepstock_lite.core.decoding import Regularization
+from deepstock_lite.deepstock.settings import setting1, setting2, setting3, setting4
+from deepstock_lite.deepstock.tuning import PARAM_KEYS
 
-__all__ = ["ZIPKIN_CELLS", "zipkin_ds_cell", "zipkin_ds_sweep", "results_path", "load_results",
+from .budgets import ZIPKIN_DS as _BUDGETS
+
+__all__ = ["ZIPKIN_CELLS", "zipkin_ds_cell", "zipkin_ds_sweep", "parse_cells",
            "ds_setting_run", "ds_surrogate_study", "SURROGATE_CELLS"]
 
 ZIPKIN_CELLS = [(L, b) for b in (4, 9, 19, 39) for L in (1, 2, 3, 4)]
 ZIPKIN_EXPERIMENT = "DS on Zipkin's lost-sales cells"
 SURROGATE_EXPERIMENT = "DS: exact against surrogate gradients"
 
-_BUDGETS = {  # DS training budget per cell
-    "tiny": dict(n_train=8, n_val=8, epochs=2, patience=2),
-    "full": dict(n_train=128, n_val=256, epochs=200, patience=60),
-    # the gradient comparison (ds-surrogate): half the data, half the epochs
-    "medium": dict(n_train=64, n_val=128, epochs=100, patience=30),
-}
-
-
-def results_path(name):
-    """Path of a results file: ``data/results/<name>.json`` for a plain name, or ``name``
-    itself (with ``.json`` added) when it has a folder or a ``.json`` suffix
-    (:func:`deepstock_lite.core.results_store.results_path`)."""
-    return store.results_path(name)
-
-
-def load_results(name):
-    """Load a results file (a name in ``data/results/`` or a path), as the chapters do; an
-    error naming the file when it is missing or corrupt."""
-    return store.load(name, hint="generate it with the command of its driver (README, "
-                                 "'For authors')")
 
 
 def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0,
@@ -138,32 +121,6 @@ def _zipkin_key(row):
     return (row["L"], row["b"], row["reg"], row["seed"])
 
 
-def interrupted(old, force=False):
-    """``old`` (the content of a results file, as :func:`deepstock_lite.core.results_store.
-    prepare` returns it) when a new run resumes it: an interrupted run's file
-    (``"complete": false``), and no ``force``; else ``None``: a finished file (or one written
-    before ``complete`` was recorded) is replaced by a new run, as the regenerate commands
-    expect, and ``force`` starts afresh."""
-    ok = not force and isinstance(old, dict) and old.get("complete") is False
-    return old if ok else None
-
-
-def finished_units(old, key, *, rows="rows", same=None):
-    """The rows of ``old`` (an interrupted run's file, :func:`interrupted`, or a part of it)
-    that a new run may keep, by ``key(row)``: every row of ``old[rows]`` that ``key`` can
-    read, when ``same(old)`` (default: always; e.g. the same study) holds; ``{}`` for no
-    file. The caller keeps those of its plan, in the plan's order, and runs the others."""
-    if old is None or (same is not None and not same(old)):
-        return {}
-    out = {}
-    for row in old.get(rows) or []:
-        try:
-            out[key(row)] = row
-        except (KeyError, TypeError):
-            continue
-    return out
-
-
 def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,),
                     out="zipkin_ds", *, write=False, force=False):
     """All cells × decodings × seeds; writes ``<out>.json`` and returns it. ``out=None``
@@ -185,10 +142,10 @@ def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,)
     seeds = check_seeds(seeds)
     path, old = _target(out, budget, {"experiment": ZIPKIN_EXPERIMENT, "budget": budget},
                         write, force)
-    old = interrupted(old, force)
+    old = store.interrupted(old, force)
     gradient = DSConfig().surrogate
     plan = [(L, b, reg, seed) for L, b in cells for reg in regs for seed in seeds]
-    done = {k: r for k, r in finished_units(old, _zipkin_key).items()
+    done = {k: r for k, r in store.finished_units(old, _zipkin_key).items()
             if k in plan and r.get("gradient", "exact") == gradient}
     rows = dict(done)
     data = {"experiment": ZIPKIN_EXPERIMENT, "budget": budget, "gradient": gradient,
@@ -263,13 +220,13 @@ def ds_setting_run(key, params, seed=0, *, budget="small", surrogate="exact", le
 
 def _paper_best(key, reg):
     """The best DS configuration and benchmark recorded by the paper's experiments."""
-    data = load_results(f"paper_setting{key}")
+    data = store.load_results(f"paper_setting{key}")
     try:
         row = next(r for r in data["rows"] if r["method"] == "ds" and r["reg"] == reg)
     except (KeyError, TypeError, StopIteration):
-        raise store.ResultsError(f"{store.describe(results_path(f'paper_setting{key}'))} has "
-                                 f"no DS + {reg} row; regenerate it with "
-                                 "deepstock_lite.deepstock.paper") from None
+        path = store.results_path(f"paper_setting{key}")
+        raise store.ResultsError(f"{store.describe(path)} has no DS + {reg} row; regenerate it "
+                                 "with python -m lab paper") from None
     return {"params": row["params"], "budget": data["budget"],
             "benchmark": data["benchmark"], "paper_rerun_test": row["rerun_test"]}
 
@@ -294,7 +251,7 @@ def ds_surrogate_study(budget="full", seeds=(0, 1, 2), settings=("1", "2", "3", 
                                       "leak": leak}, write, force)
     data = {"experiment": SURROGATE_EXPERIMENT, "budget": budget,
             "leak": leak, "seeds": list(seeds), "settings": {}, "rows": [],
-            "command": "python -m deepstock_lite.deepstock.experiments ds-surrogate "
+            "command": "python -m lab ds-surrogate "
                        f"--budget {budget}" + ("" if seeds == (0, 1, 2) else
                                                f" --seeds {len(seeds)}"),
             "machine": platform.processor() or platform.machine()}
@@ -350,7 +307,7 @@ def ds_surrogate_study(budget="full", seeds=(0, 1, 2), settings=("1", "2", "3", 
 
 
 def _command(cells, regs, budget, seeds, out):
-    cmd = f"python -m deepstock_lite.deepstock.experiments zipkin-ds --budget {budget}"
+    cmd = f"python -m lab zipkin-ds --budget {budget}"
     if cells is not None and list(cells) != ZIPKIN_CELLS:
         cmd += " --cells " + " ".join(f"{L},{b}" for L, b in cells)
     if tuple(regs) != ("base", "none"):
@@ -376,7 +333,7 @@ def parse_cells(parser, values):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.experiments")
+    p = argparse.ArgumentParser(prog="python -m lab")
     p.add_argument("experiment", choices=["zipkin-ds", "ds-surrogate"])
     p.add_argument("--budget", choices=["full", "tiny"], default="full",
                    help="full (ds-surrogate trains Zipkin's cells at half of it: 64 "

@@ -1,6 +1,6 @@
 """Diagnoses of the anomalies in the paper-reproduction results (Chapter 10).
 
-    python -m deepstock_lite.deepstock.paper_diagnose [--budget tiny|full] [--write]
+    python -m lab paper-diagnose [--budget tiny|full] [--write]
 
 Reads the tuned configurations from ``paper_setting<k>.json`` and re-runs them exactly as the
 sweep does (:func:`~deepstock_lite.deepstock.tuning.evaluate_config`), keeping what the sweep
@@ -24,25 +24,20 @@ until the last), and a killed run started again skips the runs the file holds.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
 
 import numpy as np
 
-from ..core import results_store as store
-from ..core.policies import FunctionPolicy
-from ..core.simulator import simulate
-from . import experiments
-from .tuning import evaluate_config, make_setting
+from deepstock_lite.core import results_store as store
+from deepstock_lite.core.policies import FunctionPolicy
+from deepstock_lite.core.simulator import simulate
+from deepstock_lite.core.capture import capture
+from deepstock_lite.deepstock.tuning import evaluate_config, make_setting
 
-__all__ = ["PLANS", "capture", "ds_lr_curves", "s4_none_replay", "run"]
+from .budgets import PAPER_DIAGNOSE_PLANS as PLANS
 
-#: per budget: the sweep's training budget, DS seeds and learning rates, RL seeds
-PLANS = {
-    "tiny": dict(train="tiny", ds_seeds=(0,), rl_seeds=(0,), rl_methods=("ddpg",)),
-    "full": dict(train="small", ds_seeds=(0, 1, 2, 3), rl_seeds=(0, 1, 2),
-                 rl_methods=("ddpg", "dsac")),
-}
+__all__ = ["PLANS", "ds_lr_curves", "s4_none_replay", "run"]
+
 LOW_LR = 3e-3
 #: the configuration an earlier, 6-trial study of Setting 1 chose for DS + Base (every trial
 #: trained on seed 0; re-run on 2 seeds it scored 0.917 and 1.545): kept as the example of a
@@ -51,32 +46,14 @@ SIX_TRIAL_PARAMS = {"lr": 0.025860397069785688, "batch_size": 10, "width": 128,
                     "initial_bias": 0.42894453051982107}
 
 
-@contextlib.contextmanager
-def capture(module, name):
-    """Record what ``module.name`` returns while the block runs (the sweep's code keeps only
-    the losses; this keeps the trained object too)."""
-    original, seen = getattr(module, name), []
-
-    def wrapped(*args, **kwargs):
-        out = original(*args, **kwargs)
-        seen.append(out)
-        return out
-
-    setattr(module, name, wrapped)
-    try:
-        yield seen
-    finally:
-        setattr(module, name, original)
-
-
 def _row(key, method, reg):
-    data = experiments.load_results(f"paper_setting{key}")
+    data = store.load_results(f"paper_setting{key}")
     try:
         row = next(r for r in data["rows"] if r["method"] == method and r["reg"] == reg)
     except (KeyError, TypeError, StopIteration):
         raise store.ResultsError(
-            f"{store.describe(experiments.results_path(f'paper_setting{key}'))} has no "
-            f"{method} + {reg} row; regenerate it with deepstock_lite.deepstock.paper") from None
+            f"{store.describe(store.results_path(f'paper_setting{key}'))} has no "
+            f"{method} + {reg} row; regenerate it with python -m lab paper") from None
     return data, row
 
 
@@ -100,7 +77,7 @@ def _reusable(previous, bench, key):
     only when its benchmark is this run's (the tuned configurations it read are the same)."""
     if not isinstance(previous, dict) or previous.get("benchmark") != bench:
         return {}
-    return experiments.finished_units(previous, key, rows="runs" if "runs" in previous
+    return store.finished_units(previous, key, rows="runs" if "runs" in previous
                                       else "rows")
 
 
@@ -112,7 +89,7 @@ def ds_lr_curves(seeds=(0, 1, 2, 3), budget="small", *, previous=None, progress=
     ``previous``: this part of an interrupted run's file; its runs with the same
     configuration are kept, not re-trained. ``progress(part)``: called with the part so far
     after every new run (the driver writes its file there)."""
-    from . import ds
+    from deepstock_lite.deepstock import ds
     data, row = _row("1", "ds", "base")
     bench = data["benchmark"]
     configs = (("tuned", row["params"]), ("six_trial", SIX_TRIAL_PARAMS),
@@ -151,7 +128,7 @@ def s4_none_replay(methods=("ddpg", "dsac"), seeds=(0, 1), budget="small", perio
                    previous=None, progress=None):
     """Re-train the tuned None configurations on Setting 4 and replay them on test.
     ``previous`` and ``progress`` as in :func:`ds_lr_curves`."""
-    from ..rl import ddpg, dsac
+    from deepstock_lite.rl import ddpg, dsac
     modules = {"ddpg": ddpg, "dsac": dsac}
     data, _ = _row("4", "ddpg", "none")
     bench = data["benchmark"]
@@ -222,7 +199,7 @@ def run(budget="full", out="paper_diagnoses", *, write=False, force=False):
     uninterrupted run. A finished file is replaced by a new run."""
     path, old = target(budget, out, write=write, force=force)
     plan = PLANS[budget]
-    old = experiments.interrupted(old, force) or {}
+    old = store.interrupted(old, force) or {}
     t0 = time.process_time()
     parts = {"ds_lr": None, "s4_none": None}
     lists = (("ds_lr", "runs"), ("s4_none", "rows"))
@@ -234,7 +211,7 @@ def run(budget="full", out="paper_diagnoses", *, write=False, force=False):
                    for r in (parts[k] or {}).get(key) or [])
         data = {"budget": budget, "train_budget": plan["train"],
                 **{k: v for k, v in parts.items() if v is not None},
-                "command": f"python -m deepstock_lite.deepstock.paper_diagnose --budget "
+                "command": f"python -m lab paper-diagnose --budget "
                            f"{budget}",
                 "complete": complete,
                 "cpu_seconds": (float(old.get("cpu_seconds") or 0.0) if kept else 0.0)
@@ -264,7 +241,7 @@ def run(budget="full", out="paper_diagnoses", *, write=False, force=False):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper_diagnose")
+    p = argparse.ArgumentParser(prog="python -m lab paper-diagnose")
     p.add_argument("--budget", choices=sorted(PLANS), default="full")
     store.add_output_options(p, "paper_diagnoses.json")
     a = p.parse_args(argv)

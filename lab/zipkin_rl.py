@@ -1,7 +1,7 @@
 """The book's deep-RL agents on Zipkin's 16 lost-sales cells, scored exactly.
 
-    python -m deepstock_lite.deepstock.zipkin_rl --budget full --write  # all cells, 2 seeds
-    python -m deepstock_lite.deepstock.zipkin_rl --budget tiny --cells 2,4 --seeds 1
+    python -m lab zipkin-rl --budget full --write  # all cells, 2 seeds
+    python -m lab zipkin-rl --budget tiny --cells 2,4 --seeds 1
 
 For every cell (L, b) of Zipkin's table (Poisson(5) demand, h = 1, lost sales), every
 algorithm (DDPG, PPO and distributional SAC; ``--algos`` picks some), every decoding (None: the
@@ -24,15 +24,17 @@ import time
 
 import numpy as np
 
-from ..classical import (DiscreteDemand, backorder_base_stock_level, best_capped_base_stock,
-                         evaluate_policy_exact, solve_lost_sales)
-from ..core import results_store as store
-from ..core.demand import Poisson
-from ..core.seeding import set_seed
-from ..core.simulator import InventorySystem
-from ..core.validation import check_choice, check_int, check_names, check_seeds
-from ..core.results_store import add_output_options, output_request
-from .experiments import ZIPKIN_CELLS, parse_cells
+from deepstock_lite.classical import (DiscreteDemand, backorder_base_stock_level,
+                                     best_capped_base_stock, evaluate_policy_exact,
+                                     solve_lost_sales)
+from deepstock_lite.core import results_store as store
+from deepstock_lite.core.demand import Poisson
+from deepstock_lite.core.seeding import set_seed
+from deepstock_lite.core.simulator import InventorySystem
+from deepstock_lite.core.validation import check_choice, check_int, check_names, check_seeds
+from deepstock_lite.core.results_store import add_output_options, output_request
+from .budgets import ZIPKIN_RL as _BUDGETS
+from .ds_experiments import ZIPKIN_CELLS, parse_cells
 
 __all__ = ["zipkin_rl_run", "zipkin_rl_sweep", "ALGOS", "REGS"]
 
@@ -40,13 +42,11 @@ ALGOS = ("ddpg", "ppo", "dsac")
 REGS = ("none", "base")
 MEAN, H = 5.0, 1.0
 EXPERIMENT = "deep RL agents on Zipkin's lost-sales cells"
-_BUDGETS = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),
-            "full": dict(scale=1.0, eval_paths=50, eval_horizon=600)}
 
 
 def _setup(algo, seed, scale):
     """(number of parallel envs, episode length, config) — the chapters' settings."""
-    from ..rl import ddpg, dsac, ppo
+    from deepstock_lite.rl import ddpg, dsac, ppo
     if algo == "ddpg":
         cfg = ddpg.DDPGConfig(total_steps=25_000, learning_starts=2_000, eval_every=2_500,
                               seed=seed)
@@ -72,8 +72,8 @@ def _setup(algo, seed, scale):
 
 def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full"):
     """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds)."""
-    from ..envs import BatchInventoryEnv
-    from ..rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
+    from deepstock_lite.envs import BatchInventoryEnv
+    from deepstock_lite.rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
 
     L = check_int("L", L, low=1, high=4)
     if (L, b) not in ZIPKIN_CELLS:
@@ -159,7 +159,7 @@ def zipkin_rl_sweep(cells=None, algos=ALGOS, regs=REGS, seeds=(0, 1),
     data.setdefault("rows", [])
     data.update({"experiment": EXPERIMENT,
                  "budget": budget, "machine": platform.processor() or platform.machine(),
-                 "command": "python -m deepstock_lite.deepstock.zipkin_rl --budget " + budget})
+                 "command": "python -m lab zipkin-rl --budget " + budget})
     capped = data.setdefault("capped_base_stock", {})
     # the cheapest informative order: every cell with seed 0 and Base first
     written = False
@@ -187,7 +187,7 @@ def zipkin_rl_sweep(cells=None, algos=ALGOS, regs=REGS, seeds=(0, 1),
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.zipkin_rl",
+    p = argparse.ArgumentParser(prog="python -m lab zipkin-rl",
                                 description=__doc__.splitlines()[0])
     p.add_argument("--budget", choices=sorted(_BUDGETS), default="full")
     p.add_argument("--algos", nargs="+", choices=ALGOS, default=list(ALGOS))

@@ -1,6 +1,6 @@
 r"""Why DDPG + None beats DDPG + Both on Chapter 11's catalogue: what the trained policies do.
 
-    python -m deepstock_lite.deepstock.retail_diagnose [--budget full|tiny] [--seeds 2] [--write]
+    python -m lab retail-diagnose [--budget full|tiny] [--seeds 2] [--write]
 
 Re-trains DDPG + None and DDPG + Both exactly as ``retail_study table1`` does (same study,
 budget and seeds, so the test objective equals the Table 1 row, which the file records beside
@@ -43,16 +43,17 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ..core import results_store as store
-from ..core.validation import check_choice, check_int, check_seeds
-from ..core.decoding import inventory_position, order_up_to
-from . import experiments
-from .retail import forecast_base_stock, tune_heuristic
-from .retail_env import RetailEnv
-from .retail_study import BUDGETS, HEURISTIC_GRID, study_for_budget, fit_method
+from deepstock_lite.core import results_store as store
+from deepstock_lite.core.validation import check_choice, check_int, check_seeds
+from deepstock_lite.core.decoding import inventory_position, order_up_to
+from deepstock_lite.deepstock.retail import forecast_base_stock, tune_heuristic
+from deepstock_lite.deepstock.retail_policies import damped
+from deepstock_lite.deepstock.retail_env import RetailEnv
+from deepstock_lite.deepstock.retail_study import (BUDGETS, HEURISTIC_GRID, fit_method,
+                                                   study_for_budget)
 
 __all__ = ["VARIANTS", "BETAS", "SHIFTS", "review_states", "order_response", "cycle_stats",
-           "damped", "run"]
+           "run"]
 
 #: (decoding, what the critic scores): the two Table 1 pairs, and Both with a critic on the
 #: decoded order, whose actor gets no gradient where the order is clamped at zero
@@ -129,16 +130,6 @@ def cycle_stats(env, rec):
     return out
 
 
-def damped(env, policy_fn, beta):
-    r"""The order :math:`\beta q + (1-\beta) F P`: ``policy_fn``'s order pulled towards the
-    forecast demand of one review cycle (``forecast_7`` times ``P``, days of cover)."""
-    i_f, i_p = env.obs_names.index("forecast_7"), env.obs_names.index("P")
-
-    def policy(obs):
-        return beta * np.asarray(policy_fn(obs), float) + (1.0 - beta) * obs[:, i_f] * obs[:, i_p]
-    return policy
-
-
 def _shifted(agent, env, shift):
     """DDPG + Both with its learned target moved by ``shift`` days of cover."""
     def policy(obs):
@@ -175,7 +166,7 @@ def _destination(budget, seeds, out, write, force):
     """``(path, old, table1)``: :func:`target` and the content of the file a run resumes."""
     check_choice("budget", budget, set(BUDGETS) - {"short"})
     check_seeds(seeds)
-    table = experiments.results_path("retail_table1")
+    table = store.results_path("retail_table1")
     ref = store.load(table) if table.exists() else {}
     if not out:
         return None, None, ref
@@ -214,7 +205,7 @@ def run(budget="full", seeds=(0, 1), out="retail_diagnose", *, write=False, forc
     again with the same budget and study keeps what it holds, and the rows come in the order
     of an uninterrupted run. A finished file is replaced by a new run."""
     path, old, ref = _destination(budget, seeds, out, write, force)
-    old = experiments.interrupted(old, force)
+    old = store.interrupted(old, force)
     seeds = [check_int("seeds", s, low=0) for s in seeds]
     t0 = time.process_time()
     study = study_for_budget(None, budget)
@@ -222,7 +213,7 @@ def run(budget="full", seeds=(0, 1), out="retail_diagnose", *, write=False, forc
     env = envs["test"]
     same = old is not None and old.get("study") == asdict(study)
     plan = [(seed, kind, critic) for seed in seeds for kind, critic in VARIANTS]
-    done = {k: r for k, r in experiments.finished_units(
+    done = {k: r for k, r in store.finished_units(
         old, lambda r: (r["seed"], r["kind"], r["critic"]),
         same=lambda o: same).items() if k in plan}
     rows = dict(done)
@@ -238,7 +229,7 @@ def run(budget="full", seeds=(0, 1), out="retail_diagnose", *, write=False, forc
                                                       r["critic"], r["seed"])
         data["cpu_seconds"] = ((float(old.get("cpu_seconds") or 0.0) if kept else 0.0)
                                + time.process_time() - t0)
-        data["command"] = (f"python -m deepstock_lite.deepstock.retail_diagnose --budget "
+        data["command"] = (f"python -m lab retail-diagnose --budget "
                            f"{budget} --seeds {len(seeds)}")
         data["complete"] = complete
         if path is not None:
@@ -276,7 +267,7 @@ def run(budget="full", seeds=(0, 1), out="retail_diagnose", *, write=False, forc
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.retail_diagnose")
+    p = argparse.ArgumentParser(prog="python -m lab retail-diagnose")
     p.add_argument("--budget", choices=["full", "tiny"], default="full")
     p.add_argument("--seeds", type=store.int_at_least(1), default=2,
                    help="seeds 0..N-1 (default 2, Table 1's)")

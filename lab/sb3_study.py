@@ -21,8 +21,8 @@ book's agents with their own normalizers. SB3 trains through
 :class:`~deepstock_lite.integrations.sb3.BatchVecEnv` over
 :class:`~deepstock_lite.envs.RegularizedVectorAction` (PPO, 16 SKUs in one batched env).
 
-    python -m deepstock_lite.integrations.sb3_study --budget full --write   # ~15 CPU-minutes
-    python -m deepstock_lite.integrations.sb3_study --budget tiny --out /tmp/sb3_tiny.json
+    python -m lab sb3-study --budget full --write   # ~15 CPU-minutes
+    python -m lab sb3-study --budget tiny --out /tmp/sb3_tiny.json
 
 The results file is rewritten after every run (never before the first run ends) and finished
 runs are skipped, so a killed study resumes where it stopped. It is the committed
@@ -42,26 +42,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import results_store as store
+from deepstock_lite.core import results_store as store
 
-__all__ = ["BUDGETS", "RESULTS", "sb3_model", "run_one", "run_study", "summarize",
-           "format_table", "summary_table", "main"]
+from deepstock_lite.integrations.sb3_summary import ALGOS, LIBS, REGS, format_table
 
-#: the committed results file the appendix chapter loads
-RESULTS = store.RESULTS / "sb3_study.json"
+from .budgets import SB3_STUDY as BUDGETS
+
+__all__ = ["BUDGETS", "sb3_model", "run_one", "run_study", "main"]
+
 SCALE = 50.0          # top of the decoded range: largest order (None) or target (Base)
 ON_HAND, Q_MAX = 15.0, 60.0
 
-BUDGETS = {
-    # steps: transitions per run; test/val: (paths, periods) of the test and validation sets
-    "full": dict(steps={"ppo": 122_880, "ddpg": 12_500}, eval_every={"ppo": 10_240,
-                 "ddpg": 1_250}, seeds=(0, 1, 2), instances=("a", "b"), test=(500, 2000),
-                 val=(100, 1000), learning_starts=2_000),
-    "tiny": dict(steps={"ppo": 2_048, "ddpg": 300}, eval_every={"ppo": 1_024, "ddpg": 150},
-                 seeds=(0,), instances=("b",), test=(20, 200), val=(10, 100),
-                 learning_starts=100),
-}
-LIBS, ALGOS, REGS = ("sb3", "book"), ("ppo", "ddpg"), ("none", "base")
 
 
 def _key(lib, algo, reg, inst, seed):
@@ -89,7 +80,7 @@ class _Clock:
 
 
 def _envs(inst, budget):
-    from ..envs import BatchInventoryEnv
+    from deepstock_lite.envs import BatchInventoryEnv
     val_paths, val_T = budget["val"]
     test_paths, test_T = budget["test"]
     val = BatchInventoryEnv(inst.system(), inst.demand().sample(val_paths, val_T, seed=12345),
@@ -100,7 +91,7 @@ def _envs(inst, budget):
 
 
 def _regularization(reg, inst):
-    from ..core.decoding import Regularization
+    from deepstock_lite.core.decoding import Regularization
     return Regularization(reg, L=inst.L, scale=SCALE)
 
 
@@ -116,9 +107,9 @@ def sb3_model(algo, reg, inst, seed, steps, learning_starts):
     from stable_baselines3.common.noise import NormalActionNoise
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-    from ..envs import (BatchInventoryEnv, InventoryEnv, RegularizedAction,
+    from deepstock_lite.envs import (BatchInventoryEnv, InventoryEnv, RegularizedAction,
                         RegularizedVectorAction)
-    from .sb3 import BatchVecEnv
+    from deepstock_lite.integrations.sb3 import BatchVecEnv
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
@@ -153,9 +144,9 @@ def sb3_model(algo, reg, inst, seed, steps, learning_starts):
 def _run_sb3(algo, reg, inst, seed, budget, val, test):
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from ..envs import RegularizedVectorAction
-    from ..rl.evaluation import KeepBest
-    from .sb3 import policy_fn
+    from deepstock_lite.envs import RegularizedVectorAction
+    from deepstock_lite.rl.evaluation import KeepBest
+    from deepstock_lite.integrations.sb3 import policy_fn
 
     steps = budget["steps"][algo]
     model, venv, decoder = sb3_model(algo, reg, inst, seed, steps, budget["learning_starts"])
@@ -201,10 +192,10 @@ def _run_sb3(algo, reg, inst, seed, budget, val, test):
 def _run_book(algo, reg, inst, seed, budget, val, test):
     import torch
 
-    from ..core.seeding import set_seed
-    from ..envs import BatchInventoryEnv
-    from ..rl import ddpg, ppo
-    from ..rl.instances import make_envs
+    from deepstock_lite.core.seeding import set_seed
+    from deepstock_lite.envs import BatchInventoryEnv
+    from deepstock_lite.rl import ddpg, ppo
+    from deepstock_lite.rl.instances import make_envs
 
     clock = _Clock()
 
@@ -246,7 +237,7 @@ def _run_book(algo, reg, inst, seed, budget, val, test):
 # ---------------------------------------------------------------------------------------------
 def run_one(lib, algo, reg, instance, seed, budget="full"):
     """One run; returns its results row (a dict of plain types)."""
-    from ..rl.instances import get_instance
+    from deepstock_lite.rl.instances import get_instance
     b = BUDGETS[budget] if isinstance(budget, str) else budget
     inst = get_instance(instance)
     val, test = _envs(inst, b)
@@ -319,8 +310,7 @@ class _Locked:
 
 def _fresh(budget):
     b = BUDGETS[budget]
-    return {"meta": {"budget": budget, "command": "python -m deepstock_lite.integrations."
-                     f"sb3_study --budget {budget}",
+    return {"meta": {"budget": budget, "command": f"python -m lab sb3-study --budget {budget}",
                      "config": {k: (list(v) if isinstance(v, tuple) else v)
                                 for k, v in b.items()},
                      "python": platform.python_version(), "threads": 1},
@@ -406,67 +396,9 @@ def _versions(meta):
     meta["torch"] = torch.__version__
 
 
-def summarize(data):
-    """Rows ``(lib, algo, reg, instance, mean final gap, worst final gap, mean best gap,
-    median CPU s to 5% (None if a seed never got there), seeds)`` of a results dict."""
-    if not isinstance(data, dict) or not isinstance(data.get("runs"), dict):
-        raise TypeError("data must be the results dict of run_study (with a 'runs' mapping)")
-    groups = {}
-    for r in data["runs"].values():
-        groups.setdefault((r["lib"], r["algo"], r["reg"], r["instance"]), []).append(r)
-    rows = []
-    for lib in LIBS:
-        for algo in ALGOS:
-            for reg in REGS:
-                for inst in ("a", "b"):
-                    rs = groups.get((lib, algo, reg, inst))
-                    if not rs:
-                        continue
-                    t5 = [r["cpu_to_5pct_s"] for r in rs]
-                    rows.append((lib, algo, reg, inst,
-                                 float(np.mean([r["final_gap"] for r in rs])),
-                                 float(np.max([r["final_gap"] for r in rs])),
-                                 float(np.mean([r["best_gap"] for r in rs])),
-                                 None if any(t is None for t in t5) else float(np.median(t5)),
-                                 len(rs)))
-    return rows
-
-
-def format_table(data):
-    """The summary as a small text table."""
-    lines = [f"{'library':8} {'algo':5} {'decoding':8} {'inst':4} {'final gap':>10} "
-             f"{'worst':>7} {'best gap':>9} {'CPU s to 5%':>12} {'seeds':>5}"]
-    for lib, algo, reg, inst, g, w, bg, t5, n in summarize(data):
-        lines.append(f"{lib:8} {algo:5} {reg:8} {inst:4} {g:10.1%} {w:7.1%} {bg:9.1%} "
-                     f"{'never' if t5 is None else f'{t5:.0f}':>12} {n:5d}")
-    return "\n".join(lines)
-
-
-LIB_NAMES = {"sb3": "Stable-Baselines3", "book": "the book's agents (from scratch)"}
-
-
-def summary_table(data):
-    """The summary as a :class:`~deepstock_lite.tables.Table` (an HTML table in a notebook):
-    the numbers of :func:`format_table`, one section per library, the agent in one column so
-    that the table fits a phone."""
-    from ..tables import Table
-
-    table = Table(["agent", "final gap", "worst", "best gap", "CPU s to 5%", "seeds"],
-                  notes=["gaps: mean (worst) over the seeds of the final policy, mean of the "
-                         "best on validation; CPU s to 5%: median over the seeds"])
-    lib = None
-    for row_lib, algo, reg, inst, g, w, bg, t5, n in summarize(data):
-        if row_lib != lib:
-            lib = row_lib
-            table.add_section(LIB_NAMES.get(lib, lib))
-        table.add_row(f"{algo.upper()} + {reg.capitalize()}, ({inst})", f"{g:.1%}",
-                      f"{w:.1%}", f"{bg:.1%}", "never" if t5 is None else f"{t5:.0f}",
-                      f"{n:d}")
-    return table
-
-
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m lab sb3-study",
+                                description=__doc__.splitlines()[0])
     p.add_argument("--budget", choices=sorted(BUDGETS), default="full")
     store.add_output_options(p, "sb3_study.json")
     p.add_argument("--libs", nargs="+", choices=LIBS, default=list(LIBS))

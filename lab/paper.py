@@ -1,6 +1,6 @@
 """The paper's synthetic experiments (Xie et al. 2026) at a budget a laptop can afford.
 
-    python -m deepstock_lite.deepstock.paper --settings 1 2 3 4 --trials 20 --seeds 3 --write
+    python -m lab paper --settings 1 2 3 4 --trials 20 --seeds 3 --write
 
 The settings and the claims tested are the paper's; the protocol details (the dynamics and
 day structure of :mod:`.settings`, the search spaces and the tuning shape of random start-up
@@ -21,7 +21,7 @@ holds that study (:func:`earlier_ddpg`), and a DDPG or dist. SAC row of Setting 
 * Settings 2–3: DS trained *on the test trajectories themselves* (an in-sample bound);
 * Setting 4: the critical-fractile base stock ``μ + 1.282σ`` per SKU (and its empirical version).
 
-``python -m deepstock_lite.deepstock.paper --overfit`` runs the DS-overfitting study of Setting
+``python -m lab paper --overfit`` runs the DS-overfitting study of Setting
 4 (test gap against the number of training trajectories N and the horizon H; its file is
 written after every (N, H) cell, and a killed run started again skips the cells it holds).
 Results are JSON
@@ -43,25 +43,25 @@ import time
 import numpy as np
 from scipy import stats
 
-from ..core import results_store as store
-from ..core.policies import BaseStock
-from ..core.validation import check_choice, check_int, check_names, check_seeds
-from .ds import DSConfig, train_ds
-from ..core.results_store import add_output_options, output_request
-from .experiments import finished_units, interrupted
-from ..core.decoding import Regularization
-from .settings import setting1, setting2, setting3, setting4
-from .settings import READINGS
-from .tuning import best_so_far, evaluate_config, make_setting, run_study, trial_table
+from deepstock_lite.core import results_store as store
+from deepstock_lite.core.policies import BaseStock
+from deepstock_lite.core.validation import check_choice, check_int, check_names, check_seeds
+from deepstock_lite.deepstock.ds import DSConfig, train_ds
+from deepstock_lite.core.results_store import add_output_options, output_request
+from deepstock_lite.core.results_store import finished_units, interrupted
+from deepstock_lite.core.decoding import Regularization
+from deepstock_lite.deepstock.settings import setting1, setting2, setting3, setting4
+from deepstock_lite.deepstock.paper_analysis import METHODS
+from deepstock_lite.deepstock.settings import READINGS
+from .budgets import PAPER_COMMITTING as COMMITTING
+from deepstock_lite.deepstock.tuning import (best_so_far, evaluate_config, make_setting, run_study,
+                                             trial_table)
 
 __all__ = ["benchmark", "run_setting", "ds_overfit", "trial_costs", "trial_seconds",
            "study_name", "earlier_ddpg", "before_warmup_cap", "stored_result"]
 
 SETTINGS = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
-METHODS = ("ds", "ddpg", "ppo", "dsac")
 REGS = ("none", "base")
-#: budgets whose results may replace the committed files (the chapter's sweep is ``small``)
-COMMITTING = ("small", "full")
 OVERFIT_EXPERIMENT = "DS overfitting on Setting 4"
 
 
@@ -74,7 +74,7 @@ def benchmark(key, reading="total", data_seed=None):
     on the draw ``data_seed`` of its data (``None``: the sweep's, :func:`.tuning.make_setting`)."""
     S = make_setting(key, reading, data_seed)
     if key == "1":
-        from ..classical import solve_setting1_dp
+        from deepstock_lite.classical import solve_setting1_dp
         dp = solve_setting1_dp(S.data.train)
         return {"benchmark": float(dp.loss(S.data.test)), "kind": "empirical DP"}
     if key in ("2", "3"):
@@ -155,7 +155,7 @@ def study_name(method, reg, key, budget, reading="total"):
     name = f"paper-{method}-{reg}-s{key}-{budget}" + ("" if key in ("1", "4")
                                                       else f"-{reading}")
     if method == "ddpg":
-        from ..rl.ddpg import DDPGConfig
+        from deepstock_lite.rl.ddpg import DDPGConfig
         name += f"-{DDPGConfig().reward_norm}"
     if retuned_after_warmup_cap(method, key):
         # the studies tuned before the cap keep the name without this suffix
@@ -184,7 +184,7 @@ def earlier_ddpg(storage, reg, key, budget, seeds, reading="total"):
     """DDPG's result for one pair under the book's earlier DDPG (rewards centred,
     ``ddpg.EARLIER_DEFAULTS``), read from its study (:func:`stored_result`):
     ``{"reward_norm", "params", "rerun_test", "test"}``, or ``None``."""
-    from ..rl.ddpg import EARLIER_DEFAULTS, DDPGConfig
+    from deepstock_lite.rl.ddpg import EARLIER_DEFAULTS, DDPGConfig
 
     if retuned_after_warmup_cap("ddpg", key):
         # the earlier DDPG's studies of this setting were tuned before the warm-up cap,
@@ -272,7 +272,7 @@ def run_setting(key, *, trials=20, seeds=(0, 1, 2), budget="small", methods=METH
             print(f"setting {key} {method:>4} + {reg:<4}: test {test:.4f} "
                   f"({rows[-1]['gap']:+.1%} vs {bench['kind']}), "
                   f"{rows[-1]['seconds']:.0f} s of compute", flush=True)
-    cmd = (f"python -m deepstock_lite.deepstock.paper --settings {key} --trials {trials} "
+    cmd = (f"python -m lab paper --settings {key} --trials {trials} "
            f"--seeds {len(seeds)} --budget {budget}")
     data = {"setting": key, "name": make_setting(key, reading).name, "budget": budget,
             "trials": trials, "seeds": list(seeds), "reading": reading, **bench, "rows": rows,
@@ -308,7 +308,7 @@ def ds_overfit(ns=(5, 10, 20), horizons=(2, 4, 8, 16, 32, 64), seeds=(0, 1), epo
                 same=lambda o: o.get("epochs", 300) == epochs).items() if k in plan}
     rows = dict(done)
     data = {"experiment": OVERFIT_EXPERIMENT, "rows": [], "epochs": epochs,
-            "command": "python -m deepstock_lite.deepstock.paper --overfit", "complete": False}
+            "command": "python -m lab paper --overfit", "complete": False}
 
     def save(complete):
         data["rows"] = [rows[k] for k in plan if k in rows]
@@ -355,7 +355,7 @@ def _is_folder(out):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper")
+    p = argparse.ArgumentParser(prog="python -m lab paper")
     p.add_argument("--settings", nargs="+", default=None, choices=list(SETTINGS),
                    help="default: 1 2 3 4")
     p.add_argument("--trials", type=store.int_at_least(2), default=None, help="default 20")

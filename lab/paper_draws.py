@@ -1,9 +1,9 @@
 """The paper's Settings 2 and 3 over several draws of their data (Chapter 10's data-draw check).
 
-    python -m deepstock_lite.deepstock.paper_draws --settings 2 3 --draws 0 1 2 3 4 \\
+    python -m lab paper-draws --settings 2 3 --draws 0 1 2 3 4 \\
         --seeds 0 1 2 --methods ds ppo dsac ddpg --budget small --write
 
-The sweep (:mod:`~deepstock_lite.deepstock.paper`) tuned every (method, decoding) pair on one
+The sweep (`python -m lab paper`) tuned every (method, decoding) pair on one
 draw of the data (data seed 0) and re-ran the best configuration with training seeds 0, 1, 2.
 This driver takes those best configurations from the committed ``paper_setting2.json`` and
 ``paper_setting3.json`` (no re-tuning) and re-runs them on other draws of the same generator
@@ -40,31 +40,23 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
-from ..core import results_store as store
-from ..core.statistics import t_interval
-from ..core.results_store import add_output_options, output_request
-from ..core.validation import check_choice, check_names, check_seeds
-from . import experiments
+from deepstock_lite.core import results_store as store
+from deepstock_lite.core.results_store import add_output_options, output_request
+from deepstock_lite.core.validation import check_choice, check_names, check_seeds
+from deepstock_lite.core.capture import capture
+from deepstock_lite.deepstock.paper_analysis import DRAW_SETTINGS as SETTINGS
+from .budgets import (PAPER_DRAWS as BUDGETS, PAPER_DRAWS_COMMITTING as COMMITTING,
+                      PAPER_DRAWS_RESOLUTION as RESOLUTION)
 from .paper import METHODS, REGS, benchmark
-from .paper_diagnose import capture
-from .paper_heuristics import tune
-from .tuning import evaluate_config, make_setting
+from deepstock_lite.deepstock.paper_heuristics import tune
+from deepstock_lite.deepstock.tuning import evaluate_config, make_setting
 
 __all__ = ["SETTINGS", "BUDGETS", "sweep_configs", "learned_unit", "heuristic_unit",
-           "run_draws", "target", "paired_differences", "summary",
-           "sweep_check", "main"]
+           "run_draws", "target", "main"]
 
-SETTINGS = ("2", "3")
-#: ``small`` is the sweep's training budget (the committing one); ``tiny`` a smoke test
-BUDGETS = ("tiny", "small")
-COMMITTING = ("small",)
 NAME = "paper_draws"
 EXPERIMENT = "paper settings 2-3 over data draws"
 READING = "total"             # the sweep's committed reading
-#: the heuristic's grid per budget (the committed paper_heuristics.json uses "fine")
-RESOLUTION = {"tiny": "coarse", "small": "fine"}
 
 
 # -- the sweep's configurations -----------------------------------------------------------------
@@ -75,7 +67,7 @@ def sweep_configs(settings=SETTINGS, methods=METHODS):
     when one is missing, corrupt, of another reading, or lacks a pair."""
     out = {}
     for key in settings:
-        data = experiments.load_results(f"paper_setting{key}")
+        data = store.load_results(f"paper_setting{key}")
         name = f"paper_setting{key}.json"
         if data.get("reading", "total") != READING:
             raise store.ResultsError(f"{name} holds the reading {data.get('reading')!r}; this "
@@ -88,7 +80,7 @@ def sweep_configs(settings=SETTINGS, methods=METHODS):
                 if not row or not isinstance(row.get("params"), dict):
                     raise store.ResultsError(
                         f"{name} has no {method} + {reg} configuration; regenerate it with "
-                        "python -m deepstock_lite.deepstock.paper")
+                        "python -m lab paper")
                 out[key, method, reg] = {"params": row["params"],
                                          "rerun_test": row.get("rerun_test"),
                                          "seeds": data.get("seeds"),
@@ -102,9 +94,9 @@ def _trainer(method):
     (wrapped with :func:`~.paper_diagnose.capture` to read the selected epoch or step, which
     the sweep's code path computes but does not return)."""
     if method == "ds":
-        from . import ds
+        from deepstock_lite.deepstock import ds
         return ds, "train_ds"
-    from ..rl import ddpg, dsac, ppo
+    from deepstock_lite.rl import ddpg, dsac, ppo
     return {"ddpg": ddpg, "dsac": dsac, "ppo": ppo}[method], "train"
 
 
@@ -123,7 +115,7 @@ def learned_unit(key, draw, method, reg, seed, params, budget="small"):
     """Train ``params`` (method + decoding ``reg``) with training seed ``seed`` on draw
     ``draw`` of Setting ``key``'s data, exactly as the sweep re-runs a configuration
     (:func:`~.tuning.evaluate_config`); return the row (without the gap)."""
-    from ..rl.evaluation import TrainingDivergedError
+    from deepstock_lite.rl.evaluation import TrainingDivergedError
     module, name = _trainer(method)
     t0, w0 = time.process_time(), time.perf_counter()
     row = {"setting": key, "draw": draw, "method": method, "reg": reg, "seed": seed,
@@ -191,7 +183,7 @@ def target(out=NAME, *, budget="small", write=False, force=False):
 def _kept(old, configs):
     """The units of an earlier file a new run keeps: ``(rows, heuristic, benchmarks)`` as dicts
     by key; learned rows only while their configuration is still the committed sweep's."""
-    rows = experiments.finished_units(old, _learned_key)
+    rows = store.finished_units(old, _learned_key)
     stale = [k for k, r in rows.items()
              if (k[0], k[2], k[3]) in configs and r.get("params") != configs[k[0], k[2], k[3]]
              ["params"]]
@@ -200,8 +192,8 @@ def _kept(old, configs):
     if stale:
         print(f"dropping {len(stale)} rows whose configuration is no longer the committed "
               "sweep's", flush=True)
-    heur = experiments.finished_units(old, _draw_key, rows="heuristic")
-    bench = experiments.finished_units(old, _draw_key, rows="benchmarks")
+    heur = store.finished_units(old, _draw_key, rows="heuristic")
+    bench = store.finished_units(old, _draw_key, rows="benchmarks")
     return rows, heur, bench
 
 
@@ -304,7 +296,7 @@ def _commands(old, command):
 
 
 def _command(settings, draws, seeds, methods, budget):
-    return ("python -m deepstock_lite.deepstock.paper_draws --settings " + " ".join(settings)
+    return ("python -m lab paper-draws --settings " + " ".join(settings)
             + " --draws " + " ".join(map(str, draws)) + " --seeds " + " ".join(map(str, seeds))
             + " --methods " + " ".join(methods) + f" --budget {budget}")
 
@@ -317,85 +309,9 @@ def _print_unit(r):
           f"{r['cpu_seconds']:.1f} CPU s", flush=True)
 
 
-# -- the summary ----------------------------------------------------------------------------------
-def paired_differences(results, setting, method, level=0.95):
-    """Base − None of ``method`` on Setting ``setting`` of a :func:`run_draws` results dict,
-    paired by (draw, seed): the gap difference in percentage points (``diff_pp``) and the
-    relative cost ``test_base / test_none − 1`` (``rel_cost``), each pair and their mean with a
-    ``level`` t-interval.
-
-    The pairs of one draw share its data, so they are not independent draws of the data:
-    ``by_draw`` gives the same intervals over the per-draw mean differences (``n`` = draws),
-    the interval that speaks to data-draw variance. Also the per-draw gaps of each decoding
-    (``gaps``: seed means and the seeds' values) and of the heuristic (``heuristic_gaps``),
-    and the pairs left out because one half diverged or is missing (``unpaired``)."""
-    setting = str(setting)
-    runs = {(r["draw"], r["seed"], r["reg"]): r for r in results.get("rows", [])
-            if r["setting"] == setting and r["method"] == method}
-    pairs, unpaired = [], []
-    for d, s in sorted({(d, s) for d, s, _ in runs}):
-        none, base = runs.get((d, s, "none")), runs.get((d, s, "base"))
-        if none is None or base is None or none["test"] is None or base["test"] is None:
-            unpaired.append({"draw": d, "seed": s})
-            continue
-        pairs.append({"draw": d, "seed": s, "gap_none": none["gap"], "gap_base": base["gap"],
-                      "diff_pp": 100 * (base["gap"] - none["gap"]),
-                      "rel_cost": base["test"] / none["test"] - 1})
-    draws = sorted({p["draw"] for p in pairs})
-    per_draw = {f: [np.mean([p[f] for p in pairs if p["draw"] == d]) for d in draws]
-                for f in ("diff_pp", "rel_cost")}
-    return {"setting": setting, "method": method, "pairs": pairs, "unpaired": unpaired,
-            **{f: t_interval([p[f] for p in pairs], level) for f in ("diff_pp", "rel_cost")},
-            "by_draw": {f: t_interval(v, level) for f, v in per_draw.items()},
-            "gaps": _draw_gaps(runs), "heuristic_gaps": {
-                r["draw"]: r["gap"] for r in results.get("heuristic", [])
-                if r["setting"] == setting}}
-
-
-def _draw_gaps(runs):
-    """``{reg: {draw: {"mean": seed mean, "seeds": [gap of each seed]}}}`` (finished runs)."""
-    out = {}
-    for (d, s, reg), r in sorted(runs.items()):
-        if r["gap"] is not None:
-            out.setdefault(reg, {}).setdefault(d, []).append(r["gap"])
-    return {reg: {d: {"mean": float(np.mean(g)), "seeds": g} for d, g in by.items()}
-            for reg, by in out.items()}
-
-
-def summary(results, level=0.95):
-    """:func:`paired_differences` of every (setting, method) the results hold, as a list."""
-    present = {(r["setting"], r["method"]) for r in results.get("rows", [])}
-    return [paired_differences(results, k, m, level) for k in SETTINGS for m in METHODS
-            if (k, m) in present]
-
-
-def sweep_check(results, setting):
-    """Draw 0 is the sweep's data: each draw-0 row beside the committed sweep's re-run of the
-    same configuration and training seed (``rerun_test``), with the difference (0 when the
-    run reproduces the sweep bit for bit); and the draw-0 benchmark beside the sweep's."""
-    setting = str(setting)
-    sweep = experiments.load_results(f"paper_setting{setting}")
-    by_pair = {(r["method"], r["reg"]): r for r in sweep["rows"]}
-    out = []
-    for r in results.get("rows", []):
-        if r["setting"] != setting or r["draw"] != 0 or (r["method"], r["reg"]) not in by_pair:
-            continue
-        row = by_pair[r["method"], r["reg"]]
-        if r["params"] != row["params"] or r["seed"] not in sweep["seeds"]:
-            continue
-        theirs = row["rerun_test"][sweep["seeds"].index(r["seed"])]
-        out.append({"method": r["method"], "reg": r["reg"], "seed": r["seed"],
-                    "test": r["test"], "sweep_test": theirs,
-                    "difference": None if r["test"] is None else r["test"] - theirs})
-    bench = [b["benchmark"] for b in results.get("benchmarks", [])
-             if b["setting"] == setting and b["draw"] == 0]
-    return {"runs": out, "benchmark": bench[0] if bench else None,
-            "sweep_benchmark": sweep["benchmark"]}
-
-
 # -- the command --------------------------------------------------------------------------------
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper_draws",
+    p = argparse.ArgumentParser(prog="python -m lab paper-draws",
                                 description=__doc__.splitlines()[0])
     p.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS))
     p.add_argument("--draws", nargs="+", type=store.int_at_least(0), default=[0, 1, 2, 3, 4],

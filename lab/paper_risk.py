@@ -1,6 +1,6 @@
 """Distributional SAC risk-neutral and risk-averse on Setting 4 (Chapter 10).
 
-    python -m deepstock_lite.deepstock.paper_risk [--budget tiny|full] [--write]
+    python -m lab paper-risk [--budget tiny|full] [--write]
 
 Setting 4 is a repeated newsvendor (normal demand, mean 100, a standard deviation
 :math:`\\sigma` per SKU, backorders, :math:`h = 0.1`, :math:`b = 0.9`, :math:`L = 0`,
@@ -30,39 +30,25 @@ import multiprocessing as mp
 import time
 
 import numpy as np
-from scipy import stats
 
-from ..core import results_store as store
-from ..core.policies import FunctionPolicy
-from ..core.simulator import simulate
-from . import experiments
-from ..core.decoding import Regularization
-from .tuning import make_setting
+from deepstock_lite.core import results_store as store
+from deepstock_lite.core.policies import FunctionPolicy
+from deepstock_lite.core.simulator import simulate
+from deepstock_lite.core.decoding import Regularization
+from deepstock_lite.deepstock.paper_analysis import cvar, optimal_z
+from deepstock_lite.deepstock.tuning import make_setting
+
+from .budgets import PAPER_RISK_CONFIGS as CONFIGS, PAPER_RISK_PLANS as PLANS
 
 __all__ = ["PLANS", "TAIL", "Z_GRID", "cvar", "tail_metrics", "base_stock_frontier",
            "optimal_z", "run"]
 
-#: per budget: the seeds
-PLANS = {"tiny": dict(seeds=(0,)), "full": dict(seeds=(0, 1, 2, 3, 4))}
-#: per budget: the dist. SAC configuration (with ``a_max`` = the setting's q_max, ``seed`` and
-#: ``risk`` added): Chapter 8's choices (gamma 0.9, Huber threshold 0.1), a warm-up of 2 000
-#: transitions and a quarter of an update per transition, as the sweep's dist. SAC
-CONFIGS = {"tiny": dict(total_steps=600, learning_starts=200, eval_every=200, gamma=0.9,
-                        kappa=0.1, gradient_steps=12),
-           "full": dict(total_steps=20_000, learning_starts=2_000, eval_every=2_000,
-                        gamma=0.9, kappa=0.1, gradient_steps=12)}
 RISKS = ("neutral", "cvar")
 #: the share of worst outcomes the tail metrics average (per period and per path)
 TAIL = 0.1
 #: safety factors of the base-stock frontier
 Z_GRID = tuple(round(z, 2) for z in np.arange(0.0, 3.01, 0.1))
 MEAN = 100.0                       # Setting 4's demand mean
-
-
-def cvar(x, share):
-    """Mean of the worst (largest) ``share`` of the costs ``x`` (at least one value)."""
-    x = np.sort(np.asarray(x, np.float64).ravel())
-    return float(x[-max(1, int(round(share * x.size))):].mean())
 
 
 def tail_metrics(cost, start_on_hand, end_inventory, sigma):
@@ -96,39 +82,6 @@ def base_stock_frontier(S, zs=Z_GRID):
     return out
 
 
-def optimal_z(h, b, level, gamma, n_paths=100_000, horizon=40, seed=0):
-    """Safety factors that minimize each objective exactly, for normal demand and base stock
-    (the cost scales with :math:`\\sigma`, so each optimum holds for every SKU):
-
-    * ``mean``: the newsvendor's critical fractile :math:`\\Phi^{-1}(b/(h+b))`;
-    * ``cvar_period``: the CVaR at ``level`` of one period's cost
-      :math:`h(z-\\varepsilon)^+ + b(\\varepsilon-z)^+`, :math:`\\varepsilon \\sim N(0,1)`
-      (by quadrature on a fine grid of levels);
-    * ``cvar_return``: the CVaR at ``level`` of the discounted cost
-      :math:`\\sum_t \\gamma^t c_t` of a stationary base stock (what the risk-averse actor's
-      critic estimates), by simulation with ``n_paths`` paths of ``horizon`` periods.
-    """
-    grid = np.linspace(0.0, 3.0, 151)           # steps of 0.02
-    u = (np.arange(200_000) + 0.5) / 200_000
-    eps = stats.norm.ppf(u)
-
-    def one_period(z):
-        return h * np.maximum(z - eps, 0.0) + b * np.maximum(eps - z, 0.0)
-
-    per = [cvar(one_period(z), level) for z in grid]
-    rng = np.random.default_rng(seed)
-    e = rng.standard_normal((n_paths, horizon)).astype(np.float32)
-    disc = (gamma ** np.arange(horizon)).astype(np.float32)
-    ret = []
-    for z in grid:
-        c = h * np.maximum(z - e, 0.0) + b * np.maximum(e - z, 0.0)
-        ret.append(cvar(c @ disc, level))
-    return {"mean": float(stats.norm.ppf(b / (h + b))),
-            "cvar_period": float(grid[int(np.argmin(per))]),
-            "cvar_return": float(grid[int(np.argmin(ret))]),
-            "level": level, "gamma": gamma}
-
-
 def target(budget="full", out="paper_risk", *, write=False, force=False, jobs=1):
     """``(path, old)`` of the results file, checked before anything trains
     (:func:`deepstock_lite.core.results_store.prepare`)."""
@@ -147,7 +100,7 @@ def train_and_replay(budget, risk, seed):
     ``[budget]`` and ``risk``; the final policy's :func:`tail_metrics` on the test paths,
     with its validation cost and the CPU seconds of the run."""
     import torch
-    from ..rl import dsac
+    from deepstock_lite.rl import dsac
     torch.set_num_threads(1)
     t0 = time.process_time()
     S = make_setting("4")
@@ -173,20 +126,20 @@ def run(budget="full", out="paper_risk", *, write=False, force=False, jobs=1):
     ``write=True`` at ``budget="full"``, else ``results_tmp/``; ``force``: start afresh).
     Resumable: the file is written after every run; an interrupted file started again keeps
     its runs of the same tuned configuration."""
-    from ..rl import dsac
+    from deepstock_lite.rl import dsac
     path, old = target(budget, out, write=write, force=force, jobs=jobs)
     plan = PLANS[budget]
     level = dsac.DSACConfig().cvar_level
     S = make_setting("4")
-    old = experiments.interrupted(old, force) or {}
-    done = experiments.finished_units(old, lambda r: (r["risk"], r["seed"])) if old else {}
+    old = store.interrupted(old, force) or {}
+    done = store.finished_units(old, lambda r: (r["risk"], r["seed"])) if old else {}
     frontier = base_stock_frontier(S)
     z_opt = optimal_z(S.system.h, S.system.b, level, CONFIGS[budget]["gamma"])
     bench = base_stock_frontier(S, (z_opt["mean"],))[0]["mean"]
     data = {"budget": budget, "config": CONFIGS[budget], "cvar_level": level, "tail": TAIL,
             "benchmark": bench, "optimal_z": z_opt, "base_stock": frontier, "rows": [],
             "complete": False,
-            "command": f"python -m deepstock_lite.deepstock.paper_risk --budget {budget}"}
+            "command": f"python -m lab paper-risk --budget {budget}"}
     plan_units = [(risk, seed) for seed in plan["seeds"] for risk in RISKS]
     rows = {k: done[k] for k in plan_units if k in done}
 
@@ -220,7 +173,7 @@ def run(budget="full", out="paper_risk", *, write=False, force=False, jobs=1):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m deepstock_lite.deepstock.paper_risk")
+    p = argparse.ArgumentParser(prog="python -m lab paper-risk")
     p.add_argument("--budget", choices=sorted(PLANS), default="full")
     p.add_argument("--jobs", type=store.int_at_least(1), default=1,
                    help="processes training in parallel (default 1)")

@@ -1,0 +1,95 @@
+"""Every experiment's budgets, in one place.
+
+A budget names how much an experiment trains: ``tiny`` is a smoke test of seconds, and the
+committing budgets (``full``, or ``small`` for the paper's sweeps) are the ones whose results a
+chapter loads. The tables the methods themselves read (the tuning protocol's budgets, the
+retail study's) live beside the methods in ``deepstock_lite``; this registry names them too,
+so ``python -m lab budgets`` lists every experiment's budgets.
+"""
+from __future__ import annotations
+
+from deepstock_lite.deepstock.retail_study import BUDGETS as RETAIL
+from deepstock_lite.deepstock.tuning import BUDGETS as TUNING, RL_STEPS
+
+__all__ = ["REGISTRY", "ZIPKIN_DS", "ZIPKIN_RL", "SB3_STUDY", "PAPER_COMMITTING",
+           "PAPER_DRAWS", "PAPER_DRAWS_COMMITTING", "PAPER_DRAWS_RESOLUTION",
+           "PAPER_DIAGNOSE_PLANS", "PAPER_RISK_PLANS", "PAPER_RISK_CONFIGS", "describe"]
+
+#: zipkin-ds and ds-surrogate: DS's training budget per cell
+ZIPKIN_DS = {
+    "tiny": dict(n_train=8, n_val=8, epochs=2, patience=2),
+    "full": dict(n_train=128, n_val=256, epochs=200, patience=60),
+    # the gradient comparison (ds-surrogate): half the data, half the epochs
+    "medium": dict(n_train=64, n_val=128, epochs=100, patience=30),
+}
+
+#: zipkin-rl: the share of the chapters' training steps, and the evaluation paths
+ZIPKIN_RL = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),
+             "full": dict(scale=1.0, eval_paths=50, eval_horizon=600)}
+
+#: sb3-study: steps (transitions per run), evaluation cadence, seeds, instances, and the
+#: (paths, periods) of the test and validation sets
+SB3_STUDY = {
+    "full": dict(steps={"ppo": 122_880, "ddpg": 12_500}, eval_every={"ppo": 10_240,
+                 "ddpg": 1_250}, seeds=(0, 1, 2), instances=("a", "b"), test=(500, 2000),
+                 val=(100, 1000), learning_starts=2_000),
+    "tiny": dict(steps={"ppo": 2_048, "ddpg": 300}, eval_every={"ppo": 1_024, "ddpg": 150},
+                 seeds=(0,), instances=("b",), test=(20, 200), val=(10, 100),
+                 learning_starts=100),
+}
+
+#: paper: the tuning protocol's budgets (deepstock_lite.deepstock.tuning); these may replace
+#: the committed files (the chapter's sweep is ``small``)
+PAPER_COMMITTING = ("small", "full")
+
+#: paper-draws: ``small`` is the sweep's training budget (the committing one); ``tiny`` a
+#: smoke test; the heuristic's grid per budget (the committed paper_heuristics.json uses "fine")
+PAPER_DRAWS = ("tiny", "small")
+PAPER_DRAWS_COMMITTING = ("small",)
+PAPER_DRAWS_RESOLUTION = {"tiny": "coarse", "small": "fine"}
+
+#: paper-diagnose, per budget: the sweep's training budget, DS seeds and learning rates, RL seeds
+PAPER_DIAGNOSE_PLANS = {
+    "tiny": dict(train="tiny", ds_seeds=(0,), rl_seeds=(0,), rl_methods=("ddpg",)),
+    "full": dict(train="small", ds_seeds=(0, 1, 2, 3), rl_seeds=(0, 1, 2),
+                 rl_methods=("ddpg", "dsac")),
+}
+
+#: paper-risk, per budget: the seeds
+PAPER_RISK_PLANS = {"tiny": dict(seeds=(0,)), "full": dict(seeds=(0, 1, 2, 3, 4))}
+#: paper-risk, per budget: the dist. SAC configuration (with ``a_max`` = the setting's q_max,
+#: ``seed`` and ``risk`` added): Chapter 8's choices (gamma 0.9, Huber threshold 0.1), a
+#: warm-up of 2 000 transitions and a quarter of an update per transition, as the sweep's
+#: dist. SAC
+PAPER_RISK_CONFIGS = {"tiny": dict(total_steps=600, learning_starts=200, eval_every=200,
+                                   gamma=0.9, kappa=0.1, gradient_steps=12),
+                      "full": dict(total_steps=20_000, learning_starts=2_000, eval_every=2_000,
+                                   gamma=0.9, kappa=0.1, gradient_steps=12)}
+
+#: each command's budgets: ``{command: {budget: what it trains}}``
+REGISTRY = {
+    "zipkin-ds": {k: v for k, v in ZIPKIN_DS.items() if k != "medium"},
+    "ds-surrogate": {"tiny": ZIPKIN_DS["tiny"], "full": ZIPKIN_DS["medium"]},
+    "zipkin-rl": ZIPKIN_RL,
+    "sb3-study": SB3_STUDY,
+    "paper": {b: {"rl_steps": RL_STEPS[b]} for b in TUNING},
+    "tune": {b: {"rl_steps": RL_STEPS[b]} for b in TUNING},
+    "paper-draws": {b: {"training": b, "heuristic_grid": PAPER_DRAWS_RESOLUTION[b]}
+                    for b in PAPER_DRAWS},
+    "paper-diagnose": PAPER_DIAGNOSE_PLANS,
+    "paper-risk": {b: {**PAPER_RISK_PLANS[b], **PAPER_RISK_CONFIGS[b]}
+                   for b in PAPER_RISK_PLANS},
+    "retail-table1": RETAIL,
+    "retail-pareto": RETAIL,
+    "retail-diagnose": {b: v for b, v in RETAIL.items() if b != "short"},
+}
+
+
+def describe():
+    """The registry as text, one line per (command, budget)."""
+    lines = []
+    for cmd, budgets in REGISTRY.items():
+        for b, detail in budgets.items():
+            text = ", ".join(f"{k}={v}" for k, v in detail.items())
+            lines.append(f"{cmd:<16} {b:<6} {text}")
+    return "\n".join(lines)
