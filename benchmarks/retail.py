@@ -27,7 +27,7 @@ import torch
 
 from deepstock_lite.core import results_store as store
 from deepstock_lite.deepstock.catalogue import CatalogueConfig, make_catalogue
-from deepstock_lite.deepstock.retail import RetailEnv, train_ds_retail
+from deepstock_lite.deepstock.retail import RetailEnv, retail_ds_config, train_ds_retail
 from deepstock_lite.deepstock.retail_study import (INITIAL_ACTION, fit_heuristics,
                                                    make_regularization, summarize)
 
@@ -41,8 +41,9 @@ def train_and_evaluate(n_train, n_val, n_test, epochs, horizon=90, weight=0.1, s
             (("train", tr), ("val", va), ("test", te))}
     t_data = time.perf_counter() - t0
     policy, hist = train_ds_retail(envs["train"], envs["val"],
-                                   make_regularization("both", envs["train"]), epochs=epochs,
-                                   seed=seed, initial_bias=INITIAL_ACTION["both"])
+                                   make_regularization("both", envs["train"]),
+                                   retail_ds_config(epochs=epochs, seed=seed,
+                                                    initial_bias=INITIAL_ACTION["both"]))
     t_train = time.perf_counter() - t0 - t_data
     t1 = time.perf_counter()
     learned = envs["test"].rollout_metrics(policy.act_numpy)
@@ -73,8 +74,8 @@ def training_speed(sizes, epochs=2, horizon=90, seed=2):
         tr, va = np.arange(n), np.arange(n, n + 200)
         env_tr, env_va = RetailEnv(cat, tr), RetailEnv(cat, va)
         t0 = time.perf_counter()
-        train_ds_retail(env_tr, env_va, make_regularization("both", env_tr), epochs=epochs,
-                        seed=seed)
+        train_ds_retail(env_tr, env_va, make_regularization("both", env_tr),
+                        retail_ds_config(epochs=epochs, seed=seed))
         dt = (time.perf_counter() - t0) / epochs
         out.append({"n_train": n, "seconds_per_epoch": dt,
                     "sku_days_per_s": n * horizon / dt})

@@ -10,7 +10,7 @@ from deepstock_lite.deepstock.normalization import SkuScaler
 from deepstock_lite.core.decoding import Regularization, inventory_position
 from deepstock_lite.deepstock.retail import (RetailEnv, forecast_base_stock, forecast_s_S,
                                              retail_metrics, retail_rollout_torch,
-                                             train_ds_retail, tune_heuristic)
+                                             retail_ds_config, train_ds_retail, tune_heuristic)
 from deepstock_lite.rl import TrainingDivergedError
 
 FLOOR = 1 / 28
@@ -430,7 +430,8 @@ def test_train_ds_retail_small(monkeypatch):
                          days=28, bias_scale=14.0)
     threads = torch.get_num_threads()
     t0 = time.perf_counter()
-    policy, hist = train_ds_retail(etr, eva, reg, hidden=(16, 16), epochs=3, batch_skus=64)
+    policy, hist = train_ds_retail(etr, eva, reg,
+                                   retail_ds_config(hidden=(16, 16), epochs=3, batch_size=64))
     assert time.perf_counter() - t0 < 30
     assert torch.get_num_threads() == threads
     assert len(hist) == 4 and all(np.isfinite(h["val"]) for h in hist)
@@ -440,14 +441,20 @@ def test_train_ds_retail_small(monkeypatch):
     with pytest.raises(TypeError, match="regularization"):
         train_ds_retail(etr, eva, "both")
     with pytest.raises(ValueError, match="lr"):
-        train_ds_retail(etr, eva, reg, lr=-1.0)
+        train_ds_retail(etr, eva, reg, retail_ds_config(lr=-1.0))
+    with pytest.raises(TypeError, match="config must be a DSConfig"):
+        train_ds_retail(etr, eva, reg, {"epochs": 1})
+    with pytest.raises(ValueError, match="does not use DSConfig's patience"):
+        train_ds_retail(etr, eva, reg, retail_ds_config(patience=5))
+    with pytest.raises(ValueError, match="tau_units"):
+        train_ds_retail(etr, eva, reg, tau_units=0.0)
     import deepstock_lite.deepstock.retail_ds as retail_ds
 
     def nan_rollout(policy, env, skus, **kw):      # a diverged surrogate: the guard fires
         return sum(p.sum() for p in policy.parameters()) * torch.full((len(skus),), np.nan)
     monkeypatch.setattr(retail_ds, "retail_rollout_torch", nan_rollout)
     with pytest.raises(TrainingDivergedError, match="diverged"):
-        train_ds_retail(etr, eva, reg, hidden=(8,), epochs=1)
+        train_ds_retail(etr, eva, reg, retail_ds_config(hidden=(8,), epochs=1))
 
 
 def test_evaluation_speed():

@@ -9,7 +9,7 @@ import torch
 from deepstock_lite import InventorySystem
 from deepstock_lite.deepstock import DSConfig, Regularization, ds_rollout, train_ds
 from deepstock_lite.deepstock.catalogue import make_catalogue
-from deepstock_lite.deepstock.retail import RetailEnv, train_ds_retail
+from deepstock_lite.deepstock.retail import RetailEnv, retail_ds_config, train_ds_retail
 from deepstock_lite.rl import BaseStockDecoder, TrainingDivergedError, ddpg, dsac, ppo
 from deepstock_lite.rl.evaluation import KeepBest
 from deepstock_lite.rl.instances import make_envs
@@ -136,7 +136,8 @@ def test_retail_ds_divergence(catalogue_envs, monkeypatch):
     etr, eva, reg = catalogue_envs
     with pytest.raises(TrainingDivergedError, match=r"Retail DS training diverged at epoch 0"
                                                     r".*Lower lr"):
-        train_ds_retail(etr, eva, reg, hidden=(8,), epochs=2, batch_skus=10, lr=1e30)
+        train_ds_retail(etr, eva, reg,
+                        retail_ds_config(hidden=(8,), epochs=2, batch_size=10, lr=1e30))
     import deepstock_lite.deepstock.retail_ds as retail_ds
 
     def nan_rollout(policy, env, skus, **kw):
@@ -144,9 +145,9 @@ def test_retail_ds_divergence(catalogue_envs, monkeypatch):
     monkeypatch.setattr(retail_ds, "retail_rollout_torch", nan_rollout)
     with pytest.raises(TrainingDivergedError, match=r"Retail DS training diverged at epoch 0, "
                                                     r"batch 0: the surrogate loss is nan"):
-        train_ds_retail(etr, eva, reg, hidden=(8,), epochs=1)
+        train_ds_retail(etr, eva, reg, retail_ds_config(hidden=(8,), epochs=1))
     with pytest.raises(RuntimeError):                  # what it raised before
-        train_ds_retail(etr, eva, reg, hidden=(8,), epochs=1)
+        train_ds_retail(etr, eva, reg, retail_ds_config(hidden=(8,), epochs=1))
 
 
 @pytest.mark.parametrize("module, Agent, cfg, n_envs", [

@@ -70,12 +70,14 @@ metrics), :mod:`~deepstock_lite.deepstock.retail_env` (the environment),
 Coeff decoding) and :mod:`~deepstock_lite.deepstock.retail_ds` (the torch rollout and DS
 training); this module re-exports their public names.
 """
-from .retail_ds import retail_rollout_torch, train_ds_retail
+from .retail_ds import (RETAIL_DS_DEFAULTS, retail_ds_config, retail_rollout_torch,
+                        train_ds_retail)
 from .retail_env import RetailEnv, metrics_by_period
 from .retail_metrics import OBJECTIVES, retail_metrics
 from .retail_policies import (PeriodCoeff, forecast_base_stock, forecast_s_S, forecast_target,
                               tune_heuristic)
 
 __all__ = ["RetailEnv", "retail_metrics", "forecast_base_stock", "forecast_s_S",
-           "tune_heuristic", "retail_rollout_torch", "train_ds_retail", "OBJECTIVES",
+           "tune_heuristic", "retail_rollout_torch", "train_ds_retail", "retail_ds_config",
+           "RETAIL_DS_DEFAULTS", "OBJECTIVES",
            "forecast_target", "PeriodCoeff", "metrics_by_period"]

@@ -14,12 +14,13 @@ from torch import nn
 from ..core.validation import check_bool, check_int, check_real
 from ..core.decoding import Regularization
 from ..rl.evaluation import KeepBest, TrainingDivergedError, check_parameters
-from .ds import DSPolicy
+from .ds import DSConfig, DSPolicy
 from .retail_env import RING_DAYS, SHORT_WINDOW, LONG_WINDOW, RetailEnv, check_skus
 from .retail_metrics import daily_cost
 from .retail_policies import forecast_base_stock
 
-__all__ = ["retail_rollout_torch", "train_ds_retail", "observation_stats"]
+__all__ = ["retail_rollout_torch", "train_ds_retail", "retail_ds_config", "RETAIL_DS_DEFAULTS",
+           "observation_stats"]
 
 
 def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, relaxed=True,
@@ -135,21 +136,42 @@ def observation_stats(env):
 _REMEDY = "Lower lr or grad_clip."
 
 
-def train_ds_retail(env_train, env_val, regularization, *, hidden=(64, 64), epochs=30,
-                    batch_skus=256, lr=3e-3, seed=0, quiet=True, time_limit=None,
-                    initial_bias=0.1, lr_patience=3, grad_clip=10.0, tau_units=0.5,
-                    tau_rel=0.1, num_threads=1):
+#: retail DS's defaults (DSConfig fields): 30 epochs over the training SKUs in batches of 256
+#: SKUs (``batch_size``: trajectories, here SKUs, per gradient step), the learning rate halved
+#: after 3 epochs without a better validation objective, the untrained policy's output at a
+#: tenth of its range
+RETAIL_DS_DEFAULTS = dict(hidden=(64, 64), epochs=30, batch_size=256, lr=3e-3, seed=0,
+                          initial_bias=0.1, lr_patience=3, grad_clip=10.0)
+#: DSConfig fields the retail trainer does not read (it trains every epoch, keeping the best on
+#: validation, and smooths the stock-out indicator instead of a surrogate gradient): a config
+#: that sets one of them to other than DSConfig's default is refused, not silently ignored
+_UNUSED = ("patience", "surrogate", "leak", "integer_orders")
+
+
+def retail_ds_config(**fields):
+    """A :class:`~deepstock_lite.deepstock.ds.DSConfig` with retail DS's defaults
+    (:data:`RETAIL_DS_DEFAULTS`) and ``fields`` changed, e.g.
+    ``retail_ds_config(epochs=25, initial_bias=0.2)``."""
+    return DSConfig(**{**RETAIL_DS_DEFAULTS, **fields})
+
+
+def train_ds_retail(env_train, env_val, regularization, config=None, *, tau_units=0.5,
+                    tau_rel=0.1, time_limit=None, quiet=True, num_threads=1):
     r"""Train one :class:`~deepstock_lite.deepstock.ds.DSPolicy` for all SKUs of ``env_train``
     by backpropagating :func:`retail_rollout_torch`'s surrogate objective.
 
-    Each epoch shuffles the training pool into batches of ``batch_skus`` SKUs, one Adam step
-    per batch (gradient norm clipped at ``grad_clip``); after each epoch the policy is scored by
-    the exact numpy :meth:`RetailEnv.rollout` on ``env_val`` (its catalogue objective), which
-    drives ``ReduceLROnPlateau`` and keep-best: the untrained policy is scored first (epoch
-    ``-1``) and an epoch replaces the kept policy only with a strictly lower objective.
-    ``time_limit`` (seconds) stops early. Returns ``(policy, history)``: the kept policy, and
-    one dict per epoch (``train`` surrogate, ``val`` objective, ``lr``, ``seconds``). A
-    non-finite loss or parameter raises :class:`~deepstock_lite.rl.TrainingDivergedError`.
+    ``config`` is a :class:`~deepstock_lite.deepstock.ds.DSConfig` (default
+    :func:`retail_ds_config`: retail DS's defaults). Each epoch shuffles the training pool into
+    batches of ``config.batch_size`` SKUs, one Adam step per batch (gradient norm clipped at
+    ``config.grad_clip``); after each epoch the policy is scored by the exact numpy
+    :meth:`RetailEnv.rollout` on ``env_val`` (its catalogue objective), which drives
+    ``ReduceLROnPlateau`` (factor ``config.lr_factor``, patience ``config.lr_patience``) and
+    keep-best: the untrained policy is scored first (epoch ``-1``) and an epoch replaces the
+    kept policy only with a strictly lower objective. ``tau_units``/``tau_rel``: the widths of
+    the smoothed stock-out indicator (:func:`retail_rollout_torch`); ``time_limit`` (seconds)
+    stops early. Returns ``(policy, history)``: the kept policy, and one dict per epoch
+    (``train`` surrogate, ``val`` objective, ``lr``, ``seconds``). A non-finite loss or
+    parameter raises :class:`~deepstock_lite.rl.TrainingDivergedError`.
     Torch runs on ``num_threads`` threads meanwhile (one is fastest for these small batches:
     more threads mostly add synchronization); the previous setting is restored.
     """
@@ -161,11 +183,17 @@ def train_ds_retail(env_train, env_val, regularization, *, hidden=(64, 64), epoc
                          "observation layout")
     if not isinstance(regularization, Regularization):
         raise TypeError("regularization must be a Regularization")
-    hidden = tuple(check_int("hidden", h, low=1) for h in hidden)
-    epochs = check_int("epochs", epochs, low=1)
-    batch_skus = check_int("batch_skus", batch_skus, low=1)
-    lr = check_real("lr", lr, low=0.0, low_open=True)
-    seed = check_int("seed", seed, low=0)
+    config = retail_ds_config() if config is None else config
+    if not isinstance(config, DSConfig):
+        raise TypeError(f"config must be a DSConfig (e.g. retail_ds_config(epochs=10)), got "
+                        f"{type(config).__name__}")
+    defaults = DSConfig()
+    unused = [f for f in _UNUSED if getattr(config, f) != getattr(defaults, f)]
+    if unused:
+        raise ValueError(f"retail DS does not use DSConfig's {', '.join(unused)}: leave "
+                         f"{'it' if len(unused) == 1 else 'them'} at the default")
+    tau_units = check_real("tau_units", tau_units, low=0.0, low_open=True)
+    tau_rel = check_real("tau_rel", tau_rel, low=0.0)
     quiet = check_bool("quiet", quiet)
     if time_limit is not None:
         time_limit = check_real("time_limit", time_limit, low=0.0, low_open=True)
@@ -173,23 +201,24 @@ def train_ds_retail(env_train, env_val, regularization, *, hidden=(64, 64), epoc
     old_threads = torch.get_num_threads()
     torch.set_num_threads(num_threads)
     try:
-        return _train_ds(env_train, env_val, regularization, hidden, epochs, batch_skus, lr,
-                         seed, quiet, time_limit, initial_bias, lr_patience, grad_clip,
+        return _train_ds(env_train, env_val, regularization, config, quiet, time_limit,
                          tau_units, tau_rel)
     finally:
         torch.set_num_threads(old_threads)
 
 
-def _train_ds(env_train, env_val, regularization, hidden, epochs, batch_skus, lr, seed, quiet,
-              time_limit, initial_bias, lr_patience, grad_clip, tau_units, tau_rel):
+def _train_ds(env_train, env_val, regularization, config, quiet, time_limit, tau_units, tau_rel):
     start = time.perf_counter()
+    hidden, epochs, batch_skus, lr, seed = (config.hidden, config.epochs, config.batch_size,
+                                            config.lr, config.seed)
     torch.manual_seed(seed)
     gen = np.random.default_rng(seed)
     mean, std = observation_stats(env_train)
     policy = DSPolicy(env_train.obs_dim, regularization, hidden, torch.as_tensor(std),
-                      initial_bias, torch.as_tensor(mean))
+                      config.initial_bias, torch.as_tensor(mean))
     opt = torch.optim.Adam(policy.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=lr_patience)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor,
+                                                       patience=config.lr_patience)
     act = policy.act_numpy
 
     def snapshot():
@@ -212,7 +241,7 @@ def _train_ds(env_train, env_val, regularization, hidden, epochs, batch_skus, lr
                     f"the surrogate loss is {loss.item()}. {_REMEDY}")
             opt.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(policy.parameters(), grad_clip)
+            nn.utils.clip_grad_norm_(policy.parameters(), config.grad_clip)
             opt.step()
             losses.append(loss.item())
             if time_limit is not None and time.perf_counter() - start > time_limit:

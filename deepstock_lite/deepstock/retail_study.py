@@ -23,7 +23,7 @@ from ..core.validation import check_choice, check_int, check_real
 from .catalogue import CatalogueConfig, make_catalogue
 from ..core.decoding import KINDS, Regularization
 from .retail import (OBJECTIVES, PeriodCoeff, RetailEnv, forecast_base_stock, forecast_s_S,
-                     metrics_by_period, train_ds_retail, tune_heuristic)
+                     metrics_by_period, retail_ds_config, train_ds_retail, tune_heuristic)
 
 __all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "rl_config",
            "fit_method", "fit_heuristics", "summarize", "relative_to", "DDPG_OPTIONS",
@@ -135,9 +135,10 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None, overrides=
     reg = make_regularization(kind, envs["train"])
     t0 = time.perf_counter()
     if method == "ds":
-        policy, hist = train_ds_retail(envs["train"], envs["val"], reg, epochs=B["ds_epochs"],
-                                       time_limit=B["ds_seconds"], seed=seed,
-                                       initial_bias=INITIAL_ACTION[kind])
+        config = retail_ds_config(epochs=B["ds_epochs"], seed=seed,
+                                  initial_bias=INITIAL_ACTION[kind])
+        policy, hist = train_ds_retail(envs["train"], envs["val"], reg, config,
+                                       time_limit=B["ds_seconds"])
         act = policy.act_numpy
         curve = {"episodes": [h["epoch"] + 1 for h in hist], "val": [h["val"] for h in hist]}
     else:
