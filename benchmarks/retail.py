@@ -29,7 +29,7 @@ from deepstock_lite.core import results_store as store
 from deepstock_lite.deepstock.catalogue import CatalogueConfig, make_catalogue
 from deepstock_lite.deepstock.retail import RetailEnv, retail_ds_config, train_ds_retail
 from deepstock_lite.deepstock.retail_study import (INITIAL_ACTION, fit_heuristics,
-                                                   make_regularization, summarize)
+                                                   retail_regularization, summarize)
 
 
 def train_and_evaluate(n_train, n_val, n_test, epochs, horizon=90, weight=0.1, seed=0):
@@ -41,7 +41,7 @@ def train_and_evaluate(n_train, n_val, n_test, epochs, horizon=90, weight=0.1, s
             (("train", tr), ("val", va), ("test", te))}
     t_data = time.perf_counter() - t0
     policy, hist = train_ds_retail(envs["train"], envs["val"],
-                                   make_regularization("both", envs["train"]),
+                                   retail_regularization("both", envs["train"]),
                                    retail_ds_config(epochs=epochs, seed=seed,
                                                     initial_bias=INITIAL_ACTION["both"]))
     t_train = time.perf_counter() - t0 - t_data
@@ -74,7 +74,7 @@ def training_speed(sizes, epochs=2, horizon=90, seed=2):
         tr, va = np.arange(n), np.arange(n, n + 200)
         env_tr, env_va = RetailEnv(cat, tr), RetailEnv(cat, va)
         t0 = time.perf_counter()
-        train_ds_retail(env_tr, env_va, make_regularization("both", env_tr),
+        train_ds_retail(env_tr, env_va, retail_regularization("both", env_tr),
                         retail_ds_config(epochs=epochs, seed=seed))
         dt = (time.perf_counter() - t0) / epochs
         out.append({"n_train": n, "seconds_per_epoch": dt,

@@ -9,7 +9,7 @@ from deepstock_lite.deepstock.interpret import (coefficients, difference_in_diff
                                                 heuristic_target, network_outputs,
                                                 record_rollout, target_terms)
 from deepstock_lite.deepstock.retail import RetailEnv, forecast_base_stock
-from deepstock_lite.deepstock.retail_study import make_regularization
+from deepstock_lite.deepstock.retail_study import retail_regularization
 
 SIGNALS = ["sales_mean_7", "sales_mean_28", "forecast_7", "forecast_28"]
 
@@ -19,7 +19,7 @@ def setup():
     cat = make_catalogue(n_skus=40, horizon=30, seed=3)
     env = RetailEnv(cat, np.arange(40))
     torch.manual_seed(0)
-    reg = make_regularization("both", env)
+    reg = retail_regularization("both", env)
     policy = DSPolicy(env.obs_dim, reg, (16,), torch.ones(env.obs_dim), 0.3,
                       torch.zeros(env.obs_dim))
     with torch.no_grad():           # outputs that vary across rows
@@ -94,7 +94,7 @@ def test_difference_in_differences_hand_example():
 def test_errors(setup):
     _, env, policy, run = setup
     obs = run["obs"][0]
-    base = DSPolicy(env.obs_dim, make_regularization("base", env))
+    base = DSPolicy(env.obs_dim, retail_regularization("base", env))
     with pytest.raises(ValueError, match="Coeff and Both"):
         coefficients(base, obs)
     with pytest.raises(TypeError, match="DSPolicy"):

@@ -55,12 +55,12 @@ def test_make_regularization_reads_the_env_layout():
     study = rs.RetailStudy(n_skus=40, horizon=30)
     _, _, envs = study.build()
     env = envs["train"]
-    both = rs.make_regularization("both", env)
+    both = rs.retail_regularization("both", env)
     assert isinstance(both, Regularization) and both.n_outputs == 5
     assert both.feature_index == env.demand_feature_index
     assert [env.obs_names[i] for i in both.feature_index] == [
         "sales_mean_7", "sales_mean_28", "forecast_7", "forecast_28"]
-    assert rs.make_regularization("base", env).L == env.position_L
+    assert rs.retail_regularization("base", env).L == env.position_L
 
 
 def test_bad_inputs_raise_clear_errors():
@@ -73,7 +73,7 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="budget"):
         rs.fit_method("ds", "both", rs.RetailStudy(n_skus=40, horizon=30), budget="huge")
     with pytest.raises(ValueError, match="kind"):
-        rs.make_regularization("ridge", None)
+        rs.retail_regularization("ridge", None)
 
 
 def test_the_study_can_use_the_cost_objective():

@@ -1,5 +1,6 @@
 """The package's foundation (numpy/scipy only): the simulator, demand processes and laws,
-metrics, classical policies, seeding and argument checks."""
+metrics, classical policies, seeding and argument checks, t-intervals, and the loader of the
+results files the chapters read."""
 from .demand import (DemandProcess, FromArray, NegativeBinomial, Normal, Poisson,
                      UniformInteger)
 from .distributions import (ContinuousDemand, DiscreteDemand, DiscreteDistribution,
@@ -10,6 +11,9 @@ from .policies import SS, BaseStock, ConstantOrder, FunctionPolicy, Policy
 from .seeding import make_rng, set_seed
 from .simulator import (InventoryState, InventorySystem, PeriodRecord, SimulationResult,
                         simulate)
+from .capture import capture
+from .results_store import load_results
+from .statistics import t_interval
 
 __all__ = [
     "InventorySystem", "InventoryState", "PeriodRecord", "SimulationResult", "simulate",
@@ -18,5 +22,5 @@ __all__ = [
     "average_cost", "fill_rate", "stockout_rate", "turnover_time", "summarize",
     "DemandSplits", "indep_floors", "make_indep", "make_ar1", "make_iid",
     "Policy", "BaseStock", "SS", "ConstantOrder", "FunctionPolicy",
-    "set_seed", "make_rng",
+    "set_seed", "make_rng", "capture", "load_results", "t_interval",
 ]

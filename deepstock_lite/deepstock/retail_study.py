@@ -1,7 +1,7 @@
 """The pieces of Chapter 11's e-commerce study: one policy for all SKUs of a synthetic catalogue.
 
 :class:`RetailStudy` fixes the catalogue and its split into training, validation and held-out
-test SKUs; :func:`make_regularization` builds each decoding (None, Base, Coeff, Both) for the
+test SKUs; :func:`retail_regularization` builds each decoding (None, Base, Coeff, Both) for the
 retail environment; :func:`fit_method` trains one method with one decoding under a budget of
 :data:`BUDGETS` and scores it on the test SKUs; :func:`fit_heuristics` tunes the forecast base
 stock and forecast (s, S) rules; :func:`relative_to` reports a table as the paper's Table 1
@@ -25,7 +25,7 @@ from ..core.decoding import KINDS, Regularization
 from .retail import (OBJECTIVES, PeriodCoeff, RetailEnv, forecast_base_stock, forecast_s_S,
                      metrics_by_period, retail_ds_config, train_ds_retail, tune_heuristic)
 
-__all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "make_regularization", "rl_config",
+__all__ = ["RetailStudy", "METHODS", "INITIAL_ACTION", "retail_regularization", "rl_config",
            "fit_method", "fit_heuristics", "summarize", "relative_to", "DDPG_OPTIONS",
            "BUDGETS", "study_for_budget"]
 
@@ -82,7 +82,7 @@ class RetailStudy:
         return cat, splits, envs
 
 
-def make_regularization(kind, env):
+def retail_regularization(kind, env):
     """The decoding ``kind`` for a :class:`RetailEnv`, in days of cover: None orders up to 30
     days, Base targets up to 60 days, Both weights the four demand signals by up to 28 days
     each plus a bias of up to 14 days (a target position); Coeff is a :class:`PeriodCoeff`,
@@ -132,7 +132,7 @@ def fit_method(method, kind, study, budget="full", seed=0, envs=None, overrides=
     if envs is None:
         _, _, envs = study.build()
     cat = envs["train"].catalogue
-    reg = make_regularization(kind, envs["train"])
+    reg = retail_regularization(kind, envs["train"])
     t0 = time.perf_counter()
     if method == "ds":
         config = retail_ds_config(epochs=B["ds_epochs"], seed=seed,

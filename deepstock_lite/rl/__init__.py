@@ -18,9 +18,11 @@ from ..core.decoding import (BaseStockDecoder, IdentityDecoder, decoder_from_dic
                              inventory_position, order_up_to)
 from .normalization import ObsNormalizer, RewardScaler, RunningMeanStd
 from .evaluation import TrainingDivergedError
+from .instances import INSTANCES, make_envs
+from .networks import mlp
 
 __all__ = ["ddpg", "ppo", "dsac", "DDPG", "DDPGConfig", "PPO", "PPOConfig", "DSAC", "DSACConfig",
            "ReplayBuffer", "compute_gae", "save_checkpoint",
            "load_checkpoint", "BaseStockDecoder", "IdentityDecoder", "decoder_from_dict",
            "inventory_position", "order_up_to", "ObsNormalizer", "RewardScaler", "RunningMeanStd",
-           "TrainingDivergedError", "CheckpointError"]
+           "TrainingDivergedError", "CheckpointError", "INSTANCES", "make_envs", "mlp"]
