@@ -132,7 +132,7 @@ def ds_row(reg, which, seed, budget):
     first = res.history[0] if res.history else {"val": np.nan, "train": np.nan}
     return {"reg": reg, "validation": which, "seed": seed, "params": row["params"],
             "val_mean_demand": float(S.data.val.mean()), "val": float(out["val"]),
-            "test": float(out["test"]), "best_epoch": int(res.best_epoch),
+            "test": float(out["test"]), "best_epoch": int(res.best_step),
             "epochs_run": len(res.history), "first_epoch_val": float(first["val"]),
             "val_curve": [round(float(h["val"]), 4) for h in res.history],
             "train_curve": [round(float(h["train"]), 4) for h in res.history],

@@ -215,7 +215,7 @@ def ds_setting_run(key, params, seed=0, *, budget="small", surrogate="exact", le
                    on_hand=S.on_hand, cost_start=S.cost_start)
     test = S.evaluate_on_observations(res.policy.act_numpy, "test")
     return {"val": float(res.best_val), "test": float(test), "epochs_run": len(res.history),
-            "best_epoch": res.best_epoch, "cpu_seconds": time.process_time() - t0}
+            "best_epoch": res.best_step, "cpu_seconds": time.process_time() - t0}
 
 
 def _paper_best(key, reg):

@@ -113,11 +113,11 @@ def ds_lr_curves(seeds=(0, 1, 2, 3), budget="small", *, previous=None, progress=
                          "seed": seed,
                          "val_curve": [round(h["val"], 4) for h in res.history],
                          "train_curve": [round(h["train"], 4) for h in res.history],
-                         "best_epoch": res.best_epoch, "epochs_run": len(res.history),
+                         "best_epoch": res.best_step, "epochs_run": len(res.history),
                          "val": out["val"], "test": out["test"],
                          "gap": out["test"] / bench - 1})
             print(f"DS + Base, setting 1, {label} (lr {params['lr']:.4f}), seed {seed}: kept "
-                  f"epoch {res.best_epoch} of {len(res.history)}, test {out['test']:.4f} "
+                  f"epoch {res.best_step} of {len(res.history)}, test {out['test']:.4f} "
                   f"({runs[-1]['gap']:+.1%})", flush=True)
             if progress is not None:
                 progress(part)
@@ -151,7 +151,7 @@ def s4_none_replay(methods=("ddpg", "dsac"), seeds=(0, 1), budget="small", perio
                 continue
             with capture(modules[m], "train") as seen:
                 res = evaluate_config(m, "none", "4", row["params"], seed, budget)
-            agent = seen[-1][0]
+            agent, _ = seen[-1]
             sim = simulate(S.system, FunctionPolicy(lambda st: agent.act(obs_fn(st))),
                            S.data.test, on_hand=S.on_hand)
             # the order's response to the stock, at the states the policy visits

@@ -105,8 +105,8 @@ def _selected(method, seen):
     if not seen:
         return {}
     if method == "ds":
-        return {"best_epoch": int(seen[-1].best_epoch)}
-    agent = seen[-1][0]
+        return {"best_epoch": int(seen[-1].best_step)}
+    agent, _ = seen[-1]
     best = getattr(agent, "best", None)
     return {"best_step": int(best["step"])} if best else {}
 

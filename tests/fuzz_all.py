@@ -161,6 +161,17 @@ def _cases():
         dict(end_inventory=D, sales=D, start=0), allow_nonfinite=("sales",))
     add("core.summarize", O3, lambda: core.summarize,
         dict(result=core.simulate(sysL1(), core.BaseStock(5), D), start=0))
+    add("core.t_interval", O + "statistics.py", lambda: core.t_interval,
+        dict(x=[1.0, 2.0, 4.0], level=0.95), allow_nonfinite=("x",))   # n < 2: NaN bounds
+    add("core.load_results", O + "results_store.py", lambda: core.load_results,
+        dict(name="zipkin_ds"), use=lambda d: len(d["rows"]))
+
+    def captured(cm):
+        with cm as seen:
+            core.simulate(sysL1(), core.BaseStock(5), D)
+        return len(seen)
+    add("core.capture", O + "capture.py", lambda: core.capture,
+        dict(module=core, name="simulate"), use=captured)
     O4 = O + "paper_data.py"
     add("core.indep_floors", O4, lambda: core.indep_floors, dict(horizon=31, seed=42),
         use=lambda r: r[0])

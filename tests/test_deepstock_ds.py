@@ -62,6 +62,10 @@ def test_training_improves_on_the_untrained_policy():
                        config=DSConfig(epochs=150, lr=1e-2, batch_size=10, patience=150))
     assert trained.best_val < 0.8 * short.best_val
     assert [h["epoch"] for h in trained.history][:3] == [0, 1, 2]
+    # DS returns the RL trainers' result type: it unpacks as (policy, history)
+    policy, history = trained
+    assert policy is trained.policy and history is trained.history
+    assert trained.history[trained.best_step]["val"] == trained.best_val
 
 
 def test_bad_configuration():

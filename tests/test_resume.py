@@ -191,7 +191,7 @@ def fake_evaluate(method, reg, key, params, seed, budget):
     from deepstock_lite.rl import ddpg, dsac
     x = float(params["lr"]) * 10 + seed
     if method == "ds":
-        ds.train_ds(SimpleNamespace(best_epoch=1, history=[{"val": 2 + x, "train": 2 + x},
+        ds.train_ds(SimpleNamespace(best_step=1, history=[{"val": 2 + x, "train": 2 + x},
                                                            {"val": 1 + x, "train": 1 + x}]))
         return {"val": 1 + x, "test": 1.5 + x}
     {"ddpg": ddpg, "dsac": dsac}[method].train(FakeAgent(140 + seed))

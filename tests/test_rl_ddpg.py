@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepstock_lite.rl import BaseStockDecoder, TrainingDivergedError, ddpg
+from deepstock_lite.rl import BaseStockDecoder, TrainingDivergedError, TrainingResult, ddpg
 from deepstock_lite.rl.instances import make_envs
 
 torch.set_num_threads(1)
@@ -66,8 +66,13 @@ def test_short_training_improves_on_the_initial_policy():
 
 def test_checkpoint_gives_identical_actions(tmp_path):
     env, ev = envs()
-    agent, _ = ddpg.train(env, small_config(), eval_env=ev, decoder=BaseStockDecoder(2),
-                          quiet=True)
+    result = ddpg.train(env, small_config(), eval_env=ev, decoder=BaseStockDecoder(2),
+                        quiet=True)
+    # the one result type of every trainer: unpacks as (agent, history), knows its best
+    assert isinstance(result, TrainingResult)
+    agent, history = result
+    assert result.policy is agent and history is agent.history
+    assert (result.best_val, result.best_step) == (agent.best["eval_cost"], agent.best["step"])
     path = agent.save(tmp_path / "ddpg.pt")
     back = ddpg.DDPG.load(path)
     obs = np.array([[0.0, 0.0], [10.0, 5.0], [-3.0, 8.0]], np.float32)

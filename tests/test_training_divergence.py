@@ -70,7 +70,7 @@ def test_ds_keeps_the_first_best_epoch_and_stops_after_patience():
     for e, v in enumerate(vals):
         if v < best - 1e-9:
             best, epoch = v, e
-    assert (res.best_epoch, res.best_val) == (epoch, best)
+    assert (res.best_step, res.best_val) == (epoch, best)
     assert res.stopped_early and len(vals) == epoch + 1 + 3
     with torch.no_grad():          # the policy returned is the kept one
         kept = ds_rollout(res.policy, system, torch.as_tensor(va, dtype=torch.float32),
@@ -95,7 +95,7 @@ def test_ds_tolerance_is_1e_9(monkeypatch, step, best_epoch, stopped):
     system, tr, va = _lost_sales()
     res = train_ds(system, Regularization("base", L=2, scale=40), tr, va, cost_start=5,
                    config=DSConfig(epochs=6, batch_size=8, patience=3, hidden=(8,)))
-    assert (res.best_epoch, res.stopped_early) == (best_epoch, stopped)
+    assert (res.best_step, res.stopped_early) == (best_epoch, stopped)
     assert len(res.history) == (4 if stopped else 6)
 
 

@@ -8,10 +8,20 @@ import contextlib
 __all__ = ["capture"]
 
 
-@contextlib.contextmanager
 def capture(module, name):
     """Record what ``module.name`` returns while the block runs (the sweep's code keeps only
-    the losses; this keeps the trained object too)."""
+    the losses; this keeps the trained object too): ``with capture(ds, "train_ds") as seen:``
+    gives the list of every return value."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise TypeError(f"name must be the name of a function of module, got {name!r}")
+    if not callable(getattr(module, name, None)):
+        raise ValueError(f"name: module {getattr(module, '__name__', module)!r} has no "
+                         f"function {name!r}")
+    return _recording(module, name)
+
+
+@contextlib.contextmanager
+def _recording(module, name):
     original, seen = getattr(module, name), []
 
     def wrapped(*args, **kwargs):

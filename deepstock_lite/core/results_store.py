@@ -123,7 +123,11 @@ def load(name, *, hint=None):
 def load_results(name):
     """Load a results file (a name in ``data/results/`` or a path), as the chapters do; an
     error naming the file when it is missing or corrupt."""
-    return load(name, hint="generate it with its lab command (README, 'For authors')")
+    name = check_out(name, "name")
+    try:
+        return load(name, hint="generate it with its lab command (README, 'For authors')")
+    except ResultsError as e:
+        raise ResultsError(f"{e} (name={name!r})") from None
 
 
 def interrupted(old, force=False):

@@ -19,11 +19,13 @@ MLP with ELU activations, batches of a few trajectories, Adam, ``ReduceLROnPlate
 validation cost, and early stopping that keeps the best validation model (Chapter 9's
 Algorithm DS names the steps of :func:`train_ds`).
 """
+# Longer than 400 lines: DS whole (config, policy, the differentiable rollout, the
+# training loop) in one file read top to bottom, as each RL algorithm is.
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -34,10 +36,10 @@ from ..core.validation import (MAX_COUNT, MAX_QUANTITY, check_array, check_bool,
                                check_int, check_real)
 from ..core.decoding import (SURROGATES, Regularization, check_surrogate, initial_bias_logit,
                            relu_surrogate)
-from ..rl.evaluation import KeepBest, TrainingDivergedError, check_parameters
+from ..rl.evaluation import KeepBest, TrainingDivergedError, TrainingResult, check_parameters
 from ..rl.networks import MAX_OBS_DIM, MAX_WIDTH, mlp
 
-__all__ = ["DSConfig", "DSPolicy", "ds_rollout", "train_ds", "DSResult", "SURROGATES",
+__all__ = ["DSConfig", "DSPolicy", "ds_rollout", "train_ds", "SURROGATES",
            "config_dict", "round_surrogate"]
 
 
@@ -261,30 +263,18 @@ def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.
 _DS_REMEDY = "Lower the learning rate (DSConfig.lr) or the gradient clip (DSConfig.grad_clip)."
 
 
-@dataclass
-class DSResult:
-    policy: DSPolicy
-    history: list = field(default_factory=list)   # per epoch: train, val loss, lr
-    best_val: float = math.inf
-    best_epoch: int = -1
-    stopped_early: bool = False
-
-    def summary(self):
-        return {"best_val": self.best_val, "best_epoch": self.best_epoch,
-                "epochs_run": len(self.history), "stopped_early": self.stopped_early}
-
-
 def train_ds(system, regularization, train, val, *, config=None, features=None,
              n_history=0, on_hand=0.0, warmup=0, cost_start=0, obs_scale=None, verbose=False):
     """Train a :class:`DSPolicy` by backpropagating the average cost of periods
     ``cost_start…T−1`` through :func:`ds_rollout` (the book's Algorithm DS, Chapter 9).
 
     ``train``/``val``: demand arrays ``(n, T)``; ``features``: optional dict with ``"train"`` and
-    ``"val"`` arrays ``(n, T, F)``. Returns a :class:`DSResult` holding the best validation
-    policy: the first epoch whose validation cost beats the best so far by more than 1e-9 is
-    kept, and training stops after ``config.patience`` epochs in a row without one. Training
-    stops with :class:`~deepstock_lite.rl.TrainingDivergedError` if the loss or a parameter
-    becomes NaN/inf.
+    ``"val"`` arrays ``(n, T, F)``. Returns a :class:`~deepstock_lite.rl.TrainingResult`
+    holding the best validation policy (``best_step``: its epoch): the first epoch whose
+    validation cost beats the best so far by more than 1e-9 is kept, and training stops after
+    ``config.patience`` epochs in a row without one. Training stops with
+    :class:`~deepstock_lite.rl.TrainingDivergedError` if the loss or a parameter becomes
+    NaN/inf.
     """
     config, n_history, on_hand, warmup, verbose = _check_train_arguments(
         system, regularization, config, n_history, on_hand, warmup, verbose)
@@ -313,7 +303,7 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
     no_order = (f"no order placed from period warmup={warmup} on reaches the costs counted "
                 f"from cost_start={cost_start} within T={Dtr.shape[1]} periods (lead time "
                 f"L={system.L}): lower warmup or cost_start")
-    result = DSResult(policy=policy)
+    history, stopped_early = [], False
     keep = KeepBest(config.patience, min_delta=1e-9)
     keep.offer(math.inf, -1, snapshot)   # the untrained policy, until an epoch beats it
     for epoch in range(config.epochs):
@@ -324,17 +314,16 @@ def train_ds(system, regularization, train, val, *, config=None, features=None,
         with torch.no_grad():
             v = loss_on(Dva, Fva).item()
         sched.step(v)
-        result.history.append({"epoch": epoch, "train": train_loss, "val": v,
+        history.append({"epoch": epoch, "train": train_loss, "val": v,
                                "lr": opt.param_groups[0]["lr"]})
         keep.offer(v, epoch, snapshot)
         if keep.stop:
-            result.stopped_early = True
+            stopped_early = True
             break
         if verbose and epoch % 20 == 0:
             print(f"epoch {epoch:4d}  train {train_loss:.4f}  val {v:.4f}")
-    result.best_val, result.best_epoch = keep.best["eval_cost"], keep.best["step"]
     policy.load_state_dict(keep.best["state"])
-    return result
+    return TrainingResult.from_keep(policy, history, keep, stopped_early)
 
 
 def _train_epoch(policy, opt, batch_loss, batches, grad_clip, epoch, no_order):

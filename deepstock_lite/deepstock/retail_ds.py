@@ -13,7 +13,7 @@ from torch import nn
 
 from ..core.validation import check_bool, check_int, check_real
 from ..core.decoding import Regularization
-from ..rl.evaluation import KeepBest, TrainingDivergedError, check_parameters
+from ..rl.evaluation import KeepBest, TrainingDivergedError, TrainingResult, check_parameters
 from .ds import DSConfig, DSPolicy
 from .retail_env import RING_DAYS, SHORT_WINDOW, LONG_WINDOW, RetailEnv, check_skus
 from .retail_metrics import daily_cost
@@ -169,8 +169,9 @@ def train_ds_retail(env_train, env_val, regularization, config=None, *, tau_unit
     keep-best: the untrained policy is scored first (epoch ``-1``) and an epoch replaces the
     kept policy only with a strictly lower objective. ``tau_units``/``tau_rel``: the widths of
     the smoothed stock-out indicator (:func:`retail_rollout_torch`); ``time_limit`` (seconds)
-    stops early. Returns ``(policy, history)``: the kept policy, and one dict per epoch
-    (``train`` surrogate, ``val`` objective, ``lr``, ``seconds``). A non-finite loss or
+    stops early. Returns a :class:`~deepstock_lite.rl.TrainingResult` that unpacks as
+    ``policy, history``: the kept policy, and one dict per epoch (``train`` surrogate, ``val``
+    objective, ``lr``, ``seconds``). A non-finite loss or
     parameter raises :class:`~deepstock_lite.rl.TrainingDivergedError`.
     Torch runs on ``num_threads`` threads meanwhile (one is fastest for these small batches:
     more threads mostly add synchronization); the previous setting is restored.
@@ -259,4 +260,5 @@ def _train_ds(env_train, env_val, regularization, config, quiet, time_limit, tau
         if time_limit is not None and time.perf_counter() - start > time_limit:
             break
     policy.load_state_dict(keep.best["state"])
-    return policy, history
+    return TrainingResult.from_keep(policy, history, keep,
+                                    stopped_early=len(history) - 1 < epochs)

@@ -17,7 +17,7 @@ from .ppo import PPO, PPOConfig
 from ..core.decoding import (BaseStockDecoder, IdentityDecoder, decoder_from_dict,
                              inventory_position, order_up_to)
 from .normalization import ObsNormalizer, RewardScaler, RunningMeanStd
-from .evaluation import TrainingDivergedError
+from .evaluation import TrainingDivergedError, TrainingResult
 from .instances import INSTANCES, make_envs
 from .networks import mlp
 
@@ -25,4 +25,5 @@ __all__ = ["ddpg", "ppo", "dsac", "DDPG", "DDPGConfig", "PPO", "PPOConfig", "DSA
            "ReplayBuffer", "compute_gae", "save_checkpoint",
            "load_checkpoint", "BaseStockDecoder", "IdentityDecoder", "decoder_from_dict",
            "inventory_position", "order_up_to", "ObsNormalizer", "RewardScaler", "RunningMeanStd",
-           "TrainingDivergedError", "CheckpointError", "INSTANCES", "make_envs", "mlp"]
+           "TrainingDivergedError", "TrainingResult", "CheckpointError", "INSTANCES", "make_envs",
+           "mlp"]

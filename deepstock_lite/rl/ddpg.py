@@ -34,6 +34,9 @@ the action mapping (:mod:`.actions`), the divergence guard and keep-best bookkee
 The file is longer than the package's 400-line guide on purpose: the whole algorithm, loop
 included, reads in one place (CleanRL's habit), which is the point of the file.
 """
+# Longer than 400 lines: the whole algorithm (config, networks, acting, update, training
+# loop) is one file read top to bottom, by design (CleanRL's habit): split, it would send the
+# reader between files.
 from __future__ import annotations
 
 import copy
@@ -52,7 +55,7 @@ from .buffers import ReplayBuffer
 from .checkpoint import agent_state, load_agent, restore_agent_state, save_checkpoint
 from .config_fields import field_bool, field_choice, field_hidden, field_int, field_real
 from .evaluation import (DIVERGENCE_FACTOR, EvalSchedule, KeepBest, LossAverages,
-                         check_eval_cost, check_losses, check_parameters,
+                         TrainingResult, check_eval_cost, check_losses, check_parameters,
                          decay_learning_rates)
 from .networks import ACTIVATIONS, Net, adam, mlp, polyak_update, set_initial_action
 from .normalization import ObsNormalizer
@@ -513,7 +516,8 @@ class DDPG:
 
 
 def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore_best=True):
-    """Train DDPG on a vector env; returns ``(agent, history)``.
+    """Train DDPG on a vector env; returns a :class:`~.evaluation.TrainingResult` (the agent as
+    its ``policy``), which unpacks as ``agent, history``.
 
     ``eval_env`` (a :class:`~deepstock_lite.envs.BatchInventoryEnv` on held-out demand) is
     evaluated every ``config.eval_every`` transitions; with ``restore_best`` the returned agent
@@ -528,4 +532,4 @@ def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore
     agent.learn(env, eval_env=eval_env, quiet=quiet)
     if restore_best and agent.best is not None:
         agent.load_best()
-    return agent, agent.history
+    return TrainingResult.from_keep(agent, agent.history, agent.keep)

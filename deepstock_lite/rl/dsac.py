@@ -43,6 +43,9 @@ file (see :mod:`.ddpg`).
 The file is longer than the package's 400-line guide on purpose: the whole algorithm, loop
 included, reads in one place (CleanRL's habit), which is the point of the file.
 """
+# Longer than 400 lines: the whole algorithm (config, quantile critics, actor, update,
+# training loop) is one file read top to bottom, by design (CleanRL's habit): split, it would
+# send the reader between files.
 from __future__ import annotations
 
 import copy
@@ -62,7 +65,7 @@ from .buffers import ReplayBuffer
 from .checkpoint import agent_state, load_agent, restore_agent_state, save_checkpoint
 from .config_fields import field_bool, field_choice, field_hidden, field_int, field_real
 from .evaluation import (DIVERGENCE_FACTOR, EvalSchedule, KeepBest, LossAverages,
-                         check_eval_cost, check_losses, check_parameters,
+                         TrainingResult, check_eval_cost, check_losses, check_parameters,
                          decay_learning_rates)
 from .networks import ACTIVATIONS, Net, adam, mlp, polyak_update, set_initial_action
 from .normalization import ObsNormalizer
@@ -531,7 +534,8 @@ def cvar(quantiles, level):
 
 
 def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore_best=True):
-    """Train distributional SAC on a vector env; returns ``(agent, history)`` (see
+    """Train distributional SAC on a vector env; returns a
+    :class:`~.evaluation.TrainingResult` that unpacks as ``agent, history`` (see
     :func:`.ddpg.train`)."""
     config = DSACConfig() if config is None else config
     if not isinstance(config, DSACConfig):
@@ -542,4 +546,4 @@ def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore
     agent.learn(env, eval_env=eval_env, quiet=quiet)
     if restore_best and agent.best is not None:
         agent.load_best()
-    return agent, agent.history
+    return TrainingResult.from_keep(agent, agent.history, agent.keep)

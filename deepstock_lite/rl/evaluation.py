@@ -10,12 +10,13 @@ policy with :class:`KeepBest` too, and every trainer raises :class:`TrainingDive
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import torch
 
 __all__ = ["TrainingDivergedError", "DIVERGENCE_FACTOR", "check_losses", "check_parameters",
            "check_eval_cost", "linear_lr", "decay_learning_rates", "EvalSchedule",
-           "LossAverages", "KeepBest"]
+           "LossAverages", "KeepBest", "TrainingResult"]
 
 #: a critic whose TD errors exceed this many times the largest discounted return of the
 #: warm-up rewards has diverged
@@ -119,6 +120,34 @@ class LossAverages:
         means = {k: float(a[0] / max(a[1], 1)) for k, a in self.sums.items()}
         self.sums = {}
         return means
+
+
+@dataclass
+class TrainingResult:
+    """What every trainer returns (DDPG, PPO, distributional SAC, DS, retail DS).
+
+    ``policy``: the trained policy, restored to its best evaluated state where the trainer
+    keeps the best (the agent for the RL algorithms, the ``DSPolicy`` for DS); ``history``:
+    one dict per evaluation (RL) or epoch (DS); ``best_val``: the best held-out (validation)
+    cost; ``best_step``: when it was seen, the environment step (RL) or the epoch (DS;
+    ``-1``: the untrained policy); ``stopped_early``: training stopped before its budget
+    (patience or a time limit). It unpacks as ``policy, history = train(...)``."""
+    policy: object
+    history: list = field(default_factory=list)
+    best_val: float = math.inf
+    best_step: int = -1
+    stopped_early: bool = False
+
+    def __iter__(self):
+        return iter((self.policy, self.history))
+
+    @classmethod
+    def from_keep(cls, policy, history, keep, stopped_early=None):
+        """The result of a trainer that kept its best policy with ``keep`` (a
+        :class:`KeepBest`); ``stopped_early`` defaults to ``keep.stop``."""
+        best = keep.best or {"eval_cost": math.inf, "step": -1}
+        return cls(policy, history, best["eval_cost"], best["step"],
+                   keep.stop if stopped_early is None else stopped_early)
 
 
 class KeepBest:

@@ -30,6 +30,9 @@ distributional SAC are small and do not call back into this file (see :mod:`.ddp
 The file is longer than the package's 400-line guide on purpose: the whole algorithm, loop
 included, reads in one place (CleanRL's habit), which is the point of the file.
 """
+# Longer than 400 lines: the whole algorithm (config, networks, rollouts, update, training
+# loop) is one file read top to bottom, by design (CleanRL's habit): split, it would send the
+# reader between files.
 from __future__ import annotations
 
 import copy
@@ -47,8 +50,9 @@ from .actions import check_agent_args, check_env, decoder_input
 from .buffers import gae_unchecked
 from .checkpoint import agent_state, load_agent, restore_agent_state, save_checkpoint
 from .config_fields import field_bool, field_choice, field_hidden, field_int, field_real
-from .evaluation import (EvalSchedule, KeepBest, LossAverages, check_eval_cost,
-                         check_losses, check_parameters, decay_learning_rates)
+from .evaluation import (EvalSchedule, KeepBest, LossAverages, TrainingResult,
+                         check_eval_cost, check_losses, check_parameters,
+                         decay_learning_rates)
 from .networks import ACTIVATIONS, mlp, set_initial_action
 from .normalization import ObsNormalizer, RewardScaler
 
@@ -402,7 +406,8 @@ class PPO:
 
 
 def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore_best=True):
-    """Train PPO on a vector env; returns ``(agent, history)`` (see :func:`.ddpg.train`)."""
+    """Train PPO on a vector env; returns a :class:`~.evaluation.TrainingResult` that unpacks
+    as ``agent, history`` (see :func:`.ddpg.train`)."""
     config = PPOConfig() if config is None else config
     if not isinstance(config, PPOConfig):
         raise TypeError(f"config must be a PPOConfig, got {type(config).__name__}")
@@ -412,4 +417,4 @@ def train(env, config=None, *, eval_env=None, decoder=None, quiet=False, restore
     agent.learn(env, eval_env=eval_env, quiet=quiet)
     if restore_best and agent.best is not None:
         agent.load_best()
-    return agent, agent.history
+    return TrainingResult.from_keep(agent, agent.history, agent.keep)
