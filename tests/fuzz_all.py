@@ -296,6 +296,7 @@ def _other_cases(sysL1, env_use):
     except Exception:  # pragma: no cover - the fuzz reports what it can import
         return cs
     Oe = "deepstock_lite/envs/inventory_env.py"
+    Ob = "deepstock_lite/envs/batch_env.py"
     envkw = dict(system=sysL1(), demand=core.Poisson(3), horizon=5, q_max=10.0, warmup=0,
                  n_history=0, integer_orders=False, on_hand=0.0, reward="period",
                  features=None)
@@ -305,13 +306,13 @@ def _other_cases(sysL1, env_use):
                  (_e.reset(seed=0), _e.step(action))[1][1]),
         dict(action=np.array([1.0])))
     benv = lambda: E.BatchInventoryEnv(sysL1(), core.Poisson(3), 5, 10.0, n_envs=2, seed=0)
-    add("envs.BatchInventoryEnv", Oe, lambda: E.BatchInventoryEnv,
+    add("envs.BatchInventoryEnv", Ob, lambda: E.BatchInventoryEnv,
         dict(envkw, n_envs=2, seed=0),
         use=lambda e: (e.reset(seed=0), e.step(np.ones((2, 1))))[1][1])
-    add("envs.BatchInventoryEnv.step", Oe,
+    add("envs.BatchInventoryEnv.step", Ob,
         lambda: (lambda actions, _e=benv(): (_e.reset(seed=0), _e.step(actions))[1][1]),
         dict(actions=np.ones((2, 1))))
-    add("envs.BatchInventoryEnv.rollout", Oe, lambda: benv().rollout,
+    add("envs.BatchInventoryEnv.rollout", Ob, lambda: benv().rollout,
         dict(policy_fn=lambda o: np.full((2, 1), 4.0), seed=0))
     add("envs.make_regularization", Oe, lambda: E.make_regularization,
         dict(regularization="base", env=E.InventoryEnv(sysL1(), core.Poisson(3), 5, 10.0)))
