@@ -374,10 +374,10 @@ def _other_cases(sysL1, env_use):
     add("deepstock.setting1", Od + "settings.py", lambda: DS.setting1, dict(seed=42))
     add("deepstock.setting4", Od + "settings.py", lambda: DS.setting4,
         dict(n_train=2, horizon=4, n_skus=2, seed=0))
-    add("deepstock.CatalogueConfig", Od + "catalogue.py", lambda: DS.CatalogueConfig, {},
+    add("deepstock.CatalogueConfig", Od + "catalogue_config.py", lambda: DS.CatalogueConfig, {},
         params=["n_skus", "horizon", "seed", "history", "scale_median", "noise_cv",
                 "zero_inflation", "promo_rate", "review_periods", "lead_range"])
-    add("deepstock.censor", Od + "catalogue.py", lambda: DS.censor,
+    add("deepstock.censor", Od + "censoring.py", lambda: DS.censor,
         dict(demand=np.ones((2, 3)), available=np.ones((2, 3))))
     add("deepstock.SkuScaler", Od + "normalization.py", lambda: DS.SkuScaler,
         dict(floor=1 / 28, unit_features=(0, 1, 2, 3)))
