@@ -146,9 +146,10 @@ def _cases():
                      ("expected_positive_part", dict(y=2))]:
         add(f"core.DiscreteDemand.{meth}", O2, (lambda m=meth: getattr(pois3, m)), kw,
             use=(lambda d: d.pmf) if meth in ("sum_of", "convolve_power") else None)
-    add("core.ContinuousDemand", O2, lambda: core.ContinuousDemand,
+    O3 = O + "continuous.py"
+    add("core.ContinuousDemand", O3, lambda: core.ContinuousDemand,
         dict(law=stats.lognorm(0.4)), use=lambda d: d.expected_excess(1.0))
-    add("core.ContinuousDemand.discretize", O2,
+    add("core.ContinuousDemand.discretize", O3,
         lambda: core.ContinuousDemand(stats.lognorm(0.4)).discretize,
         dict(step=0.1, tail=1e-10), use=lambda r: (r[0], r[2], r[1].pmf))
     add("core.poisson_pmf", O2, lambda: core.poisson_pmf, dict(mean=3, tail=1e-12),
