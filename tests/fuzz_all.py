@@ -146,9 +146,10 @@ def _cases():
                      ("expected_positive_part", dict(y=2))]:
         add(f"core.DiscreteDemand.{meth}", O2, (lambda m=meth: getattr(pois3, m)), kw,
             use=(lambda d: d.pmf) if meth in ("sum_of", "convolve_power") else None)
-    add("core.ContinuousDemand", O2, lambda: core.ContinuousDemand,
+    O3 = O + "continuous.py"
+    add("core.ContinuousDemand", O3, lambda: core.ContinuousDemand,
         dict(law=stats.lognorm(0.4)), use=lambda d: d.expected_excess(1.0))
-    add("core.ContinuousDemand.discretize", O2,
+    add("core.ContinuousDemand.discretize", O3,
         lambda: core.ContinuousDemand(stats.lognorm(0.4)).discretize,
         dict(step=0.1, tail=1e-10), use=lambda r: (r[0], r[2], r[1].pmf))
     add("core.poisson_pmf", O2, lambda: core.poisson_pmf, dict(mean=3, tail=1e-12),
@@ -307,6 +308,7 @@ def _other_cases(sysL1, env_use):
     except Exception:  # pragma: no cover - the fuzz reports what it can import
         return cs
     Oe = "deepstock_lite/envs/inventory_env.py"
+    Ob = "deepstock_lite/envs/batch_env.py"
     envkw = dict(system=sysL1(), demand=core.Poisson(3), horizon=5, q_max=10.0, warmup=0,
                  n_history=0, integer_orders=False, on_hand=0.0, reward="period",
                  features=None)
@@ -316,13 +318,13 @@ def _other_cases(sysL1, env_use):
                  (_e.reset(seed=0), _e.step(action))[1][1]),
         dict(action=np.array([1.0])))
     benv = lambda: E.BatchInventoryEnv(sysL1(), core.Poisson(3), 5, 10.0, n_envs=2, seed=0)
-    add("envs.BatchInventoryEnv", Oe, lambda: E.BatchInventoryEnv,
+    add("envs.BatchInventoryEnv", Ob, lambda: E.BatchInventoryEnv,
         dict(envkw, n_envs=2, seed=0),
         use=lambda e: (e.reset(seed=0), e.step(np.ones((2, 1))))[1][1])
-    add("envs.BatchInventoryEnv.step", Oe,
+    add("envs.BatchInventoryEnv.step", Ob,
         lambda: (lambda actions, _e=benv(): (_e.reset(seed=0), _e.step(actions))[1][1]),
         dict(actions=np.ones((2, 1))))
-    add("envs.BatchInventoryEnv.rollout", Oe, lambda: benv().rollout,
+    add("envs.BatchInventoryEnv.rollout", Ob, lambda: benv().rollout,
         dict(policy_fn=lambda o: np.full((2, 1), 4.0), seed=0))
     add("envs.make_regularization", Oe, lambda: E.make_regularization,
         dict(regularization="base", env=E.InventoryEnv(sysL1(), core.Poisson(3), 5, 10.0)))
@@ -384,10 +386,10 @@ def _other_cases(sysL1, env_use):
     add("deepstock.setting1", Od + "settings.py", lambda: DS.setting1, dict(seed=42))
     add("deepstock.setting4", Od + "settings.py", lambda: DS.setting4,
         dict(n_train=2, horizon=4, n_skus=2, seed=0))
-    add("deepstock.CatalogueConfig", Od + "catalogue.py", lambda: DS.CatalogueConfig, {},
+    add("deepstock.CatalogueConfig", Od + "catalogue_config.py", lambda: DS.CatalogueConfig, {},
         params=["n_skus", "horizon", "seed", "history", "scale_median", "noise_cv",
                 "zero_inflation", "promo_rate", "review_periods", "lead_range"])
-    add("deepstock.censor", Od + "catalogue.py", lambda: DS.censor,
+    add("deepstock.censor", Od + "censoring.py", lambda: DS.censor,
         dict(demand=np.ones((2, 3)), available=np.ones((2, 3))))
     add("deepstock.SkuScaler", Od + "normalization.py", lambda: DS.SkuScaler,
         dict(floor=1 / 28, unit_features=(0, 1, 2, 3)))

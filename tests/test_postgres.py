@@ -96,7 +96,7 @@ def test_a_lost_schema_race_is_retried(monkeypatch):
     tables are created is retried, other errors are not."""
     import sqlalchemy.exc
     from optuna import storages
-    from deepstock_lite.deepstock import tuning
+    from deepstock_lite.deepstock import optuna_study
 
     calls = []
 
@@ -108,11 +108,11 @@ def test_a_lost_schema_race_is_retried(monkeypatch):
 
     monkeypatch.setattr(storages, "RDBStorage", flaky)
     monkeypatch.setattr(time, "sleep", lambda s: None)
-    assert tuning._rdb_storage("postgresql://x") == "storage" and len(calls) == 3
+    assert optuna_study._rdb_storage("postgresql://x") == "storage" and len(calls) == 3
 
     def broken(url, **kwargs):
         raise sqlalchemy.exc.OperationalError("connect", {}, Exception("no server"))
 
     monkeypatch.setattr(storages, "RDBStorage", broken)
     with pytest.raises(sqlalchemy.exc.OperationalError):
-        tuning._rdb_storage("postgresql://x")
+        optuna_study._rdb_storage("postgresql://x")

@@ -193,7 +193,7 @@ def test_base_stock_any_law_keyword_api():
     g = stats.gamma(4, scale=5)
     exact = optimal_base_stock(g, h=1, b=9, L=2, P=3)
     assert exact.error == 0
-    from deepstock_lite.core.distributions import ContinuousDemand
+    from deepstock_lite.core.continuous import ContinuousDemand
     assert base_stock_cost(g, S=exact.S, h=1, b=9, L=2, P=3) == pytest.approx(exact.cost)
     ln = stats.lognorm(0.4, scale=5)
     coarse = optimal_base_stock(ln, h=1, b=9, L=2, P=3, step=ln.std() / 200)

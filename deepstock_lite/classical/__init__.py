@@ -24,8 +24,8 @@ columns give them). Import every name from here, not from the modules.
 * lost sales: :func:`solve_lost_sales`, :func:`evaluate_policy_exact`, the heuristics;
 * the DeepStock paper's Setting 1: :func:`solve_setting1_dp`, :func:`setting1_expected_loss`.
 """
-from ..core.distributions import (ContinuousDemand, DiscreteDemand, DiscreteDistribution,
-                                   poisson_pmf)
+from ..core.continuous import ContinuousDemand
+from ..core.distributions import DiscreteDemand, DiscreteDistribution, poisson_pmf
 from .newsvendor import (NewsvendorSolution, critical_ratio, newsvendor_cost,
                          newsvendor_cost_empirical, newsvendor_cost_normal, newsvendor_empirical,
                          newsvendor_normal, optimal_newsvendor)

@@ -40,7 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from ..core.distributions import ContinuousDemand, DiscreteDemand, as_demand_law
+from ..core.continuous import ContinuousDemand, as_demand_law
+from ..core.distributions import DiscreteDemand
 from ..core.validation import check_int, check_real
 from .newsvendor import check_S_levels, normal_parameters, as_result, critical_ratio
 

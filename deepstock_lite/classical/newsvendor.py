@@ -15,7 +15,7 @@ keyword (``h=``, ``b=``, ``S=``): :func:`optimal_newsvendor` and :func:`newsvend
 any demand law, a :class:`~deepstock_lite.core.distributions.DiscreteDemand` (exact:
 Poisson, geometric, any finite pmf), a frozen ``scipy.stats`` law, discrete or continuous
 (lognormal, gamma, ...; the cost is integrated to about 1e-10 relative, see
-:class:`~deepstock_lite.core.distributions.ContinuousDemand`) or a demand process of
+:class:`~deepstock_lite.core.continuous.ContinuousDemand`) or a demand process of
 :mod:`deepstock_lite.core.demand`. :func:`newsvendor_normal` and
 :func:`newsvendor_cost_normal` are the closed forms for a normal law
 (``stats.norm(mu, sigma)``); :func:`newsvendor_empirical` and
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..core.distributions import ContinuousDemand, DiscreteDemand, as_demand_law
+from ..core.continuous import ContinuousDemand, as_demand_law
+from ..core.distributions import DiscreteDemand
 from ..core.validation import MAX_QUANTITY, check_array, check_real
 
 __all__ = ["critical_ratio", "NewsvendorSolution", "optimal_newsvendor", "newsvendor_cost",
@@ -69,7 +70,7 @@ def as_result(x):
 
 def normal_parameters(demand, *, low=-1e15):
     """``(mu, sigma)`` of a normal demand law: ``stats.norm(mu, sigma)`` or a
-    :class:`~deepstock_lite.core.distributions.ContinuousDemand` of one (the closed forms of
+    :class:`~deepstock_lite.core.continuous.ContinuousDemand` of one (the closed forms of
     this module and :mod:`deepstock_lite.classical.base_stock` need a normal law)."""
     try:
         law = as_demand_law(demand)

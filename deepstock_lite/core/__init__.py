@@ -3,8 +3,8 @@ metrics, classical policies, seeding and argument checks, t-intervals, and the l
 results files the chapters read."""
 from .demand import (DemandProcess, FromArray, NegativeBinomial, Normal, Poisson,
                      UniformInteger)
-from .distributions import (ContinuousDemand, DiscreteDemand, DiscreteDistribution,
-                            poisson_pmf)
+from .continuous import ContinuousDemand
+from .distributions import DiscreteDemand, DiscreteDistribution, poisson_pmf
 from .metrics import average_cost, fill_rate, stockout_rate, summarize, turnover_time
 from .paper_data import DemandSplits, indep_floors, make_ar1, make_iid, make_indep
 from .policies import SS, BaseStock, ConstantOrder, FunctionPolicy, Policy

@@ -20,6 +20,10 @@ agree with exact rational arithmetic to about :math:`10^{-12}` relative.
 :func:`poisson_pmf` (a Poisson pmf truncated where the tail is below ``tail``) is kept for
 figures that need a finite array; the solvers use :meth:`DiscreteDemand.poisson`, which is
 not truncated.
+
+Continuous laws (:class:`~deepstock_lite.core.continuous.ContinuousDemand`) and the reading of
+either kind of law (:func:`~deepstock_lite.core.continuous.as_demand_law`) are in
+:mod:`deepstock_lite.core.continuous`.
 """
 from __future__ import annotations
 
@@ -31,8 +35,8 @@ from scipy import stats
 
 from .validation import check_array, check_int, check_real
 
-__all__ = ["DiscreteDemand", "DiscreteDistribution", "ContinuousDemand", "poisson_pmf",
-           "as_discrete_demand", "as_demand_law", "MAX_SUPPORT"]
+__all__ = ["DiscreteDemand", "DiscreteDistribution", "poisson_pmf", "as_discrete_demand",
+           "MAX_SUPPORT"]
 
 _PMF_TOL = 1e-9        # how far from 1 a user pmf may sum
 _TAIL = 1e-12          # default tail of poisson_pmf
@@ -40,7 +44,8 @@ _TOP_TAIL = 1e-16      # P(D > top) below this: F is 1 there to double precision
 MAX_SUPPORT = 10_000_000  # largest support (in units) a law may need; guards memory and time
 
 
-def _too_large(what, n):
+def too_large(what, n):
+    """Raise the ``ValueError`` of a law whose support (``n`` points) is over MAX_SUPPORT."""
     raise ValueError(f"{what} needs a support of {n:.3g} points, more than the limit "
                      f"MAX_SUPPORT = {MAX_SUPPORT:,}; use a smaller mean or fewer periods")
 
@@ -60,7 +65,7 @@ class DiscreteDemand:
     def __init__(self, pmf):
         p = check_array("pmf", pmf, ndim=1, nonnegative=True)
         if p.size > MAX_SUPPORT:
-            _too_large("pmf", p.size)
+            too_large("pmf", p.size)
         total = p.sum()
         if abs(total - 1.0) > _PMF_TOL:
             raise ValueError(f"pmf must sum to 1 (within {_PMF_TOL:g}), got {total:.12g}")
@@ -77,7 +82,7 @@ class DiscreteDemand:
     @classmethod
     def _lazy(cls, head_fn, mean, var, top, name, poisson_mean=None):
         if not top < MAX_SUPPORT:
-            _too_large(name, top)
+            too_large(name, top)
         self = cls.__new__(cls)
         self._finite = None
         self._head_fn = head_fn
@@ -118,7 +123,7 @@ class DiscreteDemand:
         """A frozen ``scipy.stats`` discrete law on the non-negative integers, e.g.
         ``stats.poisson(5)``, ``stats.nbinom(3, 0.4)`` or ``stats.geom(0.2, loc=-1)``
         (geometric on {0, 1, ...}). Exact: the head comes from ``law.pmf``."""
-        if not _is_scipy(law, stats.rv_discrete):
+        if not is_scipy_law(law, stats.rv_discrete):
             raise TypeError("law must be a frozen scipy.stats discrete distribution, got "
                             f"{type(law).__name__}")
         lo, _ = law.support()
@@ -130,7 +135,7 @@ class DiscreteDemand:
             raise ValueError("law must have a finite mean and variance")
         top = float(law.isf(_TOP_TAIL))
         if not np.isfinite(top) or top >= MAX_SUPPORT:
-            _too_large("law", top)
+            too_large("law", top)
         name = f"{law.dist.name}{tuple(round(a, 6) for a in law.args)}"
         return cls._lazy(lambda n: law.pmf(np.arange(n)), mean, var, int(top) + 1, name)
 
@@ -141,7 +146,7 @@ class DiscreteDemand:
         if np.any(x != np.round(x)):
             raise ValueError("sample must hold integers for a discrete law")
         if x.max() >= MAX_SUPPORT:
-            _too_large("sample", x.max())
+            too_large("sample", x.max())
         return cls(np.bincount(x.astype(np.int64)) / x.size)
 
     def sum_of(self, k):
@@ -150,7 +155,7 @@ class DiscreteDemand:
         if k == 1:
             return self
         if k * (self.top + 1) > MAX_SUPPORT:
-            _too_large(f"the sum of k={k} periods", k * (self.top + 1))
+            too_large(f"the sum of k={k} periods", k * (self.top + 1))
         if self._poisson_mean is not None:
             return DiscreteDemand.poisson(k * self._poisson_mean)
         if self._finite is not None:
@@ -286,7 +291,9 @@ def check_levels(name, y):
     return check_array(name, y, max_abs=1e15, allow_empty=True)
 
 
-def _is_scipy(law, kind):
+def is_scipy_law(law, kind):
+    """Whether ``law`` is a frozen ``scipy.stats`` law of ``kind`` (``rv_discrete`` or
+    ``rv_continuous``)."""
     return isinstance(getattr(law, "dist", None), kind) and hasattr(law, "ppf")
 
 
@@ -297,7 +304,7 @@ def poisson_pmf(mean, tail=_TAIL):
     tail = check_real("tail", tail, low=1e-300, high=0.5)
     m = int(stats.poisson.isf(tail, mean)) + 1 if mean > 0 else 0
     if m >= MAX_SUPPORT:
-        _too_large("poisson_pmf", m)
+        too_large("poisson_pmf", m)
     pmf = stats.poisson.pmf(np.arange(m + 1), mean)
     return DiscreteDemand(pmf / pmf.sum())
 
@@ -312,9 +319,9 @@ def as_discrete_demand(demand, *, name="demand"):
                         "process")
     if isinstance(demand, DiscreteDemand):
         return demand
-    if _is_scipy(demand, stats.rv_discrete):
+    if is_scipy_law(demand, stats.rv_discrete):
         return DiscreteDemand.from_scipy(demand)
-    if _is_scipy(demand, stats.rv_continuous):
+    if is_scipy_law(demand, stats.rv_continuous):
         raise TypeError(f"{name} must be a discrete law here (integer demand); got a "
                         f"continuous scipy.stats law ({demand.dist.name})")
     if hasattr(demand, "distribution") and hasattr(demand, "sample"):
@@ -326,101 +333,3 @@ def as_discrete_demand(demand, *, name="demand"):
                         "(use DiscreteDemand.poisson(mean) for Poisson demand)")
     raise TypeError(f"{name} must be a DiscreteDemand or a frozen scipy.stats discrete law, "
                     f"got {type(demand).__name__} (wrap a pmf in DiscreteDemand(pmf))")
-
-
-class ContinuousDemand:
-    r"""A continuous demand law: a frozen ``scipy.stats`` continuous distribution with a
-    finite mean (e.g. ``stats.lognorm(0.4, scale=50)``, ``stats.gamma(4, scale=5)``,
-    ``stats.norm(50, 8)``).
-
-    **Precision.** :meth:`expected_excess` / :meth:`expected_shortfall` integrate the cdf /
-    survival function with ``scipy.integrate.quad`` to a relative error of about
-    :math:`10^{-10}` (closed forms for the normal law). :meth:`discretize` rounds the
-    demand to a grid; its ``error`` bounds :math:`E|D_\delta - D|`.
-    """
-
-    def __init__(self, law):
-        if not _is_scipy(law, stats.rv_continuous):
-            raise TypeError("law must be a frozen scipy.stats continuous distribution, got "
-                            f"{type(law).__name__}")
-        self.law = law
-        self.mean, self.var = float(law.mean()), float(law.var())
-        if not (np.isfinite(self.mean) and np.isfinite(self.var)) or self.var <= 0:
-            raise ValueError("law must have a finite mean and a finite positive variance")
-        self.std = math.sqrt(self.var)
-        self.lo, self.hi = (float(v) for v in law.support())
-        self.name = f"{law.dist.name}{tuple(round(float(a), 6) for a in law.args)}"
-        self.is_normal = law.dist.name == "norm"
-
-    def cdf(self, y):
-        return self.law.cdf(check_levels("y", y))
-
-    def quantile(self, ratio):
-        ratio = check_real("ratio", ratio, low=0.0, high=1.0, low_open=True, high_open=True)
-        return float(self.law.ppf(ratio))
-
-    def _one(self, y):
-        """(E(y - D)^+, E(D - y)^+) at one real y."""
-        from scipy import integrate
-        if y <= self.lo:
-            return 0.0, self.mean - y
-        if y >= self.hi:
-            return y - self.mean, 0.0
-        if self.is_normal:
-            mu, s = self.law.mean(), self.law.std()
-            z = (y - mu) / s
-            under = s * (stats.norm.pdf(z) - z * stats.norm.sf(z))
-            return y - mu + under, under
-        kw = dict(epsabs=1e-12 * max(1.0, self.std), epsrel=1e-10, limit=200)
-        if self.law.cdf(y) >= 0.5:
-            under = integrate.quad(self.law.sf, y, self.hi, **kw)[0]
-            return y - self.mean + under, under
-        over = integrate.quad(self.law.cdf, self.lo, y, **kw)[0]
-        return over, self.mean - y + over
-
-    def expected_excess(self, y):
-        """``E(y - D)^+`` for real ``y`` (vectorized)."""
-        y = check_levels("y", y)
-        out = np.vectorize(lambda v: self._one(v)[0], otypes=[float])(y)
-        return float(out) if out.ndim == 0 else out
-
-    def expected_shortfall(self, y):
-        """``E(D - y)^+`` for real ``y`` (vectorized)."""
-        y = check_levels("y", y)
-        out = np.vectorize(lambda v: self._one(v)[1], otypes=[float])(y)
-        return float(out) if out.ndim == 0 else out
-
-    def discretize(self, step, tail=1e-10):
-        r"""Round the demand to the grid ``offset + k * step``: returns ``(offset, law,
-        error)`` with ``law`` a :class:`DiscreteDemand` of the index ``k`` and
-        ``error`` a bound on :math:`E|D_\delta - D|` (half a step plus the mass beyond the
-        ``tail`` quantiles, which is moved to the end points)."""
-        step = check_real("step", step, low=0.0, low_open=True, high=1e15)
-        tail = check_real("tail", tail, low=1e-300, high=0.01)
-        q_lo, q_hi = float(self.law.ppf(tail)), float(self.law.isf(tail))
-        k0, k1 = math.floor(q_lo / step), math.ceil(q_hi / step)
-        if k1 - k0 + 1 > MAX_SUPPORT:
-            _too_large(f"discretizing with step={step:g}", k1 - k0 + 1)
-        edges = (np.arange(k0, k1 + 1) + 0.5) * step
-        F = self.law.cdf(edges)
-        F[-1] = 1.0
-        pmf = np.diff(np.concatenate(([0.0], F)))
-        error = 0.5 * step + self.expected_excess(q_lo) + self.expected_shortfall(q_hi)
-        return k0 * step, DiscreteDemand(np.clip(pmf, 0.0, None) / pmf.sum()), float(error)
-
-    def __repr__(self):
-        return f"ContinuousDemand({self.name}, mean={self.mean:.4g})"
-
-
-def as_demand_law(demand, name="demand"):
-    """A :class:`DiscreteDemand` or :class:`ContinuousDemand` from what a user passes as the
-    demand of a function of :mod:`deepstock_lite.classical`: either law, a frozen
-    ``scipy.stats`` law (discrete or continuous), or a demand process of
-    :mod:`deepstock_lite.core.demand` (its per-period law)."""
-    if isinstance(demand, (DiscreteDemand, ContinuousDemand)):
-        return demand
-    if _is_scipy(demand, stats.rv_continuous):
-        return ContinuousDemand(demand)
-    if demand is None:
-        raise TypeError(f"{name} is required: a DiscreteDemand or a scipy.stats law")
-    return as_discrete_demand(demand, name=name)

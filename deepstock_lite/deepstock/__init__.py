@@ -7,7 +7,9 @@ from .ds import DSConfig, DSPolicy, ds_rollout, train_ds
 from .settings import PaperSetting, ar1_sizes, setting1, setting2, setting3, setting4
 from .tuning import evaluate_config, make_setting, off_policy_schedule, run_study
 from .paper_analysis import paired_differences
-from .catalogue import Catalogue, CatalogueConfig, censor, make_catalogue, observed_sales
+from .catalogue import Catalogue, make_catalogue
+from .catalogue_config import CatalogueConfig
+from .censoring import censor, observed_sales
 from .normalization import SkuScaler
 from .retail import (PeriodCoeff, RetailEnv, forecast_base_stock, forecast_s_S,
                      metrics_by_period, retail_ds_config, retail_metrics, retail_rollout_torch,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.validation import check_array, check_int, check_real
-from .catalogue import UNIT_FEATURES
+from .catalogue_config import UNIT_FEATURES
 
 __all__ = ["SkuScaler", "DEFAULT_FLOOR"]
 

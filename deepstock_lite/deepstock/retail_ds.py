@@ -44,20 +44,8 @@ def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, 
     With ``return_trajectory``, also returns a dict of ``(n, T)`` tensors ``on_hand`` (before
     demand), ``sales``, ``end``, ``order``.
     """
-    if not isinstance(env, RetailEnv):
-        raise TypeError(f"env must be a RetailEnv, got {type(env).__name__}")
-    if not callable(policy):
-        raise TypeError("policy must be callable: obs tensor -> orders")
-    tau_units = check_real("tau_units", tau_units, low=0.0, low_open=True)
-    tau_rel = check_real("tau_rel", tau_rel, low=0.0)
-    relaxed = check_bool("relaxed", relaxed)
-    if skus is None:
-        pos = np.arange(env.skus.size)
-    else:
-        idx = check_skus("skus", skus, env.catalogue.n_skus)
-        pos = env._pos[idx]
-        if (pos < 0).any():
-            raise ValueError("skus must be SKUs of env's pool (env.skus)")
+    tau_units, tau_rel, relaxed, pos = _check_rollout(policy, env, skus, tau_units, tau_rel,
+                                                      relaxed)
     kw = dict(dtype=dtype)
     T, S, n = env.T, env.n_slots, pos.size
     s_np = env._scale[pos]
@@ -115,6 +103,26 @@ def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, 
     if return_trajectory:
         return total, {k: torch.stack(v, 1) for k, v in traj.items()}
     return total
+
+
+def _check_rollout(policy, env, skus, tau_units, tau_rel, relaxed):
+    """The arguments of :func:`retail_rollout_torch`, checked: ``(tau_units, tau_rel, relaxed,
+    pos)``, ``pos`` the positions of ``skus`` in ``env``'s pool (default: the whole pool)."""
+    if not isinstance(env, RetailEnv):
+        raise TypeError(f"env must be a RetailEnv, got {type(env).__name__}")
+    if not callable(policy):
+        raise TypeError("policy must be callable: obs tensor -> orders")
+    tau_units = check_real("tau_units", tau_units, low=0.0, low_open=True)
+    tau_rel = check_real("tau_rel", tau_rel, low=0.0)
+    relaxed = check_bool("relaxed", relaxed)
+    if skus is None:
+        pos = np.arange(env.skus.size)
+    else:
+        idx = check_skus("skus", skus, env.catalogue.n_skus)
+        pos = env._pos[idx]
+        if (pos < 0).any():
+            raise ValueError("skus must be SKUs of env's pool (env.skus)")
+    return tau_units, tau_rel, relaxed, pos
 
 
 def observation_stats(env):

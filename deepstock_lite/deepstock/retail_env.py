@@ -8,7 +8,8 @@ from gymnasium import spaces
 from gymnasium.vector import VectorEnv
 
 from ..core.validation import check_bool, check_choice, check_int, check_real
-from .catalogue import Catalogue, TRAILING_WINDOWS
+from .catalogue import Catalogue
+from .catalogue_config import TRAILING_WINDOWS
 from .normalization import SkuScaler
 from .retail_metrics import OBJECTIVES, daily_cost, metrics_from_sums
 

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..core.validation import check_choice, check_int, check_real
-from .catalogue import CatalogueConfig, make_catalogue
+from .catalogue import make_catalogue
+from .catalogue_config import CatalogueConfig
 from ..core.decoding import KINDS, Regularization
 from .retail import (OBJECTIVES, PeriodCoeff, RetailEnv, forecast_base_stock, forecast_s_S,
                      metrics_by_period, retail_ds_config, train_ds_retail, tune_heuristic)

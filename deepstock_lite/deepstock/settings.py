@@ -19,7 +19,8 @@ from ..core.paper_data import DemandSplits, make_ar1, make_iid, make_indep
 from ..core.policies import FunctionPolicy
 from ..core.simulator import InventorySystem, simulate
 from ..core.validation import check_choice, check_int, check_name
-from ..envs.inventory_env import BatchInventoryEnv, observation
+from ..envs.batch_env import BatchInventoryEnv
+from ..envs.episode import observation
 
 __all__ = ["PaperSetting", "READINGS", "ar1_sizes", "setting1", "setting2", "setting3",
            "setting4"]

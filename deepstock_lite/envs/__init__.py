@@ -1,6 +1,7 @@
 """Gymnasium environments over the batched simulator, and the action wrappers that put
 DeepStock's decodings (None / Base / Coeff / Both) in front of any agent."""
-from .inventory_env import BatchInventoryEnv, InventoryEnv
+from .batch_env import BatchInventoryEnv
+from .inventory_env import InventoryEnv
 from .wrappers import RegularizedAction, RegularizedVectorAction, make_regularization
 
 __all__ = ["InventoryEnv", "BatchInventoryEnv", "RegularizedAction", "RegularizedVectorAction",

@@ -1,5 +1,7 @@
-"""Gymnasium environments over the simulator: :class:`InventoryEnv` (one SKU) and
-:class:`BatchInventoryEnv` (a ``gymnasium.vector.VectorEnv`` stepping ``n`` SKUs at once).
+"""Gymnasium environments over the simulator: :class:`InventoryEnv` (one SKU), here, and
+:class:`~deepstock_lite.envs.batch_env.BatchInventoryEnv` (a ``gymnasium.vector.VectorEnv``
+stepping ``n`` SKUs at once), in :mod:`~deepstock_lite.envs.batch_env`; both step the batched
+episode logic of :mod:`~deepstock_lite.envs.episode`.
 
 * One environment step is one **review cycle**: the agent orders at a review period, then the
   simulator runs the ``P`` periods until the next review (with :meth:`InventorySystem.step`,
@@ -29,200 +31,11 @@ from collections import deque
 
 import numpy as np
 import gymnasium as gym
-from gymnasium import spaces
-from gymnasium.vector import VectorEnv
 
-from ..core.simulator import InventorySystem
-from ..core.validation import (MAX_COUNT, check_bool, check_choice, check_demand, check_int,
-                                check_real)
+from ..core.validation import check_int
+from .episode import InventoryCore, as_actions, check_options
 
-__all__ = ["InventoryEnv", "BatchInventoryEnv", "observation"]
-
-try:
-    from gymnasium.vector import AutoresetMode
-    _NO_AUTORESET = AutoresetMode.DISABLED
-except ImportError:  # pragma: no cover - gymnasium < 1.1
-    _NO_AUTORESET = "Disabled"
-
-
-def observation(state, demand, n_history=0, features=None):
-    """The observation of every policy in the book, for a batch of simulator states:
-    ``[on_hand, pipeline (L−1), last n_history demands (zeros before period 0), features]``.
-
-    ``demand`` (n, T) and ``features`` (n, T, F) are the rows of the states' trajectories; a
-    state past the last feature period sees the last one. Returns a float64 array (n, d).
-    """
-    t = state.t
-    parts = [state.on_hand[:, None], state.pipeline]
-    if n_history:
-        hist = np.zeros((state.n, n_history))
-        k = min(n_history, t)
-        if k:
-            hist[:, n_history - k:] = demand[:, t - k:t]
-        parts.append(hist)
-    if features is not None:
-        parts.append(features[:, min(t, features.shape[1] - 1)])
-    return np.concatenate(parts, axis=1)
-
-
-class _InventoryCore:
-    """Batched episode logic shared by both environments (not public)."""
-
-    def __init__(self, system, demand, horizon, q_max, warmup, n_history, integer_orders,
-                 on_hand, reward, features=None):
-        if not isinstance(system, InventorySystem):
-            raise TypeError(f"system must be an InventorySystem, got {type(system).__name__}")
-        self.system = system
-        self.horizon = check_int("horizon", horizon, low=1)
-        if self.horizon % system.P:
-            raise ValueError(f"horizon must be a multiple of the review period P={system.P}, "
-                             f"got {horizon}")
-        self.q_max = check_real("q_max", q_max, low=0.0, low_open=True)
-        self.warmup = check_int("warmup", warmup, low=0, high=MAX_COUNT)
-        if not system.is_review(self.warmup):
-            raise ValueError(f"warmup must end on a review period of {system!r}; "
-                             f"period {self.warmup} is not one")
-        self.n_history = check_int("n_history", n_history, low=0, high=MAX_COUNT)
-        if self.warmup + self.horizon + self.n_history > MAX_COUNT:
-            raise ValueError(f"warmup + horizon + n_history must be at most {MAX_COUNT}, got "
-                             f"warmup={self.warmup}, horizon={self.horizon}, "
-                             f"n_history={self.n_history}")
-        self.integer_orders = check_bool("integer_orders", integer_orders)
-        self.on_hand = check_real("on_hand", on_hand)
-        if not isinstance(reward, str):
-            raise TypeError(f"reward must be 'period' or 'attributed', got "
-                            f"{type(reward).__name__}")
-        self.reward_mode = check_choice("reward", reward, {"period", "attributed"})
-        self.T = self.warmup + self.horizon + (system.L if reward == "attributed" else 0)
-        if hasattr(demand, "sample") and not isinstance(demand, np.ndarray):
-            self.process, self.array = demand, None
-        else:
-            self.process, self.array = None, check_demand("demand", demand)
-            if self.array.shape[1] < self.T:
-                raise ValueError(f"demand must have at least {self.T} periods (warmup + horizon"
-                                 f"{' + L' if reward == 'attributed' else ''}), "
-                                 f"got {self.array.shape[1]}")
-        self.features = None
-        if features is not None:
-            if self.array is None:
-                raise ValueError("features need an array demand (rows must match)")
-            F = np.asarray(features, dtype=float)
-            if F.ndim != 3 or F.shape[0] != self.array.shape[0] or F.shape[1] < self.T:
-                raise ValueError(f"features must have shape ({self.array.shape[0]}, >= {self.T},"
-                                 f" F), got {F.shape}")
-            if not np.all(np.isfinite(F)):
-                raise ValueError("features must be finite")
-            self.features = F
-        self.obs_dim = (1 + max(system.L - 1, 0) + self.n_history
-                        + (0 if self.features is None else self.features.shape[2]))
-        self.state = None
-
-    # -- episode ---------------------------------------------------------------------------
-    def reset(self, n, rng, rows):
-        if self.process is not None:
-            self.D = self.process.sample(n, self.T, seed=rng)
-        else:
-            if rows is None:
-                rows = rng.integers(0, self.array.shape[0], size=n)
-            rows = np.asarray(rows) if not isinstance(rows, (str, bytes)) else np.array([])
-            if rows.shape != (n,) or not np.issubdtype(rows.dtype, np.integer) or \
-                    rows.min() < 0 or rows.max() >= self.array.shape[0]:
-                raise ValueError(f"paths must be {n} row indices in [0, "
-                                 f"{self.array.shape[0] - 1}]")
-            self.D = self.array[rows, :self.T]
-            self.F = None if self.features is None else self.features[rows, :self.T]
-        self.Dt = np.ascontiguousarray(self.D.T)
-        self.state = self.system.initial_state(n, on_hand=self.on_hand)
-        for t in range(self.warmup):
-            self.system.step(self.state, 0.0, self.Dt[t])
-        return self.observe()
-
-    def observe(self):
-        F = None if self.features is None else self.F
-        return observation(self.state, self.D, self.n_history, F).astype(np.float32)
-
-    def decode(self, action, n, name="action"):
-        a = as_actions(action, n, name)
-        q = np.clip(a, 0.0, self.q_max)
-        return np.rint(q) if self.integer_orders else q
-
-    def step(self, action, name="action"):
-        if self.state is None or self.state.t >= self.warmup + self.horizon:
-            raise RuntimeError("the episode has ended (truncated): call reset() first")
-        sys, s = self.system, self.state
-        q = self.decode(action, s.n, name)
-        t0 = s.t
-        if self.reward_mode == "attributed":
-            attributed = self.attributed_cost(q)
-        period_cost = np.zeros(s.n)
-        for k in range(sys.P):
-            rec = sys.step(s, q if k == 0 else 0.0, self.Dt[s.t])
-            period_cost += rec.cost
-        cost = attributed if self.reward_mode == "attributed" else period_cost
-        truncated = s.t >= self.warmup + self.horizon
-        info = {"cost": period_cost, "order": q, "t": t0}
-        return self.observe(), -cost, truncated, info
-
-    def attributed_cost(self, q):
-        """The cost of the periods ``[t+L, t+L+P)`` that the order ``q`` placed now serves,
-        by a look-ahead on the realized demand (the ``reward="attributed"`` of Chapter 5)."""
-        sys = self.system
-        look = self.state.copy()
-        total = np.zeros(look.n)
-        for k in range(sys.L + sys.P):
-            rec = sys.step(look, q if k == 0 else 0.0, self.Dt[look.t])
-            if k == 0:
-                total += sys.K * (q > 0) + sys.c * q
-            if k >= sys.L:
-                total += rec.cost - (rec.order * sys.c + sys.K * (rec.order > 0))
-        return total
-
-    def spaces(self):
-        obs = spaces.Box(-np.inf, np.inf, shape=(self.obs_dim,), dtype=np.float32)
-        act = spaces.Box(0.0, np.float32(self.q_max), shape=(1,), dtype=np.float32)
-        return obs, act
-
-
-
-def as_actions(action, n, name="action"):
-    """Orders ``(n,)`` (float64) from an action of shape ``(n,)`` or ``(n, 1)`` (also a scalar
-    when ``n == 1``), after checking type, shape and finiteness; ``name`` names it in errors."""
-    if isinstance(action, (str, bytes)) or action is None:
-        raise TypeError(f"{name} must be an array of numbers (orders), got "
-                        f"{type(action).__name__}")
-    try:
-        a = np.asarray(action)
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"{name} must be a rectangular array of numbers ({e})") from None
-    if a.dtype == bool or not (np.issubdtype(a.dtype, np.floating)
-                               or np.issubdtype(a.dtype, np.integer)):
-        raise TypeError(f"{name} must hold numbers (int or float), got dtype {a.dtype}")
-    if a.shape not in ((n,), (n, 1)) and not (n == 1 and a.size == 1 and a.ndim <= 2):
-        raise ValueError(f"{name} must have shape ({n},) or ({n}, 1), got {a.shape}")
-    a = a.astype(np.float64).reshape(n)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (got NaN or inf)")
-    return a
-
-
-def _check_options(options, allowed):
-    if options is None:
-        return {}
-    if not isinstance(options, dict):
-        raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
-    unknown = set(options) - set(allowed)
-    if unknown:
-        raise ValueError(f"options has unknown keys {sorted(unknown)}; allowed: "
-                         f"{sorted(allowed)}")
-    return options
-
-
-def _check_seed(seed, name="seed"):
-    if seed is None:
-        return None
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return check_int(name, seed, low=0)
+__all__ = ["InventoryEnv"]
 
 
 class InventoryEnv(gym.Env):
@@ -251,7 +64,7 @@ class InventoryEnv(gym.Env):
 
     def __init__(self, system, demand, horizon, q_max, *, warmup=0, n_history=0,
                  integer_orders=False, on_hand=0.0, reward="period", features=None):
-        self.core = _InventoryCore(system, demand, horizon, q_max, warmup, n_history,
+        self.core = InventoryCore(system, demand, horizon, q_max, warmup, n_history,
                                    integer_orders, on_hand, reward, features)
         self.observation_space, self.action_space = self.core.spaces()
         sy = self.core.system
@@ -274,7 +87,7 @@ class InventoryEnv(gym.Env):
         if seed is not None:
             seed = check_int("seed", seed, low=0)
         super().reset(seed=seed)
-        options = _check_options(options, {"path"})
+        options = check_options(options, {"path"})
         rows = None
         if "path" in options:
             p = options["path"]
@@ -457,99 +270,3 @@ class InventoryEnv(gym.Env):
         st.on_hand = np.array([self._x])
         st.t = self._t
         return st
-
-
-class BatchInventoryEnv(VectorEnv):
-    """``n_envs`` SKUs stepped together in numpy, as a ``gymnasium.vector.VectorEnv``.
-
-    All SKUs share the episode clock, so they truncate together; there is **no autoreset**:
-    after ``truncated`` call :meth:`reset`. With an array ``demand`` and ``n_envs=None`` every
-    row is one environment and :meth:`reset` uses the rows in order (held-out evaluation);
-    otherwise rows are drawn at random, or chosen with ``options={"paths": idx}``.
-
-    ``seed`` seeds the stream of episodes drawn by :meth:`reset` calls without a seed (``None``:
-    fresh entropy at the first such reset). :meth:`rollout` always evaluates on seeded demand
-    (see there), so the same policy gives the same cost every time.
-    """
-
-    metadata = {"autoreset_mode": _NO_AUTORESET, "render_modes": []}
-
-    def __init__(self, system, demand, horizon, q_max, n_envs=None, *, warmup=0, n_history=0,
-                 integer_orders=False, on_hand=0.0, reward="period", features=None, seed=None):
-        self.core = _InventoryCore(system, demand, horizon, q_max, warmup, n_history,
-                                   integer_orders, on_hand, reward, features)
-        if n_envs is None:
-            if self.core.array is None:
-                raise ValueError("n_envs is required when demand is a demand process")
-            self.num_envs, self._rows = self.core.array.shape[0], np.arange(
-                self.core.array.shape[0])
-        else:
-            self.num_envs, self._rows = check_int("n_envs", n_envs, low=1, high=MAX_COUNT), None
-            size = self.num_envs * (self.core.T + self.core.n_history + self.core.obs_dim)
-            if size > MAX_COUNT:
-                raise ValueError(f"n_envs * (periods + n_history + obs_dim) must be at most "
-                                 f"{MAX_COUNT} (the arrays allocated per episode), got "
-                                 f"n_envs={self.num_envs}: {size}")
-        self.seed = _check_seed(seed)
-        self.single_observation_space, self.single_action_space = self.core.spaces()
-        self.observation_space = spaces.Box(-np.inf, np.inf,
-                                            shape=(self.num_envs, self.core.obs_dim),
-                                            dtype=np.float32)
-        self.action_space = spaces.Box(0.0, np.float32(self.core.q_max),
-                                       shape=(self.num_envs, 1), dtype=np.float32)
-        self._np_random = None
-
-    def reset(self, *, seed=None, options=None):
-        seed = _check_seed(seed)
-        if seed is not None:
-            self._np_random = np.random.default_rng(seed)
-        elif self._np_random is None:
-            self._np_random = np.random.default_rng(self.seed)
-        options = _check_options(options, {"paths"})
-        rows = self._rows
-        if "paths" in options:
-            rows = options["paths"]
-            if self.core.array is None:
-                raise ValueError("options['paths'] needs an array demand")
-        obs = self.core.reset(self.num_envs, self._np_random, rows)
-        return obs, {"t": self.core.state.t}
-
-    def step(self, actions):
-        obs, reward, truncated, info = self.core.step(actions, "actions")
-        n = self.num_envs
-        return (obs, reward.astype(np.float64), np.zeros(n, dtype=bool),
-                np.full(n, bool(truncated)), info)
-
-    def rollout(self, policy_fn, *, seed=None, options=None):
-        """Run one whole episode with ``policy_fn(obs) -> actions`` and return the average
-        cost per period (periods after the warm-up, all rows).
-
-        The episode's demand (a demand process, or random rows of an array) is drawn with
-        ``seed``; by default the environment's ``seed``, or 0 when it has none. So repeated
-        rollouts score every policy on the same demand (common random numbers), and the
-        stream of :meth:`reset` calls without a seed is left where it was.
-        """
-        if not callable(policy_fn):
-            raise TypeError(f"policy_fn must be callable (obs -> actions), got "
-                            f"{type(policy_fn).__name__}")
-        seed = _check_seed(seed)
-        if seed is None:
-            seed = 0 if self.seed is None else self.seed
-        if isinstance(seed, np.random.Generator):
-            raise TypeError("seed must be an integer for rollout, got a Generator")
-        saved = self._np_random
-        try:
-            obs, _ = self.reset(seed=seed, options=options)
-            total, done = 0.0, False
-            while not done:
-                obs, _, _, trunc, info = self.step(policy_fn(obs))
-                total += info["cost"].sum()
-                done = bool(trunc[0])
-        finally:
-            self._np_random = saved
-        return total / (self.num_envs * self.core.horizon)
-
-    @property
-    def state(self):
-        """The simulator's :class:`~deepstock_lite.core.simulator.InventoryState`."""
-        return self.core.state
