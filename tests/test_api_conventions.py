@@ -7,7 +7,7 @@
 * Chapters import from the subpackages themselves (``deepstock_lite.classical``,
   ``deepstock_lite.core``, ``deepstock_lite.rl``, ``deepstock_lite.deepstock``, ...), never from
   their modules, and never an underscore (private) name from anywhere in ``deepstock_lite``.
-* No file of the classical package is over 400 lines, no function over 80.
+* (The sizes of files and functions, for the whole package: ``tests/test_sizes.py``.)
 """
 from __future__ import annotations
 
@@ -179,25 +179,6 @@ def test_chapters_import_no_private_name_and_only_from_subpackage_inits():
 ])
 def test_the_import_check_catches_bad_imports(code, n_bad):
     assert len(_bad_imports(code)) == n_bad
-
-
-# -- size of the classical code ------------------------------------------------------------------
-def _classical_files():
-    return sorted((ROOT / "deepstock_lite" / "classical").rglob("*.py"))
-
-
-@pytest.mark.parametrize("path", _classical_files(), ids=lambda p: p.name)
-def test_classical_files_and_functions_are_short(path):
-    """No file over 400 lines and no function over 80 (unless a comment on its ``def`` line
-    says why)."""
-    text = path.read_text(encoding="utf-8")
-    assert text.count("\n") <= 400, f"{path.name}: {text.count(chr(10))} lines"
-    lines = text.splitlines()
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            length = node.end_lineno - node.lineno + 1
-            assert length <= 80 or "#" in lines[node.lineno - 1], (
-                f"{path.name}: {node.name} has {length} lines")
 
 
 def test_no_chapter_reads_a_private_name_of_the_package():
