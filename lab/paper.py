@@ -366,13 +366,17 @@ def main(argv=None):
     p.add_argument("--reading", choices=READINGS, default=None, help="default total")
     p.add_argument("--methods", nargs="+", default=None, choices=METHODS,
                    help="default: " + " ".join(METHODS))
+    p.add_argument("--storage", default=None,
+                   help="an Optuna database URL for the studies and re-runs (default: "
+                        "sqlite:///studies/paper_s<k>.db for setting k); one URL, e.g. a "
+                        "PostgreSQL server that several machines share, holds every setting's")
     p.add_argument("--overfit", action="store_true",
                    help="the fixed overfitting study of Setting 4 instead of the sweep")
     add_output_options(p, "paper_setting<k>.json (paper_ds_overfit.json with --overfit)",
                        committing=("small", "full"))
     a = p.parse_args(argv)
     out, write = output_request(a)
-    sweep = ("settings", "trials", "seeds", "budget", "reading", "methods")
+    sweep = ("settings", "trials", "seeds", "budget", "reading", "methods", "storage")
     if a.overfit:
         given = [f"--{k}" for k in sweep if getattr(a, k) is not None]
         if given:
@@ -381,6 +385,9 @@ def main(argv=None):
         store.check_then_run(p, lambda: overfit_target(out or "paper_ds_overfit", **kw),
                              lambda: ds_overfit(out=out or "paper_ds_overfit", **kw))
         return
+    if a.storage is not None and "://" not in a.storage:
+        p.error(f"--storage must be a database URL such as sqlite:///studies/paper.db, got "
+                f"{a.storage!r}")
     settings = a.settings or list(SETTINGS)
     budget, reading = a.budget or "small", a.reading or "total"
     outs = {k: None for k in settings}
@@ -403,7 +410,7 @@ def main(argv=None):
             run_setting(key, trials=a.trials or 20, seeds=tuple(range(a.seeds or 3)),
                         budget=budget, reading=reading,
                         methods=tuple(a.methods or METHODS), out=outs[key], write=write,
-                        force=a.force)
+                        force=a.force, storage=a.storage)
             print(f"setting {key}: {time.perf_counter() - t0:.0f} s of wall time",
                   flush=True)
 

@@ -114,3 +114,16 @@ def test_the_runtime_package_never_imports_the_lab():
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n == "lab" or n.startswith("lab.") for n in names), path
+
+
+def test_the_paper_sweep_takes_a_storage_url(monkeypatch, capsys, tmp_path):
+    from lab import paper
+    seen = {}
+    monkeypatch.setattr(paper, "setting_target", lambda *a, **k: (None, None))
+    monkeypatch.setattr(paper, "run_setting", lambda key, **kw: seen.update({key: kw}))
+    url = f"sqlite:///{tmp_path}/shared.db"
+    paper.main(["--settings", "1", "2", "--budget", "tiny", "--storage", url])
+    assert {k: kw["storage"] for k, kw in seen.items()} == {"1": url, "2": url}
+    with pytest.raises(SystemExit):
+        paper.main(["--settings", "1", "--storage", "shared.db"])
+    assert "--storage must be a database URL" in capsys.readouterr().err
