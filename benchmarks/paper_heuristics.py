@@ -59,7 +59,7 @@ def data_seeds(key, budget):
 
 def make(key, seed):
     """Setting ``key`` on data seed ``seed`` (reading "total", the sweep's)."""
-    from deepstock_lite.deepstock.settings import setting1, setting2, setting3, setting4
+    from deepstock_lite.deepstock.paper_settings import setting1, setting2, setting3, setting4
     return {"1": setting1, "2": setting2, "3": setting3, "4": setting4}[key](seed=seed)
 
 
@@ -116,7 +116,7 @@ def ds_row(reg, which, seed, budget):
     trains it, early-stopped on the validation paths ``which``."""
     import torch
 
-    from deepstock_lite.deepstock import ds, tuning
+    from deepstock_lite.deepstock import differentiable_simulator as ds, tuning
     from deepstock_lite.core.results_store import load_results
     from deepstock_lite.core.capture import capture
     torch.set_num_threads(1)

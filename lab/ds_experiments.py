@@ -13,9 +13,9 @@ starts afresh; a finished file is replaced).
     python -m lab ds-surrogate --budget full --write
 
 compares DS trained with the exact pathwise gradient against surrogate gradients of the kinks
-(:attr:`DSConfig.surrogate <deepstock_lite.deepstock.ds.DSConfig>`): on the paper's Settings 1–4
-with DS + Base at the best configuration of ``paper_setting<k>.json``, evaluated as
-the lab's `paper` experiment evaluates it, and on four of Zipkin's lost-sales cells
+(``DSConfig.surrogate``, :mod:`deepstock_lite.deepstock.differentiable_simulator`): on the
+paper's Settings 1–4 with DS + Base at the best configuration of ``paper_setting<k>.json``,
+evaluated as the lab's `paper` experiment evaluates it, and on four of Zipkin's lost-sales cells
 with None and Base (at the ``medium`` budget: 64 training trajectories, 100 epochs),
 every seed kept (three by default). It writes ``ds_surrogate.json`` after every run and
 resumes from it (runs already in the file are skipped).
@@ -41,9 +41,9 @@ from deepstock_lite.core.demand import Poisson
 from deepstock_lite.core.simulator import InventorySystem
 from deepstock_lite.core import results_store as store
 from deepstock_lite.core.validation import check_int, check_name, check_real, check_seeds
-from deepstock_lite.deepstock.ds import DSConfig, config_dict, train_ds
+from deepstock_lite.deepstock.differentiable_simulator import DSConfig, config_dict, train_ds
 from deepstock_lite.core.decoding import Regularization
-from deepstock_lite.deepstock.settings import setting1, setting2, setting3, setting4
+from deepstock_lite.deepstock.paper_settings import setting1, setting2, setting3, setting4
 from deepstock_lite.deepstock.tuning import PARAM_KEYS
 
 from .budgets import ZIPKIN_DS as _BUDGETS

@@ -3,9 +3,10 @@
     python -m lab paper --settings 1 2 3 4 --trials 20 --seeds 3 --write
 
 The settings and the claims tested are the paper's; the protocol details (the dynamics and
-day structure of :mod:`.settings`, the search spaces and the tuning shape of random start-up
-trials, then TPE, then re-runs over seeds) follow the authors' released code for the
-synthetic experiments, run by us, not the paper's text, scaled down to our budget.
+day structure of :mod:`deepstock_lite.deepstock.paper_settings`, the search spaces and the
+tuning shape of random start-up trials, then TPE, then re-runs over seeds) follow the authors'
+released code for the synthetic experiments, run by us, not the paper's text, scaled down to
+our budget.
 
 For each setting, each method (DS, DDPG, PPO, distributional SAC) and each decoding (None,
 Base): an Optuna study of ``trials`` trials (half random start-up, then TPE) on the validation
@@ -28,11 +29,12 @@ Results are JSON
 files: ``paper_setting<k>.json`` and ``paper_ds_overfit.json`` in ``deepstock_lite/data/results/``
 with ``--write`` (the committed files the chapter loads; only the sweep's ``small`` or
 ``full`` budget may write them, and a file of another budget, setting or reading is replaced
-only with ``--force``), else in ``results_tmp/`` (or ``--out``). Every trial and every re-run is stored in the Optuna
-storage ``studies/paper_s<setting>.db`` (re-runs as study attributes), so an interrupted sweep
+only with ``--force``), else in ``results_tmp/`` (or ``--out``). Every trial and every re-run
+is stored in the Optuna storage ``studies/paper_s<setting>.db``, or ``--storage URL`` (re-runs
+as study attributes), so an interrupted sweep
 started again with the same command resumes where it stopped; the results file of a setting is
 written once all its studies are complete. Settings 2–3 use the ``--reading`` of the paper's
-trajectory counts (:data:`~.settings.READINGS`; default ``total``: 10 + 10 and 5 + 5).
+trajectory counts (``paper_settings.READINGS``; default ``total``: 10 + 10 and 5 + 5).
 """
 from __future__ import annotations
 
@@ -46,13 +48,13 @@ from scipy import stats
 from deepstock_lite.core import results_store as store
 from deepstock_lite.core.policies import BaseStock
 from deepstock_lite.core.validation import check_choice, check_int, check_names, check_seeds
-from deepstock_lite.deepstock.ds import DSConfig, train_ds
+from deepstock_lite.deepstock.differentiable_simulator import DSConfig, train_ds
 from deepstock_lite.core.results_store import add_output_options, output_request
 from deepstock_lite.core.results_store import finished_units, interrupted
 from deepstock_lite.core.decoding import Regularization
-from deepstock_lite.deepstock.settings import setting1, setting2, setting3, setting4
+from deepstock_lite.deepstock.paper_settings import setting1, setting2, setting3, setting4
 from deepstock_lite.deepstock.paper_analysis import METHODS
-from deepstock_lite.deepstock.settings import READINGS
+from deepstock_lite.deepstock.paper_settings import READINGS
 from .budgets import PAPER_COMMITTING as COMMITTING
 from deepstock_lite.deepstock.tuning import (best_so_far, evaluate_config, make_setting, run_study,
                                              trial_table)

@@ -89,7 +89,7 @@ def ds_lr_curves(seeds=(0, 1, 2, 3), budget="small", *, previous=None, progress=
     ``previous``: this part of an interrupted run's file; its runs with the same
     configuration are kept, not re-trained. ``progress(part)``: called with the part so far
     after every new run (the driver writes its file there)."""
-    from deepstock_lite.deepstock import ds
+    from deepstock_lite.deepstock import differentiable_simulator as ds
     data, row = _row("1", "ds", "base")
     bench = data["benchmark"]
     configs = (("tuned", row["params"]), ("six_trial", SIX_TRIAL_PARAMS),

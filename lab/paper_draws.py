@@ -7,7 +7,7 @@ The sweep (`python -m lab paper`) tuned every (method, decoding) pair on one
 draw of the data (data seed 0) and re-ran the best configuration with training seeds 0, 1, 2.
 This driver takes those best configurations from the committed ``paper_setting2.json`` and
 ``paper_setting3.json`` (no re-tuning) and re-runs them on other draws of the same generator
-(data seed ``d``: :func:`~.settings.setting2` / :func:`~.settings.setting3` with
+(data seed ``d``: :func:`~.paper_settings.setting2` / :func:`~.paper_settings.setting3` with
 ``seed=d``, the sweep's reading "total"), through the sweep's own code path
 (:func:`~.tuning.evaluate_config`, as the sweep's re-runs call it). Each draw also gets its own
 benchmark (:func:`~.paper.benchmark`: DS trained on that draw's test paths) and the simple
@@ -94,7 +94,7 @@ def _trainer(method):
     (wrapped with :func:`~.paper_diagnose.capture` to read the selected epoch or step, which
     the sweep's code path computes but does not return)."""
     if method == "ds":
-        from deepstock_lite.deepstock import ds
+        from deepstock_lite.deepstock import differentiable_simulator as ds
         return ds, "train_ds"
     from deepstock_lite.rl import ddpg, dsac, ppo
     return {"ddpg": ddpg, "dsac": dsac, "ppo": ppo}[method], "train"

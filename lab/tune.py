@@ -14,7 +14,7 @@ from pathlib import Path
 
 from deepstock_lite.core.decoding import KINDS
 from deepstock_lite.core.results_store import ResultsError, check_writable, int_at_least
-from deepstock_lite.deepstock.settings import READINGS
+from deepstock_lite.deepstock.paper_settings import READINGS
 from deepstock_lite.deepstock import tuning
 from deepstock_lite.deepstock.tuning import BUDGETS, MAX_TRIALS, METHODS, SETTINGS
 

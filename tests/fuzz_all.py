@@ -371,20 +371,20 @@ def _other_cases(sysL1, env_use):
         dict(kind="base", L=2, scale=20.0, feature_index=(), days=28.0, bias_scale=0.0))
     add("deepstock.initial_bias_logit", Od + "regularization.py",
         lambda: DS.initial_bias_logit, dict(fraction=0.5))
-    add("deepstock.DSConfig", Od + "ds.py", lambda: DS.DSConfig, {},
+    add("deepstock.DSConfig", Od + "differentiable_simulator.py", lambda: DS.DSConfig, {},
         params=[f.name for f in dataclasses.fields(DS.DSConfig)])
     reg = DS.Regularization("base", L=1, scale=20.0)
-    add("deepstock.DSPolicy", Od + "ds.py", lambda: DS.DSPolicy,
+    add("deepstock.DSPolicy", Od + "differentiable_simulator.py", lambda: DS.DSPolicy,
         dict(obs_dim=1, regularization=reg, hidden=(4,), obs_scale=1.0, initial_bias=0.5,
              obs_shift=0.0, surrogate="exact", leak=0.1, integer_orders=False))
     tiny = DS.DSConfig(epochs=1, batch_size=2) if "epochs" in {
         f.name for f in dataclasses.fields(DS.DSConfig)} else None
-    add("deepstock.train_ds", Od + "ds.py", lambda: DS.train_ds,
+    add("deepstock.train_ds", Od + "differentiable_simulator.py", lambda: DS.train_ds,
         dict(system=sysL1(), regularization=reg, train=np.ones((2, 6)), val=np.ones((2, 6)),
              config=tiny, n_history=0, on_hand=0.0, warmup=0, cost_start=0),
         use=lambda r: getattr(r, "val_loss", 0.0), timeout=90.0)  # config=None: full training
-    add("deepstock.setting1", Od + "settings.py", lambda: DS.setting1, dict(seed=42))
-    add("deepstock.setting4", Od + "settings.py", lambda: DS.setting4,
+    add("deepstock.setting1", Od + "paper_settings.py", lambda: DS.setting1, dict(seed=42))
+    add("deepstock.setting4", Od + "paper_settings.py", lambda: DS.setting4,
         dict(n_train=2, horizon=4, n_skus=2, seed=0))
     add("deepstock.CatalogueConfig", Od + "catalogue_config.py", lambda: DS.CatalogueConfig, {},
         params=["n_skus", "horizon", "seed", "history", "scale_median", "noise_cv",

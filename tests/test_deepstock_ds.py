@@ -85,7 +85,7 @@ def test_bad_configuration():
 
 
 def _constant_target_loss(theta, system, D, surrogate, on_hand, integer=False):
-    from deepstock_lite.deepstock.ds import round_surrogate
+    from deepstock_lite.deepstock.differentiable_simulator import round_surrogate
     from deepstock_lite.core.decoding import order_up_to
     m = max(system.L - 1, 0)
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from deepstock_lite.deepstock.catalogue import make_catalogue
-from deepstock_lite.deepstock.ds import DSPolicy
+from deepstock_lite.deepstock.differentiable_simulator import DSPolicy
 from deepstock_lite.deepstock.interpret import (coefficients, difference_in_differences,
                                                 heuristic_target, network_outputs,
                                                 record_rollout, target_terms)

@@ -6,7 +6,7 @@ import pytest
 
 from deepstock_lite.core import results_store
 from deepstock_lite.core import results_store as _store
-from lab import ds_experiments as experiments, paper_diagnose
+from lab import paper_diagnose
 from deepstock_lite.core.capture import capture
 
 
@@ -49,7 +49,7 @@ def test_paper_diagnose_tiny(tmp_path, monkeypatch, one_thread):
 
 
 def test_paper_diagnose_capture_restores():
-    from deepstock_lite.deepstock import ds
+    from deepstock_lite.deepstock import differentiable_simulator as ds
     original = ds.train_ds
     with pytest.raises(RuntimeError):
         with capture(ds, "train_ds"):

@@ -8,7 +8,7 @@ import pytest
 
 from deepstock_lite.core.policies import BaseStock, FunctionPolicy
 from deepstock_lite.deepstock import paper_heuristics as ph
-from deepstock_lite.deepstock.settings import setting1, setting3, setting4
+from deepstock_lite.deepstock.paper_settings import setting1, setting3, setting4
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from deepstock_lite.core import results_store as store
-from deepstock_lite.core import results_store as _store
 from lab import ds_experiments as experiments, paper, paper_diagnose, retail_diagnose
 from deepstock_lite.deepstock import retail_study as rs
 from lab import retail_study as rs_lab
@@ -187,7 +186,7 @@ class FakeAgent:
 def fake_evaluate(method, reg, key, params, seed, budget):
     """What paper_diagnose's runs capture, without training: DS's result (a history) or an
     RL agent, through the module functions ``capture`` wraps."""
-    from deepstock_lite.deepstock import ds
+    from deepstock_lite.deepstock import differentiable_simulator as ds
     from deepstock_lite.rl import ddpg, dsac
     x = float(params["lr"]) * 10 + seed
     if method == "ds":
@@ -199,7 +198,7 @@ def fake_evaluate(method, reg, key, params, seed, budget):
 
 
 def test_paper_diagnose_resumes_per_run(place, monkeypatch):
-    from deepstock_lite.deepstock import ds
+    from deepstock_lite.deepstock import differentiable_simulator as ds
     from deepstock_lite.rl import ddpg, dsac
     for module, name in ((ds, "train_ds"), (ddpg, "train"), (dsac, "train")):
         monkeypatch.setattr(module, name, lambda out: (out, None) if isinstance(out, FakeAgent)
@@ -276,8 +275,8 @@ def test_retail_table1_resumes_per_run(place, monkeypatch, fast_retail):
     assert untimed(resumed) == untimed(whole)
     # another critic input is another experiment: refused
     with pytest.raises(SystemExit):
-        rs_lab.main(["retail-table1", "--budget", "tiny", "--methods", "ddpg", "--critic-input", "order",
-                 "--out", "r.json"])
+        rs_lab.main(["retail-table1", "--budget", "tiny", "--methods", "ddpg", "--critic-input",
+                     "order", "--out", "r.json"])
 
 
 def test_retail_table1_run_of_one_method_keeps_the_others_rows(place, monkeypatch,

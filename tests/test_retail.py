@@ -411,7 +411,7 @@ def test_torch_gradient_matches_finite_differences():
 def test_network_gradient_is_finite_and_nonzero(mid):
     cat, (tr, va, te) = mid
     env = RetailEnv(cat, tr)
-    from deepstock_lite.deepstock.ds import DSPolicy
+    from deepstock_lite.deepstock.differentiable_simulator import DSPolicy
     reg = Regularization("both", L=env.position_L, feature_index=env.demand_feature_index,
                          days=28, bias_scale=14.0)
     pol = DSPolicy(env.obs_dim, reg, (16, 16), initial_bias=0.1)

@@ -82,7 +82,7 @@ def test_ds_keeps_the_first_best_epoch_and_stops_after_patience():
 def test_ds_tolerance_is_1e_9(monkeypatch, step, best_epoch, stopped):
     """Validation costs falling by ``step`` per epoch: below the tolerance no epoch after the
     first counts as better (and training stops after ``patience``), above it every one does."""
-    import deepstock_lite.deepstock.ds as ds
+    import deepstock_lite.deepstock.differentiable_simulator as ds
     real, evals = ds.ds_rollout, []
 
     def rollout(*args, **kwargs):

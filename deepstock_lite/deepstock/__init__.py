@@ -3,8 +3,8 @@ its tuning protocol, the e-commerce catalogue study and the reading of its polic
 import from here."""
 from ..core.decoding import (KINDS, SURROGATES, Regularization, initial_bias_logit,
                              inventory_position, order_up_to, relu_surrogate)
-from .ds import DSConfig, DSPolicy, ds_rollout, train_ds
-from .settings import PaperSetting, ar1_sizes, setting1, setting2, setting3, setting4
+from .differentiable_simulator import DSConfig, DSPolicy, ds_rollout, train_ds
+from .paper_settings import PaperSetting, ar1_sizes, setting1, setting2, setting3, setting4
 from .tuning import evaluate_config, make_setting, off_policy_schedule, run_study
 from .paper_analysis import paired_differences
 from .catalogue import Catalogue, make_catalogue

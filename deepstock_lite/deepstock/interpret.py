@@ -1,6 +1,6 @@
 r"""Reading a trained DeepStock policy, and judging a deployment (Chapter 12).
 
-A :class:`~deepstock_lite.deepstock.ds.DSPolicy` with Coeff or Both decoding outputs
+A :class:`~.differentiable_simulator.DSPolicy` with Coeff or Both decoding outputs
 coefficients :math:`u = (u_1, \dots, u_k, u_0) \in [0, 1]^{k+1}` and turns them into a target
 (Both) or an order (Coeff),
 
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..core.validation import check_array
-from .ds import DSPolicy
+from .differentiable_simulator import DSPolicy
 from .retail import RetailEnv, forecast_target
 
 __all__ = ["network_outputs", "coefficients", "target_terms", "record_rollout",

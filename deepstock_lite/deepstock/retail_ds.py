@@ -14,7 +14,7 @@ from torch import nn
 from ..core.validation import check_bool, check_int, check_real
 from ..core.decoding import Regularization
 from ..rl.evaluation import KeepBest, TrainingDivergedError, TrainingResult, check_parameters
-from .ds import DSConfig, DSPolicy
+from .differentiable_simulator import DSConfig, DSPolicy
 from .retail_env import RING_DAYS, SHORT_WINDOW, LONG_WINDOW, RetailEnv, check_skus
 from .retail_metrics import daily_cost
 from .retail_policies import forecast_base_stock
@@ -157,7 +157,7 @@ _UNUSED = ("patience", "surrogate", "leak", "integer_orders")
 
 
 def retail_ds_config(**fields):
-    """A :class:`~deepstock_lite.deepstock.ds.DSConfig` with retail DS's defaults
+    """A :class:`~.differentiable_simulator.DSConfig` with retail DS's defaults
     (:data:`RETAIL_DS_DEFAULTS`) and ``fields`` changed, e.g.
     ``retail_ds_config(epochs=25, initial_bias=0.2)``."""
     return DSConfig(**{**RETAIL_DS_DEFAULTS, **fields})
@@ -165,10 +165,10 @@ def retail_ds_config(**fields):
 
 def train_ds_retail(env_train, env_val, regularization, config=None, *, tau_units=0.5,
                     tau_rel=0.1, time_limit=None, quiet=True, num_threads=1):
-    r"""Train one :class:`~deepstock_lite.deepstock.ds.DSPolicy` for all SKUs of ``env_train``
+    r"""Train one :class:`~.differentiable_simulator.DSPolicy` for all SKUs of ``env_train``
     by backpropagating :func:`retail_rollout_torch`'s surrogate objective.
 
-    ``config`` is a :class:`~deepstock_lite.deepstock.ds.DSConfig` (default
+    ``config`` is a :class:`~.differentiable_simulator.DSConfig` (default
     :func:`retail_ds_config`: retail DS's defaults). Each epoch shuffles the training pool into
     batches of ``config.batch_size`` SKUs, one Adam step per batch (gradient norm clipped at
     ``config.grad_clip``); after each epoch the policy is scored by the exact numpy

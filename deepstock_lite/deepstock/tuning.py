@@ -33,7 +33,7 @@ from ..core.validation import check_choice, check_int, check_name, check_seeds
 from ..core.decoding import KINDS, SURROGATES, Regularization
 from .optuna_study import (best_so_far, check_storage, complete_trials, open_study,
                            recover_dead_trials, trial_seed, trial_table, worker_info)
-from .settings import READINGS, setting1, setting2, setting3, setting4
+from .paper_settings import READINGS, setting1, setting2, setting3, setting4
 
 __all__ = ["METHODS", "SETTINGS", "BUDGETS", "open_study", "run_study", "best_so_far",
            "trial_table", "rerun_top", "evaluate_config", "make_setting", "trial_seed",
@@ -51,8 +51,8 @@ def _check_setting(setting):
 
 
 def make_setting(setting, reading="total", data_seed=None):
-    """The :class:`~deepstock_lite.deepstock.settings.PaperSetting` ``setting`` (``"1"``…``"4"``);
-    ``reading`` picks Settings 2–3's data sizes (see :data:`~.settings.READINGS`) and is
+    """The :class:`~.paper_settings.PaperSetting` ``setting`` (``"1"``…``"4"``);
+    ``reading`` picks Settings 2–3's data sizes (see :data:`~.paper_settings.READINGS`) and is
     ignored by Settings 1 and 4. ``data_seed``: the draw of the data (``None``: the setting's
     default, the sweep's data)."""
     key = _check_setting(setting)
@@ -82,7 +82,7 @@ def _ds_space(trial, budget):
 
 
 def _ds_run(params, S, reg_kind, seed, budget, surrogate="exact"):
-    from .ds import DSConfig, train_ds
+    from .differentiable_simulator import DSConfig, train_ds
     # the budget counts gradient steps (an epoch has n_train / batch_size of them)
     n_train = S.data.train.shape[0]
     steps = {"tiny": 0, "small": 1500, "full": 6000}[budget]
@@ -271,7 +271,7 @@ def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small", *
                     reading="total", surrogate="exact", data_seed=None, reward_norm=None):
     """Train one configuration and return ``{"val": …, "test": …}``.
 
-    ``reading``: Settings 2–3's data sizes (:data:`~.settings.READINGS`); ``surrogate``: the
+    ``reading``: Settings 2–3's data sizes (:data:`~.paper_settings.READINGS`); ``surrogate``: the
     backward pass of DS's order clamp (``method="ds"`` only; see
     :func:`~deepstock_lite.core.decoding.relu_surrogate`); ``data_seed``: the draw of the data
     (``None``: the sweep's, :func:`make_setting`); ``reward_norm``: DDPG's reward rule
