@@ -58,7 +58,8 @@ class BaseStockSolution:
     error: float = 0.0  #: bound on the absolute error of ``cost`` (0: exact up to rounding)
 
 
-def _LP(L, P):
+def _check_lead_and_review(L, P):
+    """``(L, P)``: the lead time and the review period, checked."""
     return check_int("L", L, low=0, high=_MAX_L), check_int("P", P, low=1, high=_MAX_P)
 
 
@@ -113,7 +114,7 @@ def base_stock_cost(demand, *, S, h, b, L=0, P=1, step=None):
     r"""Long-run cost per period :math:`C(S) = \frac1P\sum_j E[h(S - D_{L+1+j})^+ +
     b(D_{L+1+j} - S)^+]` of the base-stock level ``S`` (vectorized in ``S``) for i.i.d.
     demand with law ``demand`` (see the module note for the precision)."""
-    L, P = _LP(L, P)
+    L, P = _check_lead_and_review(L, P)
     h, b = _check_hb(h, b)
     leads = _Leads(as_demand_law(demand), L, P, step)
     return as_result(leads.cost(check_S_levels(S), h, b))
@@ -127,7 +128,7 @@ def optimal_base_stock(demand, *, h, b, L=0, P=1, step=None):
     or a demand process. ``step``: grid step for continuous laws other than the normal and
     gamma when ``L + P > 1`` (default ``std / 1000``); ``error`` of the solution bounds the
     cost error (see the module note)."""
-    L, P = _LP(L, P)
+    L, P = _check_lead_and_review(L, P)
     alpha = critical_ratio(h=h, b=b)
     h, b = float(h), float(b)
     law = as_demand_law(demand)
@@ -177,7 +178,7 @@ def base_stock_cost_normal(demand, *, S, h, b, L=0, P=1):
     r"""``C(S)`` for i.i.d. normal demand ``stats.norm(mu, sigma)`` per period (continuous
     approximation; with ``P = 1`` the newsvendor cost of Snyder & Shen 2019, eq. (4.22), on
     :math:`N((L+1)\mu, (L+1)\sigma^2)`); vectorized in ``S``."""
-    L, P = _LP(L, P)
+    L, P = _check_lead_and_review(L, P)
     critical_ratio(h=h, b=b)  # validates h, b
     mu, sigma = normal_parameters(demand, low=0.0)
     return _normal_cost(check_S_levels(S), mu, sigma, h, b, L, P)
@@ -186,7 +187,7 @@ def base_stock_cost_normal(demand, *, S, h, b, L=0, P=1):
 def base_stock_normal(demand, *, h, b, L=0, P=1):
     """Optimal base-stock level and cost for normal demand ``stats.norm(mu, sigma)`` per
     period (closed form when ``P = 1``, Snyder & Shen 2019, eqs. (4.30)–(4.31))."""
-    L, P = _LP(L, P)
+    L, P = _check_lead_and_review(L, P)
     alpha = critical_ratio(h=h, b=b)
     mu, sigma = normal_parameters(demand, low=0.0)
     if not 0 < alpha < 1:
@@ -205,4 +206,5 @@ def base_stock_normal(demand, *, h, b, L=0, P=1):
     lo = (L + 1) * mu - 40 * sigma * np.sqrt(L + P)
     hi = (L + P) * mu + 40 * sigma * np.sqrt(L + P)
     S = optimize.brentq(excess, lo, hi, xtol=1e-10)
-    return BaseStockSolution(S=float(S), cost=_normal_cost(check_S_levels(S), mu, sigma, h, b, L, P))
+    return BaseStockSolution(S=float(S),
+                             cost=_normal_cost(check_S_levels(S), mu, sigma, h, b, L, P))
