@@ -247,7 +247,7 @@ class BareBaseWrapper(gym.ActionWrapper):
 
 
 def _kwargs(kind):
-    return dict(scale=SCALE) if kind in ("none", "base") else FEATURE
+    return dict(a_max=SCALE) if kind in ("none", "base") else FEATURE
 
 
 def single_rows():

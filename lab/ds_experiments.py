@@ -77,7 +77,7 @@ def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0,
     train = Poisson(mean).sample(B["n_train"], T, seed=1000 + seed)
     val = Poisson(mean).sample(B["n_val"], T, seed=2000 + seed)
     # None outputs the order itself, Base a target position; both ranges contain the optimum
-    decoder = Regularization(reg, L=L, scale=float(S_bo) if reg == "none" else 2.0 * S_bo)
+    decoder = Regularization(reg, L=L, a_max=float(S_bo) if reg == "none" else 2.0 * S_bo)
     grad = {k: v for k, v in (("surrogate", surrogate), ("leak", leak)) if v is not None}
     cfg = DSConfig(epochs=B["epochs"], batch_size=32, lr=3e-3, patience=B["patience"],
                    lr_patience=10, initial_bias=0.3, seed=seed, **grad)
@@ -210,7 +210,7 @@ def ds_setting_run(key, params, seed=0, *, budget="small", surrogate="exact", le
                    leak=leak)
     feats = None if S.features is None else {k: S.features[k] for k in ("train", "val")}
     t0 = time.process_time()
-    res = train_ds(S.system, Regularization(reg, L=S.system.L, scale=S.q_max), S.data.train,
+    res = train_ds(S.system, Regularization(reg, L=S.system.L, a_max=S.q_max), S.data.train,
                    S.data.val, config=cfg, features=feats, n_history=S.n_history,
                    on_hand=S.on_hand, cost_start=S.cost_start)
     test = S.evaluate_on_observations(res.policy.act_numpy, "test")

@@ -82,7 +82,7 @@ def benchmark(key, reading="total", data_seed=None):
     if key in ("2", "3"):
         best = np.inf
         for kind in REGS:   # in-sample: train and select on the test trajectories
-            res = train_ds(S.system, Regularization(kind, L=S.system.L, scale=S.q_max),
+            res = train_ds(S.system, Regularization(kind, L=S.system.L, a_max=S.q_max),
                            S.data.test, S.data.test, n_history=S.n_history,
                            cost_start=S.cost_start,
                            config=DSConfig(epochs=400, batch_size=20, lr=1e-2, patience=100,
@@ -332,7 +332,7 @@ def ds_overfit(ns=(5, 10, 20), horizons=(2, 4, 8, 16, 32, 64), seeds=(0, 1), epo
                 S = setting4(n_train=N, horizon=H, seed=seed)
                 sig = S.data.info["test_sigma"]
                 bench = S.evaluate(BaseStock(100 + z * sig))
-                res = train_ds(S.system, Regularization("base", L=0, scale=S.q_max),
+                res = train_ds(S.system, Regularization("base", L=0, a_max=S.q_max),
                                S.data.train, S.data.val,
                                features={k: S.features[k] for k in ("train", "val")},
                                config=DSConfig(epochs=epochs, batch_size=max(N, 5), lr=1e-2,

@@ -106,7 +106,7 @@ def train_and_replay(budget, risk, seed):
     S = make_setting("4")
     config = dsac.DSACConfig(**CONFIGS[budget], a_max=S.q_max, seed=seed, risk=risk)
     agent, hist = dsac.train(S.make_env("train"), config, eval_env=S.make_env("val"),
-                             decoder=Regularization("base", L=S.system.L, scale=S.q_max),
+                             decoder=Regularization("base", L=S.system.L, a_max=S.q_max),
                              quiet=True,
                              restore_best=False)
     obs_fn = S.observation_fn("test")

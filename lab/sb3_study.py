@@ -10,7 +10,7 @@ the gap to the known optimum and the training CPU seconds (evaluations excluded)
 validation cost first comes within 5% of the optimum.
 
 Both libraries get the same problem and the chapters' hyperparameters: decodings over
-[0, 50] (``Regularization("none"|"base", L=2, scale=50)``; the untrained midpoint, 25, is not
+[0, 50] (``Regularization("none"|"base", L=2, a_max=50)``; the untrained midpoint, 25, is not
 the answer), attributed rewards, gamma = 0.9, 64x64 networks; PPO on 16 SKUs x 64 periods per
 update, learning rate 1e-3 decaying linearly, minibatches of 512, initial log-std -1.6; DDPG
 on one SKU, episodes of 100 periods, 2 000 random warm-up steps, batch 256, tau = 0.02,
@@ -92,7 +92,7 @@ def _envs(inst, budget):
 
 def _regularization(reg, inst):
     from deepstock_lite.core.decoding import Regularization
-    return Regularization(reg, L=inst.L, scale=SCALE)
+    return Regularization(reg, L=inst.L, a_max=SCALE)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -367,13 +367,13 @@ def _other_cases(sysL1, env_use):
     except Exception:  # pragma: no cover
         return cs
     Od = "deepstock_lite/deepstock/"
-    add("deepstock.Regularization", Od + "regularization.py", lambda: DS.Regularization,
-        dict(kind="base", L=2, scale=20.0, feature_index=(), days=28.0, bias_scale=0.0))
-    add("deepstock.initial_bias_logit", Od + "regularization.py",
+    add("deepstock.Regularization", "deepstock_lite/core/decoding.py", lambda: DS.Regularization,
+        dict(kind="base", L=2, a_max=20.0, feature_index=(), days=28.0, bias_scale=0.0))
+    add("deepstock.initial_bias_logit", "deepstock_lite/core/decoding.py",
         lambda: DS.initial_bias_logit, dict(fraction=0.5))
     add("deepstock.DSConfig", Od + "differentiable_simulator.py", lambda: DS.DSConfig, {},
         params=[f.name for f in dataclasses.fields(DS.DSConfig)])
-    reg = DS.Regularization("base", L=1, scale=20.0)
+    reg = DS.Regularization("base", L=1, a_max=20.0)
     add("deepstock.DSPolicy", Od + "differentiable_simulator.py", lambda: DS.DSPolicy,
         dict(obs_dim=1, regularization=reg, hidden=(4,), obs_scale=1.0, initial_bias=0.5,
              obs_shift=0.0, surrogate="exact", leak=0.1, integer_orders=False))

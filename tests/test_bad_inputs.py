@@ -212,7 +212,7 @@ def test_base_stock_decoder_values_unchanged():
     assert q.dtype == np.float64
 
 
-@pytest.mark.parametrize("kind, kw", [("none", dict(scale=10.0)), ("base", dict(scale=10.0)),
+@pytest.mark.parametrize("kind, kw", [("none", dict(a_max=10.0)), ("base", dict(a_max=10.0)),
                                       ("coeff", dict(feature_index=(2,), bias_scale=1.0)),
                                       ("both", dict(feature_index=(2,), bias_scale=1.0))])
 def test_regularization_refuses_non_finite_outputs_and_features(kind, kw):

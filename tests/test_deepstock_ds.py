@@ -29,7 +29,7 @@ def test_gradient_matches_finite_differences(backlog):
     D = torch.tensor(rng.gamma(4.0, 1.5, (4, 12)))    # continuous demand: no ties at kinks
     system = InventorySystem(L=2, h=1.0, b=4.0, backlog=backlog)
     net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.ELU(), torch.nn.Linear(8, 1)).double()
-    reg = Regularization("base", L=2, scale=40)
+    reg = Regularization("base", L=2, a_max=40)
 
     def loss():
         pol = lambda obs: reg(torch.sigmoid(net(obs / 10)), obs)  # noqa: E731
@@ -55,7 +55,7 @@ def test_gradient_matches_finite_differences(backlog):
 def test_training_improves_on_the_untrained_policy():
     S = setting1()
     feats = {k: S.features[k] for k in ("train", "val")}
-    reg = Regularization("base", L=1, scale=100)
+    reg = Regularization("base", L=1, a_max=100)
     short = train_ds(S.system, reg, S.data.train, S.data.val, features=feats, cost_start=3,
                      config=DSConfig(epochs=1, lr=1e-12, patience=1))
     trained = train_ds(S.system, reg, S.data.train, S.data.val, features=feats, cost_start=3,
@@ -77,10 +77,10 @@ def test_bad_configuration():
         DSConfig(lr_factor=1.5)
     S = setting1()
     with pytest.raises(ValueError, match="val must have 31 periods"):
-        train_ds(S.system, Regularization("none", L=1, scale=100), S.data.train,
+        train_ds(S.system, Regularization("none", L=1, a_max=100), S.data.train,
                  S.data.val[:, :10])
     with pytest.raises(TypeError, match="config"):
-        train_ds(S.system, Regularization("none", L=1, scale=100), S.data.train,
+        train_ds(S.system, Regularization("none", L=1, a_max=100), S.data.train,
                  S.data.val, config={"lr": 1})
 
 
@@ -141,7 +141,7 @@ def test_lost_sales_stockout_cuts_the_exact_path_only():
 def test_none_under_backlog_has_no_kink_to_relax():
     S = setting1()
     feats = {k: S.features[k] for k in ("train", "val")}
-    reg = Regularization("none", L=1, scale=100)
+    reg = Regularization("none", L=1, a_max=100)
     runs = [train_ds(S.system, reg, S.data.train, S.data.val, features=feats, cost_start=3,
                      config=DSConfig(epochs=3, lr=1e-2, surrogate=s))
             for s in ("exact", "leaky")]
@@ -161,7 +161,7 @@ def test_integer_orders_training_with_the_exact_gradient_never_moves():
     system = InventorySystem(L=2, h=1, b=4, backlog=False)
     rng = np.random.default_rng(0)
     tr, va = rng.poisson(5, (16, 30)), rng.poisson(5, (16, 30))
-    reg = Regularization("base", L=2, scale=40)
+    reg = Regularization("base", L=2, a_max=40)
     hist = {s: train_ds(system, reg, tr, va, cost_start=5, on_hand=10,
                         config=DSConfig(epochs=6, batch_size=8, lr=1e-2, patience=10,
                                         integer_orders=True, surrogate=s)).history
@@ -172,7 +172,7 @@ def test_integer_orders_training_with_the_exact_gradient_never_moves():
 
 def test_arguments_are_validated():
     S = setting1()
-    reg = Regularization("none", L=1, scale=100)
+    reg = Regularization("none", L=1, a_max=100)
     with pytest.raises(TypeError, match="system must be an InventorySystem"):
         train_ds(None, reg, S.data.train, S.data.val)
     with pytest.raises(TypeError, match="regularization must be a Regularization"):

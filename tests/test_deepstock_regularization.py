@@ -12,8 +12,8 @@ OBS = np.array([[10.0, 4.0, 6.0, 2.0, 3.0],
 
 def test_none_and_base_by_hand():
     u = np.array([[0.3], [0.5]])
-    none = Regularization("none", L=3, scale=100)
-    base = Regularization("base", L=3, scale=100)
+    none = Regularization("none", L=3, a_max=100)
+    base = Regularization("base", L=3, a_max=100)
     np.testing.assert_allclose(none(u, OBS), [30, 50])
     # targets 30 and 50, positions 20 and -5
     np.testing.assert_allclose(base(u, OBS), [10, 55])
@@ -32,7 +32,7 @@ def test_coeff_and_both_by_hand():
 
 
 def test_every_nonnegative_order_is_reachable_under_base():
-    base = Regularization("base", L=3, scale=100)
+    base = Regularization("base", L=3, a_max=100)
     position = OBS[:, 0] + OBS[:, 1:3].sum(1)
     for q in (0.0, 7.5, 42.0):
         u = ((position + q) / 100)[:, None]   # target = position + q
@@ -40,7 +40,7 @@ def test_every_nonnegative_order_is_reachable_under_base():
 
 
 def test_torch_matches_numpy_and_has_gradients():
-    for kind, extra in [("none", {"scale": 80}), ("base", {"scale": 80}),
+    for kind, extra in [("none", {"a_max": 80}), ("base", {"a_max": 80}),
                         ("coeff", {"feature_index": (3, 4), "bias_scale": 5}),
                         ("both", {"feature_index": (3, 4), "bias_scale": 5})]:
         reg = Regularization(kind, L=3, **extra)
@@ -60,8 +60,8 @@ def test_initial_bias():
 
 @pytest.mark.parametrize("args, kwargs, match", [
     (("ridge",), {}, "kind must be one of"),
-    (("base",), {"L": 1}, "scale"),
-    (("none",), {"scale": -1}, "scale must be in"),
+    (("base",), {"L": 1}, "a_max"),
+    (("none",), {"a_max": -1}, "a_max must be in"),
     (("coeff",), {"L": 1}, "feature_index must name"),
     (("coeff",), {"L": 3, "feature_index": (1,)}, "past the inventory columns"),
     (("both",), {"feature_index": (2,), "days": 0}, "days must be in"),
@@ -73,12 +73,12 @@ def test_bad_arguments(args, kwargs, match):
 
 def test_bad_argument_types_name_the_argument():
     with pytest.raises(TypeError, match="kind must be a string"):
-        Regularization(kind=["base"], L=0, scale=1)
+        Regularization(kind=["base"], L=0, a_max=1)
     with pytest.raises(TypeError, match="feature_index"):
         Regularization("coeff", L=1, feature_index=3)
     with pytest.raises(TypeError, match="L must be an integer"):
-        Regularization("base", L=1.5, scale=1)
-    reg = Regularization("base", L=3, scale=10)
+        Regularization("base", L=1.5, a_max=1)
+    reg = Regularization("base", L=3, a_max=10)
     with pytest.raises(ValueError, match="u must have 1 value"):
         reg(np.ones((2, 3)), OBS)
     with pytest.raises(ValueError, match="obs must have at least"):
@@ -112,14 +112,14 @@ def test_decodings_import_nothing_above_them_nor_torch():
     import sys
     code = ("import sys; import deepstock_lite.core.decoding as d; "
             "r = d.decoder_from_dict({'name': 'regularization', 'kind': 'both', 'L': 2, "
-            "'scale': None, 'feature_index': [2], 'days': 28.0, 'bias_scale': 5.0}); "
+            "'a_max': None, 'feature_index': [2], 'days': 28.0, 'bias_scale': 5.0}); "
             "assert type(r).__name__ == 'Regularization'; "
             "assert not any(m.startswith('deepstock_lite.deepstock') for m in sys.modules); "
             "assert 'torch' not in sys.modules, 'the decodings imported torch'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.mark.parametrize("kind, extra", [("none", {"scale": 80}), ("base", {"scale": 80}),
+@pytest.mark.parametrize("kind, extra", [("none", {"a_max": 80}), ("base", {"a_max": 80}),
                                          ("both", {"feature_index": (3, 4), "days": 7,
                                                    "bias_scale": 5})])
 def test_checkpoint_round_trip(kind, extra):
@@ -143,7 +143,7 @@ def test_surrogate_clamp_exact_forward_chosen_backward(surrogate, slope):
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [slope, slope, 1.0, 1.0])
     # the decoding: below the position the order is 0 with every surrogate
-    base = Regularization("base", L=3, scale=10)
+    base = Regularization("base", L=3, a_max=10)
     u = torch.tensor([[0.1], [0.9]], requires_grad=True)
     q = base(u, torch.tensor(OBS, dtype=torch.float32), surrogate, 0.1)
     assert torch.allclose(q, torch.tensor([0.0, 14.0]))
@@ -176,7 +176,7 @@ def test_order_one_is_bit_identical_to_the_arrays(kind, L, n_features):
     # numpy, fewer terms one after the other
     m = max(L - 1, 0)
     n = 1 + m + n_features
-    reg = Regularization(kind, L=L, scale=None if n_features else 37.3,
+    reg = Regularization(kind, L=L, a_max=None if n_features else 37.3,
                          feature_index=tuple(range(1 + m, n)), days=28.0, bias_scale=7.1)
     rng = np.random.default_rng(L + 10 * n_features)
     for _ in range(1000):
@@ -199,7 +199,7 @@ def test_the_fast_paths_are_bit_identical_to_the_reference(kind, L, n_features):
     # and wide magnitudes included
     m = max(L - 1, 0)
     n = 1 + m + n_features + 2                 # two columns the decoding does not read
-    reg = Regularization(kind, L=L, scale=None if n_features else 37.3,
+    reg = Regularization(kind, L=L, a_max=None if n_features else 37.3,
                          feature_index=tuple(range(1 + m, 1 + m + n_features)), days=28.0,
                          bias_scale=7.1)
     one = reg.scalar_decoder()
@@ -215,3 +215,12 @@ def test_the_fast_paths_are_bit_identical_to_the_reference(kind, L, n_features):
         assert fast.tobytes() == expected.tobytes()
         assert [_bits(one(r, o)) for r, o in zip(u.tolist(), obs.tolist())] == \
             [_bits(q) for q in expected]
+
+
+def test_a_decoder_saved_with_the_old_scale_key_still_loads():
+    """Checkpoints written before ``scale`` was renamed ``a_max`` (the one name of the top of
+    the range) load into the same decoding."""
+    from deepstock_lite.core.decoding import decoder_from_dict
+    new = Regularization("base", L=2, a_max=40.0).to_dict()
+    old = {("scale" if k == "a_max" else k): v for k, v in new.items()}
+    assert decoder_from_dict(old).to_dict() == new

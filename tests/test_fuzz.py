@@ -224,7 +224,7 @@ def _extra_cases():
                lambda: DEC.Regularization("both", L=2, feature_index=(2,), bias_scale=1.0),
                dict(u=np.full((2, 2), 0.5), obs=obs)),
         F.Case("rl.Regularization.__call__[none]", "deepstock_lite/core/decoding.py",
-               lambda: DEC.Regularization("none", L=2, scale=10.0),
+               lambda: DEC.Regularization("none", L=2, a_max=10.0),
                dict(u=np.full((2, 1), 0.5), obs=obs)),
     ]
 

@@ -17,7 +17,7 @@ from deepstock_lite.rl.instances import get_instance  # noqa: E402
 def wrapped(kind="base"):
     inst = get_instance("b")
     return RegularizedAction(InventoryEnv(inst.system(), inst.demand(), 50, 60.0, on_hand=15.0),
-                             kind, scale=50.0)
+                             kind, a_max=50.0)
 
 
 @pytest.mark.parametrize("algo", [PPO, DDPG])

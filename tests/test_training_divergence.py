@@ -62,7 +62,7 @@ def _lost_sales():
 
 def test_ds_keeps_the_first_best_epoch_and_stops_after_patience():
     system, tr, va = _lost_sales()
-    reg = Regularization("base", L=2, scale=40)
+    reg = Regularization("base", L=2, a_max=40)
     res = train_ds(system, reg, tr, va, cost_start=5, on_hand=10,
                    config=DSConfig(epochs=60, batch_size=4, lr=5e-2, patience=3, hidden=(8,)))
     vals = [h["val"] for h in res.history]
@@ -93,7 +93,7 @@ def test_ds_tolerance_is_1e_9(monkeypatch, step, best_epoch, stopped):
         return torch.full(costs.shape, 5.0 - step * len(evals), dtype=torch.float64)
     monkeypatch.setattr(ds, "ds_rollout", rollout)
     system, tr, va = _lost_sales()
-    res = train_ds(system, Regularization("base", L=2, scale=40), tr, va, cost_start=5,
+    res = train_ds(system, Regularization("base", L=2, a_max=40), tr, va, cost_start=5,
                    config=DSConfig(epochs=6, batch_size=8, patience=3, hidden=(8,)))
     assert (res.best_step, res.stopped_early) == (best_epoch, stopped)
     assert len(res.history) == (4 if stopped else 6)
@@ -102,7 +102,7 @@ def test_ds_tolerance_is_1e_9(monkeypatch, step, best_epoch, stopped):
 # -- every trainer raises TrainingDivergedError --------------------------------------------------
 def test_ds_divergence(monkeypatch):
     system, tr, va = _lost_sales()
-    reg = Regularization("base", L=2, scale=40)
+    reg = Regularization("base", L=2, a_max=40)
     cfg = DSConfig(epochs=2, batch_size=8, lr=1e30)
     # an absurd learning rate: after one Adam step the network's outputs are NaN
     with pytest.raises(TrainingDivergedError, match=r"DS training diverged at epoch 0, batch 1: "

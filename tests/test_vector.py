@@ -61,7 +61,7 @@ class _Row(gym.Wrapper):
 def test_seeded_adapter_is_repeatable_and_works_with_vec_normalize():
     def run():
         b = BatchInventoryEnv(SYSTEM, Poisson(5), 10, 60.0, n_envs=8)
-        venv = VecNormalize(BatchVecEnv(RegularizedVectorAction(b, "base", scale=50.0),
+        venv = VecNormalize(BatchVecEnv(RegularizedVectorAction(b, "base", a_max=50.0),
                                         seed=4))
         venv.reset()
         return [venv.step(np.zeros((8, 1), np.float32))[1].copy() for _ in range(25)]

@@ -18,7 +18,7 @@ def single(**kw):
 
 
 def test_the_three_line_example():
-    env = RegularizedAction(single(), "base", scale=50.0)
+    env = RegularizedAction(single(), "base", a_max=50.0)
     obs, _ = env.reset(seed=0)
     obs, r, term, trunc, info = env.step(np.array([-0.2], np.float32))  # target 0.4 * 50 = 20
     assert info["order"] == pytest.approx(20.0)                         # position 0 at start
@@ -29,8 +29,8 @@ def test_the_three_line_example():
 @pytest.mark.parametrize("kind, action_range", [("none", (-1, 1)), ("base", (-1, 1)),
                                                 ("none", (0, 1)), ("base", (0, 1))])
 def test_orders_follow_the_regularization(kind, action_range):
-    env = RegularizedAction(single(on_hand=7.0), kind, scale=40.0, action_range=action_range)
-    reg = Regularization(kind, L=2, scale=40.0)
+    env = RegularizedAction(single(on_hand=7.0), kind, a_max=40.0, action_range=action_range)
+    reg = Regularization(kind, L=2, a_max=40.0)
     obs, _ = env.reset(seed=1)
     rng = np.random.default_rng(0)
     for _ in range(20):
@@ -45,7 +45,7 @@ def test_orders_follow_the_regularization(kind, action_range):
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("kind", ["none", "base"])
 def test_wrapped_env_passes_the_checker(kind):
-    check_env(RegularizedAction(single(), kind, scale=50.0), skip_render_check=True)
+    check_env(RegularizedAction(single(), kind, a_max=50.0), skip_render_check=True)
 
 
 def test_coeff_and_both_read_features():
@@ -72,12 +72,12 @@ def test_any_decoder_with_the_protocol():
 
 
 @pytest.mark.parametrize("args, kwargs, exc, match", [
-    (("base",), {}, ValueError, "scale"),
-    (("bass",), {"scale": 1.0}, ValueError, "kind"),
+    (("base",), {}, ValueError, "a_max"),
+    (("bass",), {"a_max": 1.0}, ValueError, "kind"),
     ((5,), {}, TypeError, "regularization"),
-    ((Regularization("base", L=2, scale=5.0),), {"scale": 3.0}, TypeError, "keyword"),
-    (("base",), {"scale": 5.0, "action_range": (-2, 1)}, ValueError, "action_range"),
-    (("base",), {"scale": 5.0, "action_range": "ab"}, TypeError, "action_range"),
+    ((Regularization("base", L=2, a_max=5.0),), {"a_max": 3.0}, TypeError, "keyword"),
+    (("base",), {"a_max": 5.0, "action_range": (-2, 1)}, ValueError, "action_range"),
+    (("base",), {"a_max": 5.0, "action_range": "ab"}, TypeError, "action_range"),
 ])
 def test_bad_wrapper_arguments(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -86,8 +86,8 @@ def test_bad_wrapper_arguments(args, kwargs, exc, match):
 
 def test_bad_wrapper_env_and_actions():
     with pytest.raises(TypeError, match="env"):
-        RegularizedAction("env", "base", scale=5.0)
-    env = RegularizedAction(single(), "base", scale=5.0)
+        RegularizedAction("env", "base", a_max=5.0)
+    env = RegularizedAction(single(), "base", a_max=5.0)
     with pytest.raises(RuntimeError, match="reset"):
         env.step(np.zeros(1, np.float32))
     env.reset(seed=0)
@@ -101,7 +101,7 @@ def test_vector_wrapper_rollout_equals_base_stock():
     inst_sys = InventorySystem(L=2, b=4.0, backlog=False)
     D = Poisson(5).sample(16, 200, seed=2)
     env = BatchInventoryEnv(inst_sys, D, 200, 60.0, on_hand=15.0)
-    w = RegularizedVectorAction(env, "base", scale=50.0)
+    w = RegularizedVectorAction(env, "base", a_max=50.0)
     u = 2 * 16 / 50 - 1                                  # target 16
     wrapped = w.rollout(lambda o: np.full((16, 1), u))
     direct = env.rollout(lambda o: np.maximum(16 - o[:, 0] - o[:, 1], 0.0))
@@ -110,7 +110,7 @@ def test_vector_wrapper_rollout_equals_base_stock():
         w.reset(seed=0)
         w.step(np.zeros((3, 1)))
     with pytest.raises(TypeError, match="VectorEnv"):
-        RegularizedVectorAction(single(), "base", scale=5.0)
+        RegularizedVectorAction(single(), "base", a_max=5.0)
 
 
 def test_envs_do_not_import_torch():
@@ -179,7 +179,7 @@ def _pair(kind, seed, action_range):
 
         def make():
             return InventoryEnv(system, Poisson(mean), 50, 40.0, on_hand=on_hand)
-        kw = dict(scale=rng.uniform(10, 60))
+        kw = dict(a_max=rng.uniform(10, 60))
     else:
         n_history, n_features = seed % 3, 1 + seed % 3
         D = rng.poisson(5, size=(4, 60)).astype(float)
@@ -217,7 +217,7 @@ def _vector_pair(kind, seed, action_range):
     D = rng.poisson(5, size=(n + 1, 60)).astype(float)
     F = rng.uniform(0, 3, size=(n + 1, 60, n_features))
     first = 1 + max(L - 1, 0) + n_history
-    kw = dict(scale=rng.uniform(10, 60)) if kind in ("none", "base") else dict(
+    kw = dict(a_max=rng.uniform(10, 60)) if kind in ("none", "base") else dict(
         feature_index=tuple(range(first, first + n_features)), days=rng.uniform(1, 28),
         bias_scale=rng.uniform(0, 10))
     on_hand = rng.uniform(0, 20)

@@ -231,14 +231,16 @@ class Regularization:
     ----------
     kind : ``"none"``, ``"base"``, ``"coeff"`` or ``"both"``.
     L : lead time, to read the inventory position from the observation.
-    scale : :math:`q_{\max}` for ``none``, :math:`y_{\max}` (largest target) for ``base``.
+    a_max : the top of the decoded range, :math:`a = a_{\max} u`: the largest order
+        (:math:`q_{\max}`) for ``none``, the largest target (:math:`y_{\max}`) for ``base``;
+        the same name as the RL agents' raw-action range.
     feature_index : for ``coeff``/``both``, the observation columns holding the demand
         features :math:`f_i` (per-period demand rates).
     days : days of cover :math:`M` multiplying the coefficients (28 in the paper's code).
     bias_scale : :math:`B`, the largest bias term (units).
     """
 
-    def __init__(self, kind, L=0, scale=None, feature_index=(), days=28.0, bias_scale=0.0):
+    def __init__(self, kind, L=0, a_max=None, feature_index=(), days=28.0, bias_scale=0.0):
         self.kind = check_name("kind", kind, KINDS)
         self.L = check_int("L", L, low=0)
         if isinstance(feature_index, (str, bytes)) or not hasattr(feature_index, "__iter__"):
@@ -248,12 +250,12 @@ class Regularization:
         self.days = check_real("days", days, low=0.0, low_open=True)
         self.bias_scale = check_real("bias_scale", bias_scale, low=0.0)
         if kind in ("none", "base"):
-            if scale is None:
-                raise ValueError(f"scale (the largest {'order' if kind == 'none' else 'target'})"
+            if a_max is None:
+                raise ValueError(f"a_max (the largest {'order' if kind == 'none' else 'target'})"
                                  f" is required for kind={kind!r}")
-            self.scale = check_real("scale", scale, low=0.0, low_open=True)
+            self.a_max = check_real("a_max", a_max, low=0.0, low_open=True)
         else:
-            self.scale = None
+            self.a_max = None
             if not self.feature_index:
                 raise ValueError(f"feature_index must name at least one feature for {kind!r}")
         first_free = 1 + max(self.L - 1, 0)
@@ -294,7 +296,7 @@ class Regularization:
         if check:
             self._check_inputs(u, obs)
         if self.kind in ("none", "base"):
-            return u[..., 0] * self.scale
+            return u[..., 0] * self.a_max
         f = obs[..., list(self.feature_index)]
         return self.days * (u[..., :-1] * f).sum(-1) + self.bias_scale * u[..., -1]
 
@@ -338,7 +340,7 @@ class Regularization:
         where ``__call__`` raises, is returned as it is. Built from the decoding's present
         attributes (a later change of them is not seen).
         """
-        scale, days, bias = self.scale, self.days, self.bias_scale
+        a_max, days, bias = self.a_max, self.days, self.bias_scale
         fi = self.feature_index
         coefficients = self.kind in ("coeff", "both")
         one_feature = len(fi) == 1
@@ -348,7 +350,7 @@ class Regularization:
 
         def order(u, obs):
             if not coefficients:
-                y = u[0] * scale
+                y = u[0] * a_max
             elif one_feature:           # numpy's sums start from 0.0
                 y = days * (0.0 + u[0] * obs[f0]) + bias * u[1]
             else:
@@ -363,7 +365,7 @@ class Regularization:
         return order
 
     def to_dict(self):
-        return {"name": "regularization", "kind": self.kind, "L": self.L, "scale": self.scale,
+        return {"name": "regularization", "kind": self.kind, "L": self.L, "a_max": self.a_max,
                 "feature_index": list(self.feature_index), "days": self.days,
                 "bias_scale": self.bias_scale}
 
@@ -372,14 +374,16 @@ class Regularization:
         if not isinstance(d, dict):
             raise TypeError(f"d must be a dict from Regularization.to_dict(), got "
                             f"{type(d).__name__}")
-        missing = {"kind", "L", "scale", "feature_index", "days", "bias_scale"} - set(d)
+        if "scale" in d and "a_max" not in d:    # written before a_max had this one name
+            d = {**d, "a_max": d["scale"]}
+        missing = {"kind", "L", "a_max", "feature_index", "days", "bias_scale"} - set(d)
         if missing:
             raise ValueError(f"d lacks the keys {sorted(missing)} of Regularization.to_dict()")
-        return cls(d["kind"], d["L"], d["scale"], d["feature_index"], d["days"],
+        return cls(d["kind"], d["L"], d["a_max"], d["feature_index"], d["days"],
                    d["bias_scale"])
 
     def __repr__(self):
-        extra = f"scale={self.scale:g}" if self.scale else f"features={self.feature_index}"
+        extra = f"a_max={self.a_max:g}" if self.a_max else f"features={self.feature_index}"
         return f"Regularization({self.kind!r}, L={self.L}, {extra})"
 
 

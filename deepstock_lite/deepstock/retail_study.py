@@ -91,9 +91,9 @@ def retail_regularization(kind, env):
     SKU's review period :math:`P`)."""
     check_choice("kind", kind, set(KINDS))
     if kind == "none":
-        return Regularization("none", L=env.position_L, scale=30.0)
+        return Regularization("none", L=env.position_L, a_max=30.0)
     if kind == "base":
-        return Regularization("base", L=env.position_L, scale=60.0)
+        return Regularization("base", L=env.position_L, a_max=60.0)
     if kind == "coeff":
         return PeriodCoeff(L=env.position_L, feature_index=env.demand_feature_index,
                            days=7.0, bias_scale=3.5, period_index=env.obs_names.index("P"))

@@ -244,7 +244,7 @@ MAX_TRIALS = 100_000
 
 def _regularization(kind, S):
     if kind in ("none", "base"):
-        return Regularization(kind, L=S.system.L, scale=S.q_max)
+        return Regularization(kind, L=S.system.L, a_max=S.q_max)
     raise ValueError(f"regularization {kind!r} needs demand features; the synthetic settings "
                      "support 'none' and 'base'")
 

@@ -12,7 +12,7 @@ about it::
 
     inst = get_instance("b")                      # lost sales, L = 2, optimum 4.395
     env = RegularizedAction(InventoryEnv(inst.system(), inst.demand(), 100, 60.0),
-                            "base", scale=50.0)   # action ũ in [-1, 1] -> target 25 (ũ + 1)
+                            "base", a_max=50.0)   # action ũ in [-1, 1] -> target 25 (ũ + 1)
     # e.g. stable_baselines3.PPO("MlpPolicy", env).learn(50_000)
 
 :class:`RegularizedVectorAction` does the same for a vector environment
@@ -121,7 +121,7 @@ class RegularizedAction(gym.ActionWrapper):
         the wrapper is built).
     action_range : ``(-1, 1)`` (default; what Stable-Baselines3 expects) or ``(0, 1)``; the
         agent's action :math:`a` is clipped to it and mapped to :math:`u \\in [0, 1]`.
-    **kwargs : for a kind name, the arguments of ``Regularization`` (``scale``,
+    **kwargs : for a kind name, the arguments of ``Regularization`` (``a_max``,
         ``feature_index``, ``days``, ``bias_scale``; ``L`` defaults to the system's).
 
     ``info["u"]`` holds the decoded unit action of the step and ``info["order"]`` the order.

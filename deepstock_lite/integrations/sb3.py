@@ -12,7 +12,7 @@ last observation and ``infos[i]["TimeLimit.truncated"]`` is ``True``)::
     from deepstock_lite.integrations.sb3 import BatchVecEnv
 
     batch = BatchInventoryEnv(inst.system(), inst.demand(), 64, 60.0, n_envs=16)
-    venv = BatchVecEnv(RegularizedVectorAction(batch, "base", scale=50.0), seed=0)
+    venv = BatchVecEnv(RegularizedVectorAction(batch, "base", a_max=50.0), seed=0)
     PPO("MlpPolicy", venv, n_steps=64).learn(20_000)
 
 This module imports ``stable_baselines3``: install it with ``pip install
