@@ -5,37 +5,31 @@ import importlib
 import sys
 
 #: experiment -> (module of ``lab``, whether the module's parser takes the experiment's name
-#: as its first argument: modules that run two related experiments)
+#: as its first argument (modules that run two related experiments), what it runs)
 COMMANDS = {
-    "zipkin-ds": ("ds_experiments", True),
-    "ds-surrogate": ("ds_experiments", True),
-    "zipkin-rl": ("zipkin_rl", False),
-    "paper": ("paper", False),
-    "paper-draws": ("paper_draws", False),
-    "paper-diagnose": ("paper_diagnose", False),
-    "paper-risk": ("paper_risk", False),
-    "tune": ("tune", False),
-    "retail-table1": ("retail_study", True),
-    "retail-pareto": ("retail_study", True),
-    "retail-diagnose": ("retail_diagnose", False),
-    "sb3-study": ("sb3_study", False),
+    "zipkin-ds": ("ds_experiments", True, "DS on Zipkin's 16 lost-sales cells (Chapter 9)"),
+    "ds-surrogate": ("ds_experiments", True,
+                     "DS with exact against surrogate gradients (Chapter 9)"),
+    "zipkin-rl": ("zipkin_rl", False, "DDPG, PPO and dist. SAC on Zipkin's cells (Chapter 9)"),
+    "paper": ("paper", False,
+              "the paper's Settings 1-4: tuning sweeps and re-runs (Chapter 10)"),
+    "paper-draws": ("paper_draws", False,
+                    "Settings 2 and 3 over several data draws (Chapter 10)"),
+    "paper-diagnose": ("paper_diagnose", False,
+                       "re-runs that test the causes Chapter 10 proposes"),
+    "paper-risk": ("paper_risk", False,
+                   "risk-neutral against CVaR dist. SAC on Setting 4 (Chapter 10)"),
+    "tune": ("tune", False, "one worker of an Optuna study (Chapter 10's protocol)"),
+    "retail-table1": ("retail_study", True,
+                      "the paper's Table 1 on a synthetic catalogue (Chapter 11)"),
+    "retail-pareto": ("retail_study", True, "the stockout-turnover trade-off (Chapter 11)"),
+    "retail-diagnose": ("retail_diagnose", False,
+                        "why DDPG + Both trails None on the catalogue (Chapter 11)"),
+    "sb3-study": ("sb3_study", False, "Stable-Baselines3 beside the book's agents (Chapter 13)"),
 }
-WHAT = {
-    "zipkin-ds": "DS on Zipkin's 16 lost-sales cells (Chapter 9)",
-    "ds-surrogate": "DS with exact against surrogate gradients (Chapter 9)",
-    "zipkin-rl": "DDPG, PPO and dist. SAC on Zipkin's cells (Chapter 9)",
-    "paper": "the paper's Settings 1-4: tuning sweeps and re-runs (Chapter 10)",
-    "paper-draws": "Settings 2 and 3 over several data draws (Chapter 10)",
-    "paper-diagnose": "re-runs that test the causes Chapter 10 proposes",
-    "paper-risk": "risk-neutral against CVaR dist. SAC on Setting 4 (Chapter 10)",
-    "tune": "one worker of an Optuna study (Chapter 10's protocol)",
-    "retail-table1": "the paper's Table 1 on a synthetic catalogue (Chapter 11)",
-    "retail-pareto": "the stockout-turnover trade-off (Chapter 11)",
-    "retail-diagnose": "why DDPG + Both trails None on the catalogue (Chapter 11)",
-    "sb3-study": "Stable-Baselines3 beside the book's agents (Chapter 13)",
-    "budgets": "every experiment's budgets",
-}
-
+#: what ``python -m lab`` lists: every experiment, and the budget registry
+WHAT = {**{k: what for k, (_, _, what) in COMMANDS.items()},
+        "budgets": "every experiment's budgets"}
 
 def usage():
     width = max(map(len, WHAT))
@@ -46,7 +40,7 @@ def usage():
 def module_and_argv(argv):
     """``(module, arguments for its main)`` of a command line ``[experiment, options...]``."""
     name, rest = argv[0], list(argv[1:])
-    mod, named = COMMANDS[name]
+    mod, named, _ = COMMANDS[name]
     return importlib.import_module(f"lab.{mod}"), ([name] + rest if named else rest)
 
 
