@@ -326,8 +326,8 @@ def _other_cases(sysL1, env_use):
         dict(actions=np.ones((2, 1))))
     add("envs.BatchInventoryEnv.rollout", Ob, lambda: benv().rollout,
         dict(policy_fn=lambda o: np.full((2, 1), 4.0), seed=0))
-    add("envs.make_regularization", Oe, lambda: E.make_regularization,
-        dict(regularization="base", env=E.InventoryEnv(sysL1(), core.Poisson(3), 5, 10.0)))
+    add("envs.RegularizedAction", Oe, lambda: E.RegularizedAction,
+        dict(env=E.InventoryEnv(sysL1(), core.Poisson(3), 5, 10.0), regularization="base"))
     try:
         import deepstock_lite.rl as R
     except Exception:  # pragma: no cover
@@ -343,8 +343,8 @@ def _other_cases(sysL1, env_use):
     add("rl.inventory_position", Dec, lambda: R.inventory_position,
         dict(obs=np.ones((2, 3)), L=2))
     add("rl.BaseStockDecoder", Dec, lambda: R.BaseStockDecoder, dict(L=2))
-    add("rl.decoder_from_dict", Dec, lambda: R.decoder_from_dict,
-        dict(d={"name": "base", "L": 2}))
+    add("rl.make_decoder", Dec, lambda: R.make_decoder,
+        dict(spec={"name": "base", "L": 2}))
     add("rl.ObsNormalizer", Or + "normalization.py", lambda: R.ObsNormalizer,
         dict(dim=3, enabled=True, clip=10.0, eps=1e-8))
     add("rl.RewardScaler", Or + "normalization.py", lambda: R.RewardScaler,

@@ -111,7 +111,7 @@ def test_decodings_import_nothing_above_them_nor_torch():
     import subprocess
     import sys
     code = ("import sys; import deepstock_lite.core.decoding as d; "
-            "r = d.decoder_from_dict({'name': 'regularization', 'kind': 'both', 'L': 2, "
+            "r = d.make_decoder({'name': 'regularization', 'kind': 'both', 'L': 2, "
             "'a_max': None, 'feature_index': [2], 'days': 28.0, 'bias_scale': 5.0}); "
             "assert type(r).__name__ == 'Regularization'; "
             "assert not any(m.startswith('deepstock_lite.deepstock') for m in sys.modules); "
@@ -123,14 +123,14 @@ def test_decodings_import_nothing_above_them_nor_torch():
                                          ("both", {"feature_index": (3, 4), "days": 7,
                                                    "bias_scale": 5})])
 def test_checkpoint_round_trip(kind, extra):
-    from deepstock_lite.core.decoding import decoder_from_dict
+    from deepstock_lite.core.decoding import make_decoder
     reg = Regularization(kind, L=3, **extra)
-    back = decoder_from_dict(reg.to_dict())
+    back = make_decoder(reg.to_dict())
     assert back.to_dict() == reg.to_dict()
     u = np.random.default_rng(1).random((2, reg.n_outputs))
     np.testing.assert_allclose(back(u, OBS), reg(u, OBS))
     with pytest.raises(ValueError, match="unknown decoder"):
-        decoder_from_dict({"name": ["x"]})
+        make_decoder({"name": ["x"]})
 
 
 @pytest.mark.parametrize("surrogate, slope", [("exact", 0.0), ("leaky", 0.1),
@@ -220,7 +220,24 @@ def test_the_fast_paths_are_bit_identical_to_the_reference(kind, L, n_features):
 def test_a_decoder_saved_with_the_old_scale_key_still_loads():
     """Checkpoints written before ``scale`` was renamed ``a_max`` (the one name of the top of
     the range) load into the same decoding."""
-    from deepstock_lite.core.decoding import decoder_from_dict
+    from deepstock_lite.core.decoding import make_decoder
     new = Regularization("base", L=2, a_max=40.0).to_dict()
     old = {("scale" if k == "a_max" else k): v for k, v in new.items()}
-    assert decoder_from_dict(old).to_dict() == new
+    assert make_decoder(old).to_dict() == new
+
+
+def test_make_decoder_is_the_one_factory():
+    from deepstock_lite.core.decoding import BaseStockDecoder, make_decoder
+    built = make_decoder("both", L=2, feature_index=(2,), days=28.0, bias_scale=14.0)
+    assert isinstance(built, Regularization) and built.kind == "both"
+    assert make_decoder(built.to_dict()).to_dict() == built.to_dict()     # a saved description
+    assert make_decoder(built) is built                                    # a built decoder
+    assert isinstance(make_decoder({"name": "base", "L": 2}), BaseStockDecoder)
+    with pytest.raises(ValueError, match="kind"):
+        make_decoder("bass", L=2)
+    with pytest.raises(TypeError, match="only accepted with a kind name"):
+        make_decoder(built, L=3)
+    with pytest.raises(ValueError, match="unknown decoder description"):
+        make_decoder({"name": "nope"})
+    with pytest.raises(TypeError, match="spec must be"):
+        make_decoder(3)

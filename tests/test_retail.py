@@ -546,7 +546,7 @@ def test_torch_rollout_follows_the_cost_objective():
 # -- Coeff per review day and the breakdown by review period ---------------------------------
 def test_period_coeff_orders_cover_per_review_day():
     from deepstock_lite.deepstock.retail import PeriodCoeff, metrics_by_period
-    from deepstock_lite.core.decoding import decoder_from_dict
+    from deepstock_lite.core.decoding import make_decoder
     cat = make_catalogue(n_skus=300, horizon=30, seed=4)
     env = RetailEnv(cat, np.arange(300))
     iP = env.obs_names.index("P")
@@ -560,7 +560,7 @@ def test_period_coeff_orders_cover_per_review_day():
     ut = torch.full((obs.shape[0], 5), 0.04, requires_grad=True)
     reg(ut, torch.as_tensor(obs)).sum().backward()            # differentiable for DS
     assert torch.isfinite(ut.grad).all()
-    again = decoder_from_dict(reg.to_dict())
+    again = make_decoder(reg.to_dict())
     assert isinstance(again, PeriodCoeff) and again.period_index == iP
     # constant output: the per-review-day cover is alike for P = 1, 2, 7 under PeriodCoeff;
     # the plain Coeff orders the same per review, i.e. P times more per day for daily SKUs

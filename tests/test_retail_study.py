@@ -51,7 +51,7 @@ def test_relative_to_is_per_seed_and_averaged():
     assert rel[("ds", "none")]["objective"] == pytest.approx(3.6)
 
 
-def test_make_regularization_reads_the_env_layout():
+def test_retail_regularization_reads_the_env_layout():
     study = rs.RetailStudy(n_skus=40, horizon=30)
     _, _, envs = study.build()
     env = envs["train"]

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from deepstock_lite.rl import (BaseStockDecoder, IdentityDecoder, ObsNormalizer, ReplayBuffer,
-                               RewardScaler, RunningMeanStd, compute_gae, decoder_from_dict,
+                               RewardScaler, RunningMeanStd, compute_gae, make_decoder,
                                load_checkpoint, save_checkpoint)
 from deepstock_lite.rl.networks import Adam, MLP, Net, mlp, polyak_update
 from deepstock_lite.rl.evaluation import linear_lr
@@ -155,9 +155,9 @@ def test_decoders():
     t = base(torch.tensor([20.0, 20.0, 20.0]), torch.tensor(obs, dtype=torch.float32))
     np.testing.assert_allclose(t.numpy(), [13.0, 21.0, 0.0])
     assert IdentityDecoder()(np.array([1.5]), obs[:1]) == 1.5
-    assert decoder_from_dict(base.to_dict()).L == 2
+    assert make_decoder(base.to_dict()).L == 2
     with pytest.raises(ValueError, match="decoder"):
-        decoder_from_dict({"name": "nope"})
+        make_decoder({"name": "nope"})
     with pytest.raises(ValueError, match="L"):
         BaseStockDecoder(-1)
 

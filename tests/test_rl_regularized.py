@@ -12,7 +12,7 @@ from deepstock_lite.core.simulator import InventorySystem
 from deepstock_lite.deepstock import Regularization
 from deepstock_lite.envs import BatchInventoryEnv
 from deepstock_lite.rl import DDPG, PPO, DSAC, ddpg, dsac, ppo
-from deepstock_lite.core.decoding import decoder_from_dict
+from deepstock_lite.core.decoding import make_decoder
 
 Z90 = 1.2815515655446004
 
@@ -77,7 +77,7 @@ def test_multi_output_actions_shapes_and_checkpoint(envs, cls, tmp_path):
 
 def test_regularization_round_trips_through_the_rl_registry():
     reg = both()
-    back = decoder_from_dict(reg.to_dict())
+    back = make_decoder(reg.to_dict())
     assert isinstance(back, Regularization) and back.to_dict() == reg.to_dict()
 
 

@@ -25,7 +25,8 @@ differentiable simulator without touching an algorithm.
   - ``"both"``:  :math:`q = (M\sum_i u_i f_i + u_0 B - \mathrm{tot}(I))^+`.
 
 A decoder is any callable with that signature; to be saved in a checkpoint it also needs
-``to_dict()`` returning plain types, understood by :func:`decoder_from_dict`.
+``to_dict()`` returning plain types, which :func:`make_decoder` (the one factory: a kind
+name, a saved description or a built decoder) rebuilds.
 
 A decoder may instead declare ``unit_actions = True`` and ``n_outputs = k``: the agent then
 gives it :math:`u \in [0, 1]^k` of shape ``(n, k)`` (its actor has ``k`` outputs). That is how
@@ -70,7 +71,7 @@ class _TorchOnUse:
 torch = _TorchOnUse()
 
 __all__ = ["IdentityDecoder", "BaseStockDecoder", "Regularization", "KINDS", "SURROGATES",
-           "decoder_from_dict", "register_decoder", "inventory_position", "order_up_to",
+           "make_decoder", "register_decoder", "inventory_position", "order_up_to",
            "relu_surrogate", "initial_bias_logit"]
 
 KINDS = ("none", "base", "coeff", "both")
@@ -392,19 +393,39 @@ _REGISTRY = {"identity": lambda d: IdentityDecoder(),
              "regularization": Regularization.from_dict}
 
 
-def register_decoder(name, factory):
-    """Let :func:`decoder_from_dict` rebuild decoders saved under ``name``."""
+def register_decoder(name, rebuild):
+    """Let :func:`make_decoder` rebuild the decoders saved (by their ``to_dict()``) under
+    ``name``: ``rebuild(description) -> decoder``."""
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty string, got {name!r}")
-    if not callable(factory):
-        raise TypeError(f"factory must be callable, got {type(factory).__name__}")
-    _REGISTRY[name] = factory
+    if not callable(rebuild):
+        raise TypeError(f"rebuild must be callable, got {type(rebuild).__name__}")
+    _REGISTRY[name] = rebuild
 
 
-def decoder_from_dict(d):
-    """Rebuild a decoder saved with ``to_dict()``."""
-    if not isinstance(d, dict) or not isinstance(d.get("name"), str) \
-            or d.get("name") not in _REGISTRY:
-        raise ValueError(f"unknown decoder description {d!r}; known: {sorted(_REGISTRY)} "
-                         "(pass decoder= when loading a checkpoint with a custom decoder)")
-    return _REGISTRY[d["name"]](d)
+def make_decoder(spec, **kwargs):
+    """The one factory of decoders: ``spec`` is
+
+    - a kind name (``"none"``, ``"base"``, ``"coeff"``, ``"both"``) with the keyword
+      arguments of :class:`Regularization` (``L`` required);
+    - a description saved by a decoder's ``to_dict()`` (a checkpoint's), rebuilt by the
+      function registered under its ``"name"`` (:func:`register_decoder`);
+    - a decoder already built (any callable ``(a, obs) -> order``), returned as it is.
+
+    Keyword arguments go with a kind name only."""
+    if isinstance(spec, str):
+        check_name("regularization kind", spec, KINDS)
+        return Regularization(spec, **kwargs)
+    if kwargs:
+        raise TypeError(f"keyword arguments {sorted(kwargs)} are only accepted with a kind "
+                        f"name, not with a {type(spec).__name__}")
+    if isinstance(spec, dict):
+        if not isinstance(spec.get("name"), str) or spec["name"] not in _REGISTRY:
+            raise ValueError(f"unknown decoder description {spec!r}; known: "
+                             f"{sorted(_REGISTRY)} (pass decoder= when loading a checkpoint "
+                             "with a custom decoder)")
+        return _REGISTRY[spec["name"]](spec)
+    if not callable(spec):
+        raise TypeError(f"spec must be a kind name {KINDS}, a saved description (dict) or a "
+                        f"decoder (a callable (a, obs) -> order), got {type(spec).__name__}")
+    return spec

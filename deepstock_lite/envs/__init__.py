@@ -2,7 +2,6 @@
 DeepStock's decodings (None / Base / Coeff / Both) in front of any agent."""
 from .batch_env import BatchInventoryEnv
 from .inventory_env import InventoryEnv
-from .wrappers import RegularizedAction, RegularizedVectorAction, make_regularization
+from .wrappers import RegularizedAction, RegularizedVectorAction
 
-__all__ = ["InventoryEnv", "BatchInventoryEnv", "RegularizedAction", "RegularizedVectorAction",
-           "make_regularization"]
+__all__ = ["InventoryEnv", "BatchInventoryEnv", "RegularizedAction", "RegularizedVectorAction"]

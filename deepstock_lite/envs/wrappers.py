@@ -35,11 +35,10 @@ import gymnasium as gym
 from gymnasium import spaces
 from gymnasium.vector import VectorWrapper
 
-from ..core.decoding import KINDS, Regularization
-from ..core.validation import check_choice
+from ..core.decoding import Regularization, make_decoder
 from .inventory_env import InventoryEnv
 
-__all__ = ["RegularizedAction", "RegularizedVectorAction", "make_regularization"]
+__all__ = ["RegularizedAction", "RegularizedVectorAction"]
 
 _RANGES = {(-1.0, 1.0), (0.0, 1.0)}
 
@@ -54,31 +53,30 @@ def _lead_time(env):
     return getattr(system, "L", None)
 
 
-def make_regularization(regularization, env=None, **kwargs):
-    """A decoder from a :class:`~deepstock_lite.deepstock.Regularization` (or any object with
-    the decoder protocol), or from a kind name ``"none"``, ``"base"``, ``"coeff"`` or
-    ``"both"`` plus the keyword arguments of ``Regularization`` (``L`` defaults to the lead
-    time of ``env``'s system)."""
-    if isinstance(regularization, str):
-        check_choice("regularization kind", regularization, set(KINDS))
-        if "L" not in kwargs:
-            L = _lead_time(env)
-            if L is None:
-                raise ValueError("L is required: the environment has no InventorySystem to "
-                                 "read the lead time from")
-            kwargs["L"] = L
-        return Regularization(regularization, **kwargs)
-    if kwargs:
+def _unit_decoder(regularization, env, kwargs):
+    """The wrapper's decoder, from :func:`~deepstock_lite.core.decoding.make_decoder` (the one
+    factory), with ``L`` read from ``env`` for a kind name; it must take unit actions
+    (``unit_actions = True``, ``n_outputs >= 1``), as :class:`Regularization` does."""
+    if isinstance(regularization, str) and "L" not in kwargs:
+        kwargs = {**kwargs, "L": _lead_time(env)}
+        if kwargs["L"] is None:
+            raise ValueError("L is required: the environment has no InventorySystem to read "
+                             "the lead time from")
+    if not isinstance(regularization, (str, dict)) and not callable(regularization):
+        raise TypeError(f"regularization must be a kind name ('none', 'base', 'coeff', "
+                        f"'both') or a decoder, got {type(regularization).__name__}")
+    if not isinstance(regularization, (str, dict)) and kwargs:
         raise TypeError(f"keyword arguments {sorted(kwargs)} are only accepted with a kind "
                         "name; this regularization is already built")
-    n = getattr(regularization, "n_outputs", None)
-    if not callable(regularization) or not getattr(regularization, "unit_actions", False) \
-            or isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+    decoder = make_decoder(regularization, **kwargs)
+    n = getattr(decoder, "n_outputs", None)
+    if not getattr(decoder, "unit_actions", False) or isinstance(n, bool) \
+            or not isinstance(n, numbers.Integral) or n < 1:
         raise TypeError("regularization must be a kind name ('none', 'base', 'coeff', 'both') "
                         "or a decoder taking unit actions (unit_actions = True, n_outputs >= 1,"
                         f" __call__(u, obs)) such as Regularization; got "
                         f"{type(regularization).__name__}")
-    return regularization
+    return decoder
 
 
 def _check_range(action_range):
@@ -142,7 +140,7 @@ class RegularizedAction(gym.ActionWrapper):
             raise ValueError(f"env must take one order per step (a Box action of shape (1,)),"
                              f" got {env.action_space}")
         super().__init__(env)
-        self._regularization = reg = make_regularization(regularization, env, **kwargs)
+        self._regularization = reg = _unit_decoder(regularization, env, kwargs)
         self.low, _ = _check_range(action_range)
         k = int(reg.n_outputs)
         self.action_space = spaces.Box(np.float32(self.low), np.float32(1.0), shape=(k,),
@@ -231,7 +229,7 @@ class RegularizedVectorAction(VectorWrapper):
             raise TypeError(f"env must be a gymnasium VectorEnv (e.g. BatchInventoryEnv), got "
                             f"{type(env).__name__}")
         super().__init__(env)
-        self.regularization = make_regularization(regularization, env, **kwargs)
+        self.regularization = _unit_decoder(regularization, env, kwargs)
         self.low, _ = _check_range(action_range)
         k = int(self.regularization.n_outputs)
         self.single_action_space = spaces.Box(np.float32(self.low), np.float32(1.0),

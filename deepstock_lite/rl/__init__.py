@@ -14,7 +14,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .ddpg import DDPG, DDPGConfig
 from .dsac import DSAC, DSACConfig
 from .ppo import PPO, PPOConfig
-from ..core.decoding import (BaseStockDecoder, IdentityDecoder, decoder_from_dict,
+from ..core.decoding import (BaseStockDecoder, IdentityDecoder, make_decoder,
                              inventory_position, order_up_to)
 from .normalization import ObsNormalizer, RewardScaler, RunningMeanStd
 from .evaluation import TrainingDivergedError, TrainingResult
@@ -23,7 +23,7 @@ from .networks import mlp
 
 __all__ = ["ddpg", "ppo", "dsac", "DDPG", "DDPGConfig", "PPO", "PPOConfig", "DSAC", "DSACConfig",
            "ReplayBuffer", "compute_gae", "save_checkpoint",
-           "load_checkpoint", "BaseStockDecoder", "IdentityDecoder", "decoder_from_dict",
+           "load_checkpoint", "BaseStockDecoder", "IdentityDecoder", "make_decoder",
            "inventory_position", "order_up_to", "ObsNormalizer", "RewardScaler", "RunningMeanStd",
            "TrainingDivergedError", "TrainingResult", "CheckpointError", "INSTANCES", "make_envs",
            "mlp"]

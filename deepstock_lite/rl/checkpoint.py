@@ -23,7 +23,7 @@ import tempfile
 
 import torch
 
-from ..core.decoding import decoder_from_dict
+from ..core.decoding import make_decoder
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "FORMAT", "agent_state",
            "restore_agent_state", "load_agent"]
@@ -193,7 +193,7 @@ def load_agent(agent_type, path, decoder=None):
         dec = json.loads(d["decoder"])
         if dec is None:
             raise ValueError("the checkpoint's decoder was not serializable: pass decoder=")
-        decoder = decoder_from_dict(dec)
+        decoder = make_decoder(dec)
     agent = agent_type(config, d["obs_dim"], d["a_max"], decoder)
     agent.load_state_dict(d)
     return agent
