@@ -31,7 +31,7 @@ import numpy as np
 from deepstock_lite.core import results_store as store
 from deepstock_lite.core.policies import FunctionPolicy
 from deepstock_lite.core.simulator import simulate
-from deepstock_lite.core.capture import capture
+from deepstock_lite.core.record_returns import record_returns
 from deepstock_lite.deepstock.tuning import evaluate_config, make_setting
 
 from .budgets import PAPER_DIAGNOSE_PLANS as PLANS
@@ -106,7 +106,7 @@ def ds_lr_curves(seeds=(0, 1, 2, 3), budget="small", *, previous=None, progress=
             if key in done:
                 runs.append(done[key])
                 continue
-            with capture(ds, "train_ds") as seen:
+            with record_returns(ds, "train_ds") as seen:
                 out = evaluate_config("ds", "base", "1", params, seed, budget)
             res = seen[-1]
             runs.append({"config": label, "params": dict(params), "lr": params["lr"],
@@ -149,7 +149,7 @@ def s4_none_replay(methods=("ddpg", "dsac"), seeds=(0, 1), budget="small", perio
             if key in done:
                 out.append(done[key])
                 continue
-            with capture(modules[m], "train") as seen:
+            with record_returns(modules[m], "train") as seen:
                 res = evaluate_config(m, "none", "4", row["params"], seed, budget)
             agent, _ = seen[-1]
             sim = simulate(S.system, FunctionPolicy(lambda st: agent.act(obs_fn(st))),

@@ -43,7 +43,7 @@ import time
 from deepstock_lite.core import results_store as store
 from deepstock_lite.core.results_store import add_output_options, output_request
 from deepstock_lite.core.validation import check_choice, check_names, check_seeds
-from deepstock_lite.core.capture import capture
+from deepstock_lite.core.record_returns import record_returns
 from deepstock_lite.deepstock.paper_analysis import DRAW_SETTINGS as SETTINGS
 from .budgets import (PAPER_DRAWS as BUDGETS, PAPER_DRAWS_COMMITTING as COMMITTING,
                       PAPER_DRAWS_RESOLUTION as RESOLUTION)
@@ -91,8 +91,8 @@ def sweep_configs(settings=SETTINGS, methods=METHODS):
 # -- the units ----------------------------------------------------------------------------------
 def _trainer(method):
     """``(module, name)`` of the training function ``evaluate_config`` calls for ``method``
-    (wrapped with :func:`~.paper_diagnose.capture` to read the selected epoch or step, which
-    the sweep's code path computes but does not return)."""
+    (wrapped with :func:`~deepstock_lite.core.record_returns` to read the selected epoch or
+    step, which the sweep's code path computes but does not return)."""
     if method == "ds":
         from deepstock_lite.deepstock import differentiable_simulator as ds
         return ds, "train_ds"
@@ -120,7 +120,7 @@ def learned_unit(key, draw, method, reg, seed, params, budget="small"):
     t0, w0 = time.process_time(), time.perf_counter()
     row = {"setting": key, "draw": draw, "method": method, "reg": reg, "seed": seed,
            "params": params}
-    with capture(module, name) as seen:
+    with record_returns(module, name) as seen:
         try:
             r = evaluate_config(method, reg, key, params, seed, budget, reading=READING,
                                 data_seed=draw)

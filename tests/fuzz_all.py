@@ -171,7 +171,7 @@ def _cases():
         with cm as seen:
             core.simulate(sysL1(), core.BaseStock(5), D)
         return len(seen)
-    add("core.capture", O + "capture.py", lambda: core.capture,
+    add("core.record_returns", O + "record_returns.py", lambda: core.record_returns,
         dict(module=core, name="simulate"), use=captured)
     O4 = O + "paper_data.py"
     add("core.indep_floors", O4, lambda: core.indep_floors, dict(horizon=31, seed=42),
@@ -186,7 +186,7 @@ def _cases():
              sigma_range=(5.0, 20.0), seed=0), use=lambda s: s.train)
     O5 = O + "policies.py"
     add("core.BaseStock", O5, lambda: core.BaseStock, dict(S=5), use=simulate_with)
-    add("core.SS", O5, lambda: core.SS, dict(s=2, S=5), use=simulate_with)
+    add("core.SSPolicy", O5, lambda: core.SSPolicy, dict(s=2, S=5), use=simulate_with)
     add("core.ConstantOrder", O5, lambda: core.ConstantOrder, dict(q=2), use=simulate_with)
     add("core.FunctionPolicy", O5, lambda: core.FunctionPolicy,
         dict(fn=lambda s: np.ones(s.n), name="f"), use=simulate_with)

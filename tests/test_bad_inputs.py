@@ -155,7 +155,8 @@ def test_simulate_costs_unchanged():
     r = core.simulate(core.InventorySystem(L=1, h=1.0, b=9.0), core.BaseStock(5), D)
     assert r.cost.tolist() == [[27.0, 1.0, 0.0, 0.0, 9.0, 81.0],
                                [18.0, 27.0, 54.0, 27.0, 27.0, 72.0]]
-    r = core.simulate(core.InventorySystem(L=0, backlog=False, K=2.0, c=0.5), core.SS(2, 6), D)
+    r = core.simulate(core.InventorySystem(L=0, backlog=False, K=2.0, c=0.5),
+                      core.SSPolicy(2, 6), D)
     assert r.cost.tolist() == [[8.0, 2.0, 6.0, 9.0, 0.0, 32.0],
                                [9.0, 18.0, 6.0, 7.5, 18.0, 23.0]]
     r = core.simulate(core.InventorySystem(L=2, K=1.5, c=0.25), core.BaseStock(9),

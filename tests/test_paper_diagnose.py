@@ -7,7 +7,7 @@ import pytest
 from deepstock_lite.core import results_store
 from deepstock_lite.core import results_store as _store
 from lab import paper_diagnose
-from deepstock_lite.core.capture import capture
+from deepstock_lite.core.record_returns import record_returns
 
 
 @pytest.fixture
@@ -48,11 +48,11 @@ def test_paper_diagnose_tiny(tmp_path, monkeypatch, one_thread):
     assert row["test"] >= saved["s4_none"]["benchmark"] - 1e-6   # the true optimum
 
 
-def test_paper_diagnose_capture_restores():
+def test_record_returns_restores():
     from deepstock_lite.deepstock import differentiable_simulator as ds
     original = ds.train_ds
     with pytest.raises(RuntimeError):
-        with capture(ds, "train_ds"):
+        with record_returns(ds, "train_ds"):
             raise RuntimeError
     assert ds.train_ds is original
     with pytest.raises(ValueError, match="budget must be one of"):

@@ -7,7 +7,7 @@ from deepstock_lite.classical import (DiscreteDemand, eoq_s_S, finite_horizon_s_
                                       k_convexity_constant, optimal_s_S, renewal_mass, s_S_cost,
                                       s_S_cost_grid, single_period_cost)
 from deepstock_lite.core.distributions import DiscreteDistribution
-from deepstock_lite.core.policies import SS
+from deepstock_lite.core.policies import SSPolicy
 from deepstock_lite.core.simulator import InventorySystem, simulate
 
 P = DiscreteDemand.poisson   # Poisson demand of a given mean
@@ -87,7 +87,7 @@ def test_exact_cost_matches_simulation(L):
     n, T, warm = 400, 1500, 100
     demand = rng.poisson(mu, size=(n, T)).astype(float)
     system = InventorySystem(L=L, P=1, h=1, b=4, backlog=True, K=K)
-    res = simulate(system, SS(s, S), demand, on_hand=S)
+    res = simulate(system, SSPolicy(s, S), demand, on_hand=S)
     per_path = res.cost[:, warm:].mean(1)
     se = per_path.std(ddof=1) / np.sqrt(n)
     assert abs(per_path.mean() - exact) < 4 * se

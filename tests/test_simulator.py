@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from deepstock_lite import InventorySystem, simulate
-from deepstock_lite.core.policies import SS, BaseStock, ConstantOrder, FunctionPolicy
+from deepstock_lite.core.policies import SSPolicy, BaseStock, ConstantOrder, FunctionPolicy
 
 
 def run(system, policy, demand, **kw):
@@ -77,7 +77,7 @@ def test_review_period_with_first_review():
 
 
 def test_ss_policy_orders_only_at_or_below_s():
-    r = run(InventorySystem(L=0, h=1, b=4), SS(2, 6), [3, 1, 1, 4])
+    r = run(InventorySystem(L=0, h=1, b=4), SSPolicy(2, 6), [3, 1, 1, 4])
     np.testing.assert_allclose(r.order[0], [6, 0, 4, 0])
 
 
@@ -86,9 +86,9 @@ def test_batch_equals_rows_one_at_a_time():
     D = rng.poisson(5, size=(16, 30)).astype(float)
     for backlog in (True, False):
         system = InventorySystem(L=2, P=2, h=1, b=9, backlog=backlog, K=3, c=0.5)
-        full = simulate(system, SS(10, 25), D)
+        full = simulate(system, SSPolicy(10, 25), D)
         for i in (0, 7, 15):
-            one = simulate(system, SS(10, 25), D[i])
+            one = simulate(system, SSPolicy(10, 25), D[i])
             np.testing.assert_allclose(one.cost[0], full.cost[i])
 
 
@@ -146,7 +146,7 @@ def test_policy_returning_bad_orders_is_caught():
     with pytest.raises(ValueError, match="shape"):
         simulate(system, FunctionPolicy(lambda s: np.ones(3)), [[1.0, 2.0]])
     with pytest.raises(ValueError, match="s must be <= S"):
-        SS(5, 3)
+        SSPolicy(5, 3)
 
 
 def test_demand_array_size_is_checked_before_allocating():

@@ -7,11 +7,11 @@ from .continuous import ContinuousDemand
 from .distributions import DiscreteDemand, DiscreteDistribution, poisson_pmf
 from .metrics import average_cost, fill_rate, stockout_rate, summarize, turnover_time
 from .paper_data import DemandSplits, indep_floors, make_ar1, make_iid, make_indep
-from .policies import SS, BaseStock, ConstantOrder, FunctionPolicy, Policy
+from .policies import SSPolicy, BaseStock, ConstantOrder, FunctionPolicy, Policy
 from .seeding import make_rng, set_seed
 from .simulator import (InventoryState, InventorySystem, PeriodRecord, SimulationResult,
                         simulate)
-from .capture import capture
+from .record_returns import record_returns
 from .results_store import load_results
 from .statistics import t_interval
 
@@ -21,6 +21,6 @@ __all__ = [
     "DiscreteDemand", "ContinuousDemand", "DiscreteDistribution", "poisson_pmf",
     "average_cost", "fill_rate", "stockout_rate", "turnover_time", "summarize",
     "DemandSplits", "indep_floors", "make_indep", "make_ar1", "make_iid",
-    "Policy", "BaseStock", "SS", "ConstantOrder", "FunctionPolicy",
-    "set_seed", "make_rng", "capture", "load_results", "t_interval",
+    "Policy", "BaseStock", "SSPolicy", "ConstantOrder", "FunctionPolicy",
+    "set_seed", "make_rng", "record_returns", "load_results", "t_interval",
 ]

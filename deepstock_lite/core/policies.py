@@ -9,7 +9,7 @@ import numpy as np
 
 from .validation import MAX_QUANTITY, check_real
 
-__all__ = ["Policy", "BaseStock", "SS", "ConstantOrder", "FunctionPolicy"]
+__all__ = ["Policy", "BaseStock", "SSPolicy", "ConstantOrder", "FunctionPolicy"]
 
 
 def _level(name, value, low=-MAX_QUANTITY):
@@ -51,7 +51,7 @@ class BaseStock(Policy):
         return f"BaseStock(S={self.S})"
 
 
-class SS(Policy):
+class SSPolicy(Policy):
     r"""(s, S): when the inventory position is at or below ``s``, order up to ``S``.
 
     :math:`q = (S - \text{position})\,1\{\text{position} \le s\}`, with ``s <= S``.
@@ -68,7 +68,7 @@ class SS(Policy):
         return np.where(y <= _fit("s", self.s, state.n), _fit("S", self.S, state.n) - y, 0.0)
 
     def __repr__(self):
-        return f"SS(s={self.s}, S={self.S})"
+        return f"SSPolicy(s={self.s}, S={self.S})"
 
 
 class ConstantOrder(Policy):

@@ -330,7 +330,7 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
         n_trials = n_trials - done
         if n_trials <= 0:
             return study
-    space, run = METHODS[method]
+    space, train_and_score = METHODS[method]
     S = make_setting(key, reading)
 
     worker = worker_info()
@@ -341,7 +341,7 @@ def run_study(method, reg_kind, setting, n_trials, *, storage=None, study_name=N
         params = space(trial, budget)
         t0 = time.process_time()
         try:
-            out = run(params, S, reg_kind, seed, budget, surrogate, **rule)
+            out = train_and_score(params, S, reg_kind, seed, budget, surrogate, **rule)
         finally:  # CPU time of the trial, diverged ones included (the sweep's cost)
             trial.set_user_attr("cpu_seconds", time.process_time() - t0)
         trial.set_user_attr("test", out["test"])
