@@ -6,7 +6,7 @@ synthetic settings. This script puts a simple parametric rule beside them and ru
 experiments of the chapter's Setting 3 diagnosis:
 
 * ``heuristic/<setting>/<data seed>``: the order-up-to rules of
-  :mod:`deepstock_lite.deepstock.paper_heuristics` (a constant base stock, and
+  :mod:`deepstock_lite.paper.heuristics` (a constant base stock, and
   ``a + k x signal`` with the setting's feature as the signal), fitted on the **training**
   paths, the family chosen on the **validation** paths, scored on the **test** paths, each
   with the setting's own loss on the same paths as the learned methods; for the book's data
@@ -59,7 +59,7 @@ def data_seeds(key, budget):
 
 def make(key, seed):
     """Setting ``key`` on data seed ``seed`` (reading "total", the sweep's)."""
-    from deepstock_lite.deepstock.paper_settings import setting1, setting2, setting3, setting4
+    from deepstock_lite.paper.settings import setting1, setting2, setting3, setting4
     return {"1": setting1, "2": setting2, "3": setting3, "4": setting4}[key](seed=seed)
 
 
@@ -77,7 +77,7 @@ def _benchmark(key, S):
 
 
 def heuristic_row(key, seed, budget):
-    from deepstock_lite.deepstock.paper_heuristics import tune
+    from deepstock_lite.paper.heuristics import tune
     S = make(key, seed)
     t = time.process_time()
     out = tune(S, key, BUDGETS[budget]["resolution"])
@@ -89,7 +89,7 @@ def heuristic_row(key, seed, budget):
 def other_val_row(seed, budget):
     """Setting 3's ``yesterday`` rule chosen on the validation paths of data seed ``seed``,
     scored on the book's test paths (data seed 0)."""
-    from deepstock_lite.deepstock.paper_heuristics import default_grid, rule_costs
+    from deepstock_lite.paper.heuristics import default_grid, rule_costs
     book, other = make("3", 0), make("3", seed)
     S = dataclasses.replace(book, data=dataclasses.replace(book.data, val=other.data.val))
     a, k = default_grid("3", "yesterday", BUDGETS[budget]["resolution"])
@@ -116,9 +116,9 @@ def ds_row(reg, which, seed, budget):
     trains it, early-stopped on the validation paths ``which``."""
     import torch
 
-    from deepstock_lite.deepstock import differentiable_simulator as ds, tuning
+    from deepstock_lite.paper import differentiable_simulator as ds, tuning
     from deepstock_lite.core.results_store import load_results
-    from deepstock_lite.core.capture import capture
+    from deepstock_lite.core.record_returns import record_returns
     torch.set_num_threads(1)
     sweep = load_results("paper_setting3")
     row = next(r for r in sweep["rows"] if r["method"] == "ds" and r["reg"] == reg)
@@ -126,7 +126,7 @@ def ds_row(reg, which, seed, budget):
     S = dataclasses.replace(book, data=dataclasses.replace(book.data,
                                                            val=_validation_paths(which)))
     t = time.process_time()
-    with capture(ds, "train_ds") as seen:
+    with record_returns(ds, "train_ds") as seen:
         out = tuning._ds_run(row["params"], S, reg, seed, BUDGETS[budget]["ds_train"])
     res = seen[-1]
     first = res.history[0] if res.history else {"val": np.nan, "train": np.nan}
@@ -152,7 +152,7 @@ def todo(budget):
 
 
 def _meta(budget):
-    from deepstock_lite.deepstock.paper_heuristics import FAMILIES, SETTING_FAMILIES
+    from deepstock_lite.paper.heuristics import FAMILIES, SETTING_FAMILIES
     b = BUDGETS[budget]
     return {"experiment": NAME, "budget": budget, "resolution": b["resolution"],
             "families": FAMILIES,

@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from deepstock_lite.core import results_store as store
-from deepstock_lite.deepstock.catalogue import make_catalogue
-from deepstock_lite.deepstock.catalogue_config import CatalogueConfig
-from deepstock_lite.deepstock.retail import RetailEnv, retail_ds_config, train_ds_retail
-from deepstock_lite.deepstock.retail_study import (INITIAL_ACTION, fit_heuristics,
+from deepstock_lite.paper.catalogue import make_catalogue
+from deepstock_lite.paper.catalogue_config import CatalogueConfig
+from deepstock_lite.paper.retail import RetailEnv, retail_ds_config, train_ds_retail
+from deepstock_lite.paper.retail_study import (INITIAL_ACTION, fit_heuristics,
                                                    retail_regularization, summarize)
 
 

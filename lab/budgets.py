@@ -8,8 +8,8 @@ so ``python -m lab budgets`` lists every experiment's budgets.
 """
 from __future__ import annotations
 
-from deepstock_lite.deepstock.retail_study import BUDGETS as RETAIL
-from deepstock_lite.deepstock.tuning import BUDGETS as TUNING, RL_STEPS
+from deepstock_lite.paper.retail_study import BUDGETS as RETAIL
+from deepstock_lite.paper.tuning import BUDGETS as TUNING, RL_STEPS
 
 __all__ = ["REGISTRY", "ZIPKIN_DS", "ZIPKIN_RL", "SB3_STUDY", "PAPER_COMMITTING",
            "PAPER_DRAWS", "PAPER_DRAWS_COMMITTING", "PAPER_DRAWS_RESOLUTION",
@@ -38,7 +38,7 @@ SB3_STUDY = {
                  learning_starts=100),
 }
 
-#: paper: the tuning protocol's budgets (deepstock_lite.deepstock.tuning); these may replace
+#: paper: the tuning protocol's budgets (deepstock_lite.paper.tuning); these may replace
 #: the committed files (the chapter's sweep is ``small``)
 PAPER_COMMITTING = ("small", "full")
 

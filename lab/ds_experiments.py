@@ -13,7 +13,7 @@ starts afresh; a finished file is replaced).
     python -m lab ds-surrogate --budget full --write
 
 compares DS trained with the exact pathwise gradient against surrogate gradients of the kinks
-(``DSConfig.surrogate``, :mod:`deepstock_lite.deepstock.differentiable_simulator`): on the
+(``DSConfig.surrogate``, :mod:`deepstock_lite.paper.differentiable_simulator`): on the
 paper's Settings 1–4 with DS + Base at the best configuration of ``paper_setting<k>.json``,
 evaluated as the lab's `paper` experiment evaluates it, and on four of Zipkin's lost-sales cells
 with None and Base (at the ``medium`` budget: 64 training trajectories, 100 epochs),
@@ -41,10 +41,10 @@ from deepstock_lite.core.demand import Poisson
 from deepstock_lite.core.simulator import InventorySystem
 from deepstock_lite.core import results_store as store
 from deepstock_lite.core.validation import check_int, check_name, check_real, check_seeds
-from deepstock_lite.deepstock.differentiable_simulator import DSConfig, config_dict, train_ds
+from deepstock_lite.paper.differentiable_simulator import DSConfig, config_dict, train_ds
 from deepstock_lite.core.decoding import Regularization
-from deepstock_lite.deepstock.paper_settings import setting1, setting2, setting3, setting4
-from deepstock_lite.deepstock.tuning import PARAM_KEYS
+from deepstock_lite.paper.settings import setting1, setting2, setting3, setting4
+from deepstock_lite.paper.tuning import PARAM_KEYS
 
 from .budgets import ZIPKIN_DS as _BUDGETS
 
@@ -190,7 +190,7 @@ def ds_setting_run(key, params, seed=0, *, budget="small", surrogate="exact", le
                    reg="base"):
     """DS on paper Setting ``key`` with a tuned configuration ``params`` (lr, batch_size, width,
     initial_bias), trained and evaluated exactly as the paper's experiments do
-    (:func:`deepstock_lite.deepstock.tuning.evaluate_config`), but with the chosen gradient.
+    (:func:`deepstock_lite.paper.tuning.evaluate_config`), but with the chosen gradient.
     Returns ``{"val": …, "test": …, "epochs_run": …, "seconds": …}``."""
     settings = {"1": setting1, "2": setting2, "3": setting3, "4": setting4}
     key = check_name("key", str(key), tuple(settings))

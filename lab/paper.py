@@ -3,7 +3,7 @@
     python -m lab paper --settings 1 2 3 4 --trials 20 --seeds 3 --write
 
 The settings and the claims tested are the paper's; the protocol details (the dynamics and
-day structure of :mod:`deepstock_lite.deepstock.paper_settings`, the search spaces and the
+day structure of :mod:`deepstock_lite.paper.settings`, the search spaces and the
 tuning shape of random start-up trials, then TPE, then re-runs over seeds) follow the authors'
 released code for the synthetic experiments, run by us, not the paper's text, scaled down to
 our budget.
@@ -34,7 +34,8 @@ is stored in the Optuna storage ``studies/paper_s<setting>.db``, or ``--storage 
 as study attributes), so an interrupted sweep
 started again with the same command resumes where it stopped; the results file of a setting is
 written once all its studies are complete. Settings 2–3 use the ``--reading`` of the paper's
-trajectory counts (``paper_settings.READINGS``; default ``total``: 10 + 10 and 5 + 5).
+trajectory counts (``deepstock_lite.paper.settings.READINGS``; default ``total``: 10 + 10
+and 5 + 5).
 """
 from __future__ import annotations
 
@@ -48,15 +49,15 @@ from scipy import stats
 from deepstock_lite.core import results_store as store
 from deepstock_lite.core.policies import BaseStock
 from deepstock_lite.core.validation import check_choice, check_int, check_names, check_seeds
-from deepstock_lite.deepstock.differentiable_simulator import DSConfig, train_ds
+from deepstock_lite.paper.differentiable_simulator import DSConfig, train_ds
 from deepstock_lite.core.results_store import add_output_options, output_request
 from deepstock_lite.core.results_store import finished_units, interrupted
 from deepstock_lite.core.decoding import Regularization
-from deepstock_lite.deepstock.paper_settings import setting1, setting2, setting3, setting4
-from deepstock_lite.deepstock.paper_analysis import METHODS
-from deepstock_lite.deepstock.paper_settings import READINGS
+from deepstock_lite.paper.settings import setting1, setting2, setting3, setting4
+from deepstock_lite.paper.analysis import METHODS
+from deepstock_lite.paper.settings import READINGS
 from .budgets import PAPER_COMMITTING as COMMITTING
-from deepstock_lite.deepstock.tuning import (best_so_far, evaluate_config, make_setting, run_study,
+from deepstock_lite.paper.tuning import (best_so_far, evaluate_config, make_setting, run_study,
                                              trial_table)
 
 __all__ = ["benchmark", "run_setting", "ds_overfit", "trial_costs", "trial_seconds",
@@ -144,7 +145,7 @@ def _rerun(study, method, reg, key, params, seed, budget, reading):
 
 def retuned_after_warmup_cap(method, key):
     """Whether the pair's studies were tuned again after the off-policy warm-up was capped
-    (:func:`~deepstock_lite.deepstock.tuning.warmup_and_eval`): DDPG and dist. SAC on
+    (:func:`~deepstock_lite.paper.tuning.warmup_and_eval`): DDPG and dist. SAC on
     Setting 4, the one setting whose warm-up had filled the whole budget."""
     return key == "4" and method in ("ddpg", "dsac")
 

@@ -3,7 +3,7 @@
     python -m lab paper-diagnose [--budget tiny|full] [--write]
 
 Reads the tuned configurations from ``paper_setting<k>.json`` and re-runs them exactly as the
-sweep does (:func:`~deepstock_lite.deepstock.tuning.evaluate_config`), keeping what the sweep
+sweep does (:func:`~deepstock_lite.paper.tuning.evaluate_config`), keeping what the sweep
 throws away; writes ``paper_diagnoses.json`` (into ``data/results/``, the file the chapter
 loads, only at ``--budget full`` with ``--write``; else into ``results_tmp/``, or ``--out``):
 
@@ -32,7 +32,7 @@ from deepstock_lite.core import results_store as store
 from deepstock_lite.core.policies import FunctionPolicy
 from deepstock_lite.core.simulator import simulate
 from deepstock_lite.core.record_returns import record_returns
-from deepstock_lite.deepstock.tuning import evaluate_config, make_setting
+from deepstock_lite.paper.tuning import evaluate_config, make_setting
 
 from .budgets import PAPER_DIAGNOSE_PLANS as PLANS
 
@@ -89,7 +89,7 @@ def ds_lr_curves(seeds=(0, 1, 2, 3), budget="small", *, previous=None, progress=
     ``previous``: this part of an interrupted run's file; its runs with the same
     configuration are kept, not re-trained. ``progress(part)``: called with the part so far
     after every new run (the driver writes its file there)."""
-    from deepstock_lite.deepstock import differentiable_simulator as ds
+    from deepstock_lite.paper import differentiable_simulator as ds
     data, row = _row("1", "ds", "base")
     bench = data["benchmark"]
     configs = (("tuned", row["params"]), ("six_trial", SIX_TRIAL_PARAMS),

@@ -7,11 +7,12 @@ The sweep (`python -m lab paper`) tuned every (method, decoding) pair on one
 draw of the data (data seed 0) and re-ran the best configuration with training seeds 0, 1, 2.
 This driver takes those best configurations from the committed ``paper_setting2.json`` and
 ``paper_setting3.json`` (no re-tuning) and re-runs them on other draws of the same generator
-(data seed ``d``: :func:`~.paper_settings.setting2` / :func:`~.paper_settings.setting3` with
+(data seed ``d``: :func:`~deepstock_lite.paper.settings.setting2` /
+:func:`~deepstock_lite.paper.settings.setting3` with
 ``seed=d``, the sweep's reading "total"), through the sweep's own code path
 (:func:`~.tuning.evaluate_config`, as the sweep's re-runs call it). Each draw also gets its own
 benchmark (:func:`~.paper.benchmark`: DS trained on that draw's test paths) and the simple
-heuristic of :mod:`~.paper_heuristics` re-tuned on that draw's training paths.
+heuristic of :mod:`~deepstock_lite.paper.heuristics` re-tuned on that draw's training paths.
 
 Units and rows:
 
@@ -19,7 +20,8 @@ Units and rows:
   to the draw's benchmark, the selected epoch (DS, ``best_epoch``, 0-based) or step (RL,
   ``best_step``), the configuration, CPU and wall seconds; a run that diverges is kept as a
   row with ``test`` null and its ``error`` (a rerun would diverge again);
-* ``heuristic``: one per (setting, draw): :func:`~.paper_heuristics.tune`'s result and gap;
+* ``heuristic``: one per (setting, draw): :func:`~deepstock_lite.paper.heuristics.tune`'s
+  result and gap;
 * ``benchmarks``: one per (setting, draw), computed before the draw's first unit.
 
 **Resume.** The file is written atomically after every unit, with ``complete`` false until
@@ -44,12 +46,12 @@ from deepstock_lite.core import results_store as store
 from deepstock_lite.core.results_store import add_output_options, output_request
 from deepstock_lite.core.validation import check_choice, check_names, check_seeds
 from deepstock_lite.core.record_returns import record_returns
-from deepstock_lite.deepstock.paper_analysis import DRAW_SETTINGS as SETTINGS
+from deepstock_lite.paper.analysis import DRAW_SETTINGS as SETTINGS
 from .budgets import (PAPER_DRAWS as BUDGETS, PAPER_DRAWS_COMMITTING as COMMITTING,
                       PAPER_DRAWS_RESOLUTION as RESOLUTION)
 from .paper import METHODS, REGS, benchmark
-from deepstock_lite.deepstock.paper_heuristics import tune
-from deepstock_lite.deepstock.tuning import evaluate_config, make_setting
+from deepstock_lite.paper.heuristics import tune
+from deepstock_lite.paper.tuning import evaluate_config, make_setting
 
 __all__ = ["SETTINGS", "BUDGETS", "sweep_configs", "learned_unit", "heuristic_unit",
            "run_draws", "target", "main"]
@@ -94,7 +96,7 @@ def _trainer(method):
     (wrapped with :func:`~deepstock_lite.core.record_returns` to read the selected epoch or
     step, which the sweep's code path computes but does not return)."""
     if method == "ds":
-        from deepstock_lite.deepstock import differentiable_simulator as ds
+        from deepstock_lite.paper import differentiable_simulator as ds
         return ds, "train_ds"
     from deepstock_lite.rl import ddpg, dsac, ppo
     return {"ddpg": ddpg, "dsac": dsac, "ppo": ppo}[method], "train"
@@ -134,8 +136,9 @@ def learned_unit(key, draw, method, reg, seed, params, budget="small"):
 
 
 def heuristic_unit(key, draw, budget="small"):
-    """The heuristic of :mod:`~.paper_heuristics` tuned on draw ``draw``'s training paths,
-    its family chosen on validation (:func:`~.paper_heuristics.tune`); the row (no gap)."""
+    """The heuristic of :mod:`~deepstock_lite.paper.heuristics` tuned on draw ``draw``'s
+    training paths, its family chosen on validation
+    (:func:`~deepstock_lite.paper.heuristics.tune`); the row (no gap)."""
     t0, w0 = time.process_time(), time.perf_counter()
     S = make_setting(key, READING, draw)
     out = tune(S, key, RESOLUTION[budget])

@@ -35,8 +35,8 @@ from deepstock_lite.core import results_store as store
 from deepstock_lite.core.policies import FunctionPolicy
 from deepstock_lite.core.simulator import simulate
 from deepstock_lite.core.decoding import Regularization
-from deepstock_lite.deepstock.paper_analysis import cvar, optimal_z
-from deepstock_lite.deepstock.tuning import make_setting
+from deepstock_lite.paper.analysis import cvar, optimal_z
+from deepstock_lite.paper.tuning import make_setting
 
 from .budgets import PAPER_RISK_CONFIGS as CONFIGS, PAPER_RISK_PLANS as PLANS
 

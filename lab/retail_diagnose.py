@@ -46,10 +46,10 @@ import numpy as np
 from deepstock_lite.core import results_store as store
 from deepstock_lite.core.validation import check_choice, check_int, check_seeds
 from deepstock_lite.core.decoding import inventory_position, order_up_to
-from deepstock_lite.deepstock.retail import forecast_base_stock, tune_heuristic
-from deepstock_lite.deepstock.retail_policies import damped
-from deepstock_lite.deepstock.retail_env import RetailEnv
-from deepstock_lite.deepstock.retail_study import (BUDGETS, HEURISTIC_GRID, fit_method,
+from deepstock_lite.paper.retail import forecast_base_stock, tune_heuristic
+from deepstock_lite.paper.retail_policies import damped
+from deepstock_lite.paper.retail_env import RetailEnv
+from deepstock_lite.paper.retail_study import (BUDGETS, HEURISTIC_GRID, fit_method,
                                                    study_for_budget)
 
 __all__ = ["VARIANTS", "BETAS", "SHIFTS", "review_states", "order_response", "cycle_stats",

@@ -20,7 +20,7 @@ the file holds.
 Budgets are fixed, not tuned per method (the paper tunes each pair with 50 Optuna trials): read
 the table as "what each pair reaches with the same small budget and hand-set defaults". The
 study's pieces (the catalogue, the decodings, each method's fit) are
-:mod:`deepstock_lite.deepstock.retail_study`'s.
+:mod:`deepstock_lite.paper.retail_study`'s.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from deepstock_lite.core.results_store import (add_output_options, finished_unit
 from deepstock_lite.core.validation import (check_choice, check_int, check_names, check_real,
                                             check_seeds)
 from deepstock_lite.rl.ddpg import CLAMP_GRADIENTS, CRITIC_INPUTS
-from deepstock_lite.deepstock.retail_study import (BUDGETS, DDPG_OPTIONS, INITIAL_ACTION,
+from deepstock_lite.paper.retail_study import (BUDGETS, DDPG_OPTIONS, INITIAL_ACTION,
                                                    METHODS, RetailStudy, fit_heuristics,
                                                    fit_method, study_for_budget)
 

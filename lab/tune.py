@@ -5,7 +5,7 @@
 
 Start several at once (or on several machines sharing one database URL) to work on one study;
 what a study is, how its trials are seeded and how a killed worker's trial is recovered is
-:mod:`deepstock_lite.deepstock.tuning`'s.
+:mod:`deepstock_lite.paper.tuning`'s.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from deepstock_lite.core.decoding import KINDS
 from deepstock_lite.core.results_store import ResultsError, check_writable, int_at_least
-from deepstock_lite.deepstock.paper_settings import READINGS
-from deepstock_lite.deepstock import tuning
-from deepstock_lite.deepstock.tuning import BUDGETS, MAX_TRIALS, METHODS, SETTINGS
+from deepstock_lite.paper.settings import READINGS
+from deepstock_lite.paper import tuning
+from deepstock_lite.paper.tuning import BUDGETS, MAX_TRIALS, METHODS, SETTINGS
 
 __all__ = ["main"]
 

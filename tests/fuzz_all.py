@@ -363,10 +363,10 @@ def _other_cases(sysL1, env_use):
             dict(config=getattr(R, agent + "Config")(), obs_dim=3, a_max=10.0),
             timeout=20.0)  # the first agent built in a process warms torch up (seconds)
     try:
-        import deepstock_lite.deepstock as DS
+        import deepstock_lite.paper as DS
     except Exception:  # pragma: no cover
         return cs
-    Od = "deepstock_lite/deepstock/"
+    Od = "deepstock_lite/paper/"
     add("deepstock.Regularization", "deepstock_lite/core/decoding.py", lambda: DS.Regularization,
         dict(kind="base", L=2, a_max=20.0, feature_index=(), days=28.0, bias_scale=0.0))
     add("deepstock.initial_bias_logit", "deepstock_lite/core/decoding.py",
@@ -383,8 +383,8 @@ def _other_cases(sysL1, env_use):
         dict(system=sysL1(), regularization=reg, train=np.ones((2, 6)), val=np.ones((2, 6)),
              config=tiny, n_history=0, on_hand=0.0, warmup=0, cost_start=0),
         use=lambda r: getattr(r, "val_loss", 0.0), timeout=90.0)  # config=None: full training
-    add("deepstock.setting1", Od + "paper_settings.py", lambda: DS.setting1, dict(seed=42))
-    add("deepstock.setting4", Od + "paper_settings.py", lambda: DS.setting4,
+    add("deepstock.setting1", Od + "settings.py", lambda: DS.setting1, dict(seed=42))
+    add("deepstock.setting4", Od + "settings.py", lambda: DS.setting4,
         dict(n_train=2, horizon=4, n_skus=2, seed=0))
     add("deepstock.CatalogueConfig", Od + "catalogue_config.py", lambda: DS.CatalogueConfig, {},
         params=["n_skus", "horizon", "seed", "history", "scale_median", "noise_cv",
@@ -394,7 +394,7 @@ def _other_cases(sysL1, env_use):
     add("deepstock.SkuScaler", Od + "normalization.py", lambda: DS.SkuScaler,
         dict(floor=1 / 28, unit_features=(0, 1, 2, 3)))
     try:
-        from deepstock_lite.deepstock import retail_study, tuning
+        from deepstock_lite.paper import retail_study, tuning
         import tempfile
         ds_params = dict(lr=3e-3, batch_size=2, width=8, initial_bias=0.5)
         # a valid budget like "small" trains for minutes: a longer limit for those calls

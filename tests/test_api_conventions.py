@@ -5,7 +5,7 @@
 * The demand is the one positional argument of a function that needs it, given one way: a
   demand law (no ``mean=``/``pmf=``/``mu=``/``sigma=`` shortcuts).
 * Chapters import from the subpackages themselves (``deepstock_lite.classical``,
-  ``deepstock_lite.core``, ``deepstock_lite.rl``, ``deepstock_lite.deepstock``, ...), never from
+  ``deepstock_lite.core``, ``deepstock_lite.rl``, ``deepstock_lite.paper``, ...), never from
   their modules, and never an underscore (private) name from anywhere in ``deepstock_lite``.
 * (The sizes of files and functions, for the whole package: ``tests/test_sizes.py``.)
 """
@@ -174,7 +174,7 @@ def test_chapters_import_no_private_name_and_only_from_subpackage_inits():
     ("from deepstock_lite.rl.instances import make_envs", 1),
     ("from deepstock_lite.rl import make_envs, ddpg", 0),
     ("import deepstock_lite.classical.lost_sales.state_space as ss", 1),
-    ("from deepstock_lite.deepstock import _private_helper", 1),
+    ("from deepstock_lite.paper import _private_helper", 1),
     ("from numpy import _globals", 0),
 ])
 def test_the_import_check_catches_bad_imports(code, n_bad):

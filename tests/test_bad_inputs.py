@@ -9,8 +9,8 @@ import torch
 
 from deepstock_lite import core
 from deepstock_lite.book import check
-from deepstock_lite.deepstock.catalogue import make_catalogue
-from deepstock_lite.deepstock.retail import RetailEnv, tune_heuristic
+from deepstock_lite.paper.catalogue import make_catalogue
+from deepstock_lite.paper.retail import RetailEnv, tune_heuristic
 from deepstock_lite.rl.checkpoint import load_checkpoint, save_checkpoint
 from deepstock_lite.core.decoding import BaseStockDecoder, IdentityDecoder, Regularization
 from deepstock_lite.rl.normalization import ObsNormalizer, RunningMeanStd

@@ -5,10 +5,10 @@ import pytest
 from deepstock_lite.core.metrics import stockout_rate
 from deepstock_lite.core.policies import BaseStock
 from deepstock_lite.core.simulator import InventorySystem, simulate
-from deepstock_lite.deepstock.catalogue import Catalogue, make_catalogue
-from deepstock_lite.deepstock.catalogue_config import FEATURE_NAMES, CatalogueConfig
-from deepstock_lite.deepstock.censoring import censor, observed_sales
-from deepstock_lite.deepstock.normalization import DEFAULT_FLOOR, SkuScaler
+from deepstock_lite.paper.catalogue import Catalogue, make_catalogue
+from deepstock_lite.paper.catalogue_config import FEATURE_NAMES, CatalogueConfig
+from deepstock_lite.paper.censoring import censor, observed_sales
+from deepstock_lite.paper.normalization import DEFAULT_FLOOR, SkuScaler
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import torch
 
 from deepstock_lite import InventorySystem, simulate
 from deepstock_lite.core.policies import FunctionPolicy
-from deepstock_lite.deepstock import (DSConfig, DSPolicy, Regularization, ds_rollout, setting1,
+from deepstock_lite.paper import (DSConfig, DSPolicy, Regularization, ds_rollout, setting1,
                                       train_ds)
 
 
@@ -85,7 +85,7 @@ def test_bad_configuration():
 
 
 def _constant_target_loss(theta, system, D, surrogate, on_hand, integer=False):
-    from deepstock_lite.deepstock.differentiable_simulator import round_surrogate
+    from deepstock_lite.paper.differentiable_simulator import round_surrogate
     from deepstock_lite.core.decoding import order_up_to
     m = max(system.L - 1, 0)
 

@@ -63,7 +63,7 @@ def test_ds_surrogate_study_tiny_and_resumable(tmp_path, monkeypatch):
 
 
 def test_ds_setting_run_matches_the_paper_evaluation():
-    from deepstock_lite.deepstock.tuning import evaluate_config
+    from deepstock_lite.paper.tuning import evaluate_config
     params = {"lr": 1e-2, "batch_size": 5, "width": 16, "initial_bias": 0.4}
     ours = experiments.ds_setting_run("1", params, 0, budget="tiny", surrogate="exact")
     theirs = evaluate_config("ds", "base", "1", params, 0, "tiny")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepstock_lite.deepstock import Regularization, initial_bias_logit
+from deepstock_lite.paper import Regularization, initial_bias_logit
 
 # observation layout for L = 3: [on_hand, pipeline x2, f1, f2]
 OBS = np.array([[10.0, 4.0, 6.0, 2.0, 3.0],
@@ -97,7 +97,7 @@ def test_inventory_position_validates():
 
 
 def test_one_home_for_the_decodings_and_the_re_exports():
-    import deepstock_lite.deepstock as ds_pkg
+    import deepstock_lite.paper as ds_pkg
     import deepstock_lite.rl as rl_pkg
     from deepstock_lite.core import decoding
     assert ds_pkg.Regularization is decoding.Regularization
@@ -114,7 +114,7 @@ def test_decodings_import_nothing_above_them_nor_torch():
             "r = d.make_decoder({'name': 'regularization', 'kind': 'both', 'L': 2, "
             "'a_max': None, 'feature_index': [2], 'days': 28.0, 'bias_scale': 5.0}); "
             "assert type(r).__name__ == 'Regularization'; "
-            "assert not any(m.startswith('deepstock_lite.deepstock') for m in sys.modules); "
+            "assert not any(m.startswith('deepstock_lite.paper') for m in sys.modules); "
             "assert 'torch' not in sys.modules, 'the decodings imported torch'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -152,7 +152,7 @@ def test_surrogate_clamp_exact_forward_chosen_backward(surrogate, slope):
 
 
 def test_bad_surrogate():
-    from deepstock_lite.deepstock import DSConfig
+    from deepstock_lite.paper import DSConfig
     with pytest.raises(ValueError, match="surrogate must be one of"):
         DSConfig(surrogate="soft")
     with pytest.raises(TypeError, match="surrogate must be a string"):

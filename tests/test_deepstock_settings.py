@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from deepstock_lite.core.policies import BaseStock, FunctionPolicy
-from deepstock_lite.deepstock import setting1, setting2, setting3, setting4
+from deepstock_lite.paper import setting1, setting2, setting3, setting4
 
 
 def test_setting1_matches_the_authors_setup():

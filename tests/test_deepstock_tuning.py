@@ -8,7 +8,7 @@ import time
 import optuna
 import pytest
 
-from deepstock_lite.deepstock.tuning import best_so_far, open_study, rerun_top, run_study
+from deepstock_lite.paper.tuning import best_so_far, open_study, rerun_top, run_study
 
 
 def test_tiny_study_end_to_end(tmp_path):
@@ -73,7 +73,7 @@ def test_bad_arguments(tmp_path):
 
 
 def test_ddpg_objective_runs_on_every_setting():
-    from deepstock_lite.deepstock.tuning import evaluate_config
+    from deepstock_lite.paper.tuning import evaluate_config
     params = dict(lr=1e-3, gamma=0.95, batch_size=128, tau=0.01, buffer_size=20_000,
                   exploration_noise=0.1)
     for setting in ("1", "2", "4"):
@@ -85,7 +85,7 @@ def test_ddpg_objective_runs_on_every_setting():
 def test_ddpg_reward_rule_reaches_trials_and_runs(tmp_path, monkeypatch):
     """DDPG's reward rule reaches a study's trials and a single run (the current default
     unless told); the option is checked before any training."""
-    from deepstock_lite.deepstock import tuning
+    from deepstock_lite.paper import tuning
     space, _ = tuning.METHODS["ddpg"]
     seen = []
 
@@ -116,7 +116,7 @@ def test_ddpg_reward_rule_reaches_trials_and_runs(tmp_path, monkeypatch):
 def _instant(monkeypatch=None, seen=None):
     """Replace DS's training by an instant objective (val = test = lr) that records the
     training seed it is given; in this process (monkeypatch) or in a forked worker."""
-    from deepstock_lite.deepstock import tuning
+    from deepstock_lite.paper import tuning
     space, _ = tuning.METHODS["ds"]
 
     def run(params, S, reg_kind, seed, budget, surrogate="exact"):
@@ -130,7 +130,7 @@ def _instant(monkeypatch=None, seen=None):
 
 def _worker(url, n, barrier):
     _instant()
-    from deepstock_lite.deepstock import tuning
+    from deepstock_lite.paper import tuning
     barrier.wait()
     tuning.run_study("ds", "base", "1", n, storage=url, study_name="shared",
                      n_startup_trials=4)
@@ -146,7 +146,7 @@ def test_two_workers_started_together_draw_distinct_configurations(tmp_path):
     and --sampler-seed: every configuration is distinct (they used to draw the same ones,
     both samplers being seeded with 0), and every trial is counted once."""
     import multiprocessing as mp
-    from deepstock_lite.deepstock import tuning
+    from deepstock_lite.paper import tuning
     url = f"sqlite:///{tmp_path}/shared.db"
     tuning.open_study("shared", url, n_startup_trials=4)     # the study exists before
     ctx = mp.get_context("fork")
@@ -166,7 +166,7 @@ def test_two_workers_started_together_draw_distinct_configurations(tmp_path):
 def test_sampler_and_training_seeds_are_independent(tmp_path, monkeypatch):
     """The training seed reaches every trial and does not change what the sampler draws; one
     worker on a fresh study is reproducible; the sampler seed changes the draws."""
-    from deepstock_lite.deepstock import tuning
+    from deepstock_lite.paper import tuning
     seen = []
     _instant(monkeypatch, seen)
     kw = dict(study_name="s", n_startup_trials=2)
@@ -190,7 +190,7 @@ def test_a_dead_workers_running_trial_is_failed_and_queued_again(tmp_path, monke
     import socket
     import warnings
 
-    from deepstock_lite.deepstock import tuning
+    from deepstock_lite.paper import tuning
     from lab import paper
     _instant(monkeypatch)
     url = f"sqlite:///{tmp_path}/d.db"

@@ -177,8 +177,8 @@ class _Yields:
 
 
 def _retail_env():
-    from deepstock_lite.deepstock.catalogue import make_catalogue
-    from deepstock_lite.deepstock.retail_env import RetailEnv
+    from deepstock_lite.paper.catalogue import make_catalogue
+    from deepstock_lite.paper.retail_env import RetailEnv
     return RetailEnv(make_catalogue(n_skus=2, horizon=6, seed=0), np.arange(2), burn_in=0)
 
 
@@ -186,7 +186,7 @@ def _extra_cases():
     import torch
 
     from deepstock_lite import core
-    from deepstock_lite.deepstock import retail_policies as RP
+    from deepstock_lite.paper import retail_policies as RP
     from deepstock_lite.core import decoding as DEC
     from deepstock_lite.rl import normalization as N
 
@@ -206,7 +206,7 @@ def _extra_cases():
     Or = "deepstock_lite/rl/"
     obs = np.array([[2.0, 1.0, 0.5], [0.0, 3.0, 0.2]])
     return [
-        F.Case("deepstock.tune_heuristic", "deepstock_lite/deepstock/retail_policies.py",
+        F.Case("deepstock.tune_heuristic", "deepstock_lite/paper/retail_policies.py",
                lambda: RP.tune_heuristic, dict(name="base_stock", env=_retail_env(),
                                                grid={"k": [1.0]}),
                params=["env", "name", "grid"]),

@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from deepstock_lite.deepstock.catalogue import make_catalogue
-from deepstock_lite.deepstock.differentiable_simulator import DSPolicy
-from deepstock_lite.deepstock.interpret import (coefficients, difference_in_differences,
+from deepstock_lite.paper.catalogue import make_catalogue
+from deepstock_lite.paper.differentiable_simulator import DSPolicy
+from deepstock_lite.paper.interpret import (coefficients, difference_in_differences,
                                                 heuristic_target, network_outputs,
                                                 record_rollout, target_terms)
-from deepstock_lite.deepstock.retail import RetailEnv, forecast_base_stock
-from deepstock_lite.deepstock.retail_study import retail_regularization
+from deepstock_lite.paper.retail import RetailEnv, forecast_base_stock
+from deepstock_lite.paper.retail_study import retail_regularization
 
 SIGNALS = ["sales_mean_7", "sales_mean_28", "forecast_7", "forecast_28"]
 

@@ -1,10 +1,10 @@
 """The package's layers hold at call time too: no import statement, at module level or inside
-a function, runs up the layers core -> classical -> envs -> rl -> deepstock -> integrations."""
+a function, runs up the layers core -> classical -> envs -> rl -> paper -> integrations."""
 import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "deepstock_lite"
-LAYERS = {"core": 0, "classical": 1, "envs": 2, "rl": 3, "deepstock": 4, "integrations": 5}
+LAYERS = {"core": 0, "classical": 1, "envs": 2, "rl": 3, "paper": 4, "integrations": 5}
 #: the package's top-level modules (book tools, plots) sit above every layer; the two that
 #: import nothing from the package (glue, result tables) may be used by any layer
 TOP = max(LAYERS.values()) + 1

@@ -49,7 +49,7 @@ def test_paper_diagnose_tiny(tmp_path, monkeypatch, one_thread):
 
 
 def test_record_returns_restores():
-    from deepstock_lite.deepstock import differentiable_simulator as ds
+    from deepstock_lite.paper import differentiable_simulator as ds
     original = ds.train_ds
     with pytest.raises(RuntimeError):
         with record_returns(ds, "train_ds"):

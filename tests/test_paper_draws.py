@@ -17,7 +17,7 @@ from scipy import stats
 
 from deepstock_lite.core import results_store as store
 from lab import paper_draws as pd
-from deepstock_lite.deepstock import paper_analysis
+from deepstock_lite.paper import analysis
 
 REAL_RESULTS = store.RESULTS
 SWEEP = ("paper_setting2.json", "paper_setting3.json")
@@ -225,7 +225,7 @@ def test_summary_on_a_toy_input():
                  "test": None, "gap": None})
     heur = [{"setting": "2", "draw": d, "test": 2.6, "gap": 2.6 / bench[d] - 1}
             for d in (0, 1)]
-    out = paper_analysis.paired_differences({"rows": rows, "heuristic": heur}, "2", "ds")
+    out = analysis.paired_differences({"rows": rows, "heuristic": heur}, "2", "ds")
     diffs = [100 * (b - n) / bench[d] for (d, s), (n, b) in tests.items()]
     assert [p["diff_pp"] for p in out["pairs"]] == pytest.approx(diffs)   # -10, -15, 0, -16
     mean, sd = sum(diffs) / 4, stats.tstd(diffs)

@@ -1,4 +1,4 @@
-"""deepstock_lite.deepstock.paper_heuristics and benchmarks/paper_heuristics.py (tiny budget)."""
+"""deepstock_lite.paper.heuristics and benchmarks/paper_heuristics.py (tiny budget)."""
 import importlib.util
 import json
 from pathlib import Path
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from deepstock_lite.core.policies import BaseStock, FunctionPolicy
-from deepstock_lite.deepstock import paper_heuristics as ph
-from deepstock_lite.deepstock.paper_settings import setting1, setting3, setting4
+from deepstock_lite.paper import heuristics as ph
+from deepstock_lite.paper.settings import setting1, setting3, setting4
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,28 +5,28 @@ import numpy as np
 import pytest
 
 from deepstock_lite.core import results_store
-from deepstock_lite.deepstock import tuning
+from deepstock_lite.paper import tuning
 from lab import paper_risk
-from deepstock_lite.deepstock import paper_analysis
+from deepstock_lite.paper import analysis
 
 
 def test_optimal_safety_factors_are_ordered_as_the_objectives():
-    z = paper_analysis.optimal_z(0.1, 0.9, 0.2, 0.9, n_paths=20_000)
+    z = analysis.optimal_z(0.1, 0.9, 0.2, 0.9, n_paths=20_000)
     assert z["mean"] == pytest.approx(1.2815515655446004)       # critical fractile 0.9
     # the CVaR of one period's cost weighs the backorder tail most; the discounted return
     # averages several periods, so its optimum lies between the two
     assert z["mean"] < z["cvar_return"] < z["cvar_period"]
     # one period: CVaR at level 1 is the mean, so its optimum is the critical fractile
-    assert paper_analysis.optimal_z(0.1, 0.9, 1.0, 0.9, n_paths=2_000)["cvar_period"] \
+    assert analysis.optimal_z(0.1, 0.9, 1.0, 0.9, n_paths=2_000)["cvar_period"] \
         == pytest.approx(1.28, abs=0.02)
 
 
 def test_cvar_is_the_mean_of_the_worst_share():
     x = np.arange(1.0, 11.0)
-    assert paper_analysis.cvar(x, 0.1) == 10.0
-    assert paper_analysis.cvar(x, 0.3) == 9.0
-    assert paper_analysis.cvar(x, 1.0) == x.mean()
-    assert paper_analysis.cvar(x, 0.01) == 10.0                   # at least one value
+    assert analysis.cvar(x, 0.1) == 10.0
+    assert analysis.cvar(x, 0.3) == 9.0
+    assert analysis.cvar(x, 1.0) == x.mean()
+    assert analysis.cvar(x, 0.01) == 10.0                   # at least one value
 
 
 def test_base_stock_frontier_trades_mean_for_tail():

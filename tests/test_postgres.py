@@ -96,7 +96,7 @@ def test_a_lost_schema_race_is_retried(monkeypatch):
     tables are created is retried, other errors are not."""
     import sqlalchemy.exc
     from optuna import storages
-    from deepstock_lite.deepstock import optuna_study
+    from deepstock_lite.paper import optuna_study
 
     calls = []
 

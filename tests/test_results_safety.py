@@ -18,9 +18,9 @@ import pytest
 from deepstock_lite.core import results_store as store
 from deepstock_lite.core import results_store as _store
 from lab import ds_experiments as experiments, paper, paper_diagnose, retail_diagnose
-from deepstock_lite.deepstock import retail_study as rs
+from deepstock_lite.paper import retail_study as rs
 from lab import retail_study as rs_lab
-from deepstock_lite.deepstock import tuning
+from deepstock_lite.paper import tuning
 from lab import zipkin_rl
 from lab import sb3_study, tune
 

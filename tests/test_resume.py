@@ -20,7 +20,7 @@ import pytest
 
 from deepstock_lite.core import results_store as store
 from lab import ds_experiments as experiments, paper, paper_diagnose, retail_diagnose
-from deepstock_lite.deepstock import retail_study as rs
+from deepstock_lite.paper import retail_study as rs
 from lab import retail_study as rs_lab
 
 REAL_RESULTS = store.RESULTS
@@ -186,7 +186,7 @@ class FakeAgent:
 def fake_evaluate(method, reg, key, params, seed, budget):
     """What paper_diagnose's runs capture, without training: DS's result (a history) or an
     RL agent, through the module functions ``capture`` wraps."""
-    from deepstock_lite.deepstock import differentiable_simulator as ds
+    from deepstock_lite.paper import differentiable_simulator as ds
     from deepstock_lite.rl import ddpg, dsac
     x = float(params["lr"]) * 10 + seed
     if method == "ds":
@@ -198,7 +198,7 @@ def fake_evaluate(method, reg, key, params, seed, budget):
 
 
 def test_paper_diagnose_resumes_per_run(place, monkeypatch):
-    from deepstock_lite.deepstock import differentiable_simulator as ds
+    from deepstock_lite.paper import differentiable_simulator as ds
     from deepstock_lite.rl import ddpg, dsac
     for module, name in ((ds, "train_ds"), (ddpg, "train"), (dsac, "train")):
         monkeypatch.setattr(module, name, lambda out: (out, None) if isinstance(out, FakeAgent)

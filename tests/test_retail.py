@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from deepstock_lite.deepstock.catalogue import make_catalogue
-from deepstock_lite.deepstock.normalization import SkuScaler
+from deepstock_lite.paper.catalogue import make_catalogue
+from deepstock_lite.paper.normalization import SkuScaler
 from deepstock_lite.core.decoding import Regularization, inventory_position
-from deepstock_lite.deepstock.retail import (RetailEnv, forecast_base_stock, forecast_s_S,
+from deepstock_lite.paper.retail import (RetailEnv, forecast_base_stock, forecast_s_S,
                                              retail_metrics, retail_rollout_torch,
                                              retail_ds_config, train_ds_retail, tune_heuristic)
 from deepstock_lite.rl import TrainingDivergedError
@@ -411,7 +411,7 @@ def test_torch_gradient_matches_finite_differences():
 def test_network_gradient_is_finite_and_nonzero(mid):
     cat, (tr, va, te) = mid
     env = RetailEnv(cat, tr)
-    from deepstock_lite.deepstock.differentiable_simulator import DSPolicy
+    from deepstock_lite.paper.differentiable_simulator import DSPolicy
     reg = Regularization("both", L=env.position_L, feature_index=env.demand_feature_index,
                          days=28, bias_scale=14.0)
     pol = DSPolicy(env.obs_dim, reg, (16, 16), initial_bias=0.1)
@@ -448,7 +448,7 @@ def test_train_ds_retail_small(monkeypatch):
         train_ds_retail(etr, eva, reg, retail_ds_config(patience=5))
     with pytest.raises(ValueError, match="tau_units"):
         train_ds_retail(etr, eva, reg, tau_units=0.0)
-    import deepstock_lite.deepstock.retail_ds as retail_ds
+    import deepstock_lite.paper.retail_ds as retail_ds
 
     def nan_rollout(policy, env, skus, **kw):      # a diverged surrogate: the guard fires
         return sum(p.sum() for p in policy.parameters()) * torch.full((len(skus),), np.nan)
@@ -470,7 +470,7 @@ def test_evaluation_speed():
 def test_attributed_rewards_add_up_to_the_dense_rewards():
     """With deterministic lead times the days [t+l, t+l+P) of successive orders tile every
     counted day, and no later order changes them, so the two reward schemes have equal sums."""
-    from deepstock_lite.deepstock import make_catalogue, RetailEnv, forecast_base_stock
+    from deepstock_lite.paper import make_catalogue, RetailEnv, forecast_base_stock
     cat = make_catalogue(n_skus=300, horizon=40, seed=3)
     sums = {}
     for mode in ("dense", "attributed"):
@@ -511,7 +511,7 @@ def test_cost_objective_hand_computed_and_rewards_follow_it():
     with pytest.raises(ValueError, match="objective"):
         retail_metrics(stock, end, sales, demand, 1 / 28, objective="profit")
 
-    from deepstock_lite.deepstock import make_catalogue, RetailEnv, forecast_base_stock
+    from deepstock_lite.paper import make_catalogue, RetailEnv, forecast_base_stock
     cat = make_catalogue(n_skus=200, horizon=40, seed=4)
     totals = {}
     for mode in ("dense", "attributed", "sparse"):
@@ -545,7 +545,7 @@ def test_torch_rollout_follows_the_cost_objective():
 
 # -- Coeff per review day and the breakdown by review period ---------------------------------
 def test_period_coeff_orders_cover_per_review_day():
-    from deepstock_lite.deepstock.retail import PeriodCoeff, metrics_by_period
+    from deepstock_lite.paper.retail import PeriodCoeff, metrics_by_period
     from deepstock_lite.core.decoding import make_decoder
     cat = make_catalogue(n_skus=300, horizon=30, seed=4)
     env = RetailEnv(cat, np.arange(300))

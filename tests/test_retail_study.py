@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from deepstock_lite.deepstock import retail_study as rs
+from deepstock_lite.paper import retail_study as rs
 from lab import retail_study as rs_lab
 from deepstock_lite.core.decoding import Regularization
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from deepstock_lite.core.simulator import InventorySystem
-from deepstock_lite.deepstock import Regularization
+from deepstock_lite.paper import Regularization
 from deepstock_lite.envs import BatchInventoryEnv
 from deepstock_lite.rl import DDPG, PPO, DSAC, ddpg, dsac, ppo
 from deepstock_lite.core.decoding import make_decoder

@@ -120,7 +120,7 @@ def test_envs_do_not_import_torch():
 
 
 def test_vector_wrapper_on_the_retail_environment():
-    from deepstock_lite.deepstock import RetailEnv, make_catalogue
+    from deepstock_lite.paper import RetailEnv, make_catalogue
     cat = make_catalogue(n_skus=6, horizon=30, seed=0, lead_range=(1, 2))
     env = RetailEnv(cat, np.arange(6))
     w = RegularizedVectorAction(env, "both", feature_index=env.demand_feature_index,

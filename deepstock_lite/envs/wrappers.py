@@ -2,7 +2,7 @@ r"""DeepStock's decodings for any agent: gymnasium action wrappers.
 
 A DeepStock regularization (None / Base / Coeff / Both, Xie et al. 2026) turns a network
 output :math:`u \in [0, 1]^k` and the current observation into an order (see
-:class:`deepstock_lite.deepstock.Regularization`). Wrapping an inventory environment with
+:class:`deepstock_lite.paper.Regularization`). Wrapping an inventory environment with
 :class:`RegularizedAction` moves that decoding into the environment, so an agent from any
 library (Stable-Baselines3, CleanRL, RLlib, …) learns in the decoded space without knowing
 about it::
@@ -115,7 +115,7 @@ class RegularizedAction(gym.ActionWrapper):
     env : an inventory environment whose action is the order (one SKU, action shape
         ``(1,)``), e.g. :class:`~deepstock_lite.envs.InventoryEnv`.
     regularization : a kind name (``"none"``, ``"base"``, ``"coeff"``, ``"both"``) or a
-        built decoder such as :class:`~deepstock_lite.deepstock.Regularization` (fixed once
+        built decoder such as :class:`~deepstock_lite.paper.Regularization` (fixed once
         the wrapper is built).
     action_range : ``(-1, 1)`` (default; what Stable-Baselines3 expects) or ``(0, 1)``; the
         agent's action :math:`a` is clipped to it and mapped to :math:`u \\in [0, 1]`.

@@ -5,7 +5,7 @@ code). Every decoder reads the unit action :math:`u = (\tilde u + 1)/2 \in [0, 1
 one-output decoder (Part II's :class:`~deepstock_lite.rl.IdentityDecoder`,
 :class:`~deepstock_lite.rl.BaseStockDecoder`) receives it as the raw action
 :math:`a = a_{\max} u`; a decoder with ``unit_actions`` (a DeepStock
-:class:`~deepstock_lite.deepstock.Regularization`) receives :math:`u` itself. The decoder turns
+:class:`~deepstock_lite.paper.Regularization`) receives :math:`u` itself. The decoder turns
 either into the order :math:`q = \mathrm{decoder}(a, s)`.
 """
 from __future__ import annotations

@@ -3,8 +3,8 @@ the evaluation schedule, loss averages, and the best policy seen in held-out eva
 (with optional early stopping).
 
 Each agent's file calls these from its own loop; none of them calls back into an agent. The
-differentiable-simulator trainers (:mod:`deepstock_lite.deepstock.differentiable_simulator`,
-:mod:`deepstock_lite.deepstock.retail_ds`) and the Stable-Baselines3 study keep their best
+differentiable-simulator trainers (:mod:`deepstock_lite.paper.differentiable_simulator`,
+:mod:`deepstock_lite.paper.retail_ds`) and the Stable-Baselines3 study keep their best
 policy with :class:`KeepBest` too, and every trainer raises :class:`TrainingDivergedError`.
 """
 from __future__ import annotations

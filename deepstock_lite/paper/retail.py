@@ -1,8 +1,8 @@
 r"""The e-commerce simulation: one policy for every SKU, in days of cover.
 
-:class:`RetailEnv` runs a pool of catalogue SKUs (:mod:`~deepstock_lite.deepstock.catalogue`)
+:class:`RetailEnv` runs a pool of catalogue SKUs (:mod:`~deepstock_lite.paper.catalogue`)
 under lost sales, one **day** per step for all SKUs at once, in the *normalized units* of
-:class:`~deepstock_lite.deepstock.normalization.SkuScaler`: stock and orders are divided by the
+:class:`~deepstock_lite.paper.normalization.SkuScaler`: stock and orders are divided by the
 SKU's scale :math:`\hat s_i` (mean sales per day of the history before day 0, floored at 1/28)
 and read as days of cover, so one network serves SKUs that sell 0.1 or 500 units a day.
 
@@ -64,10 +64,10 @@ slow movers), so the one shared policy is told the scale.
 :func:`retail_rollout_torch` runs the same dynamics in torch with the stockout indicator relaxed
 to a sigmoid, so :func:`train_ds_retail` can train a DeepStock policy by backpropagation.
 
-Implementation, by responsibility: :mod:`~deepstock_lite.deepstock.retail_metrics` (the
-metrics), :mod:`~deepstock_lite.deepstock.retail_env` (the environment),
-:mod:`~deepstock_lite.deepstock.retail_policies` (classical heuristics and the review-period
-Coeff decoding) and :mod:`~deepstock_lite.deepstock.retail_ds` (the torch rollout and DS
+Implementation, by responsibility: :mod:`~deepstock_lite.paper.retail_metrics` (the
+metrics), :mod:`~deepstock_lite.paper.retail_env` (the environment),
+:mod:`~deepstock_lite.paper.retail_policies` (classical heuristics and the review-period
+Coeff decoding) and :mod:`~deepstock_lite.paper.retail_ds` (the torch rollout and DS
 training); this module re-exports their public names.
 """
 from .retail_ds import (RETAIL_DS_DEFAULTS, retail_ds_config, retail_rollout_torch,

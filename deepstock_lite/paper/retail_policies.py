@@ -1,4 +1,4 @@
-"""Policies of :class:`~deepstock_lite.deepstock.retail_env.RetailEnv`'s observation:
+"""Policies of :class:`~deepstock_lite.paper.retail_env.RetailEnv`'s observation:
 classical practice (forecast base stock and forecast (s, S), grid-tuned) and
 :class:`PeriodCoeff`, the Coeff decoding in days of cover per review day."""
 from __future__ import annotations

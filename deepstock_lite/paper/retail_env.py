@@ -1,5 +1,5 @@
 """The e-commerce environment :class:`RetailEnv`: a pool of catalogue SKUs, one day per step,
-in days of cover (dynamics, observation and rewards in :mod:`~deepstock_lite.deepstock.retail`),
+in days of cover (dynamics, observation and rewards in :mod:`~deepstock_lite.paper.retail`),
 and :func:`metrics_by_period`, an evaluation broken down by review period."""
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
-"""DeepStock: policy regularization, the differentiable simulator (DS), the paper's settings and
-its tuning protocol, the e-commerce catalogue study and the reading of its policies. Chapters
-import from here."""
+"""The DeepStock paper's method, the baseline it compares against and its experiments: policy
+regularization (whose one home is :mod:`deepstock_lite.core.decoding`, re-exported here), the
+differentiable simulator (DS), the paper's settings and its tuning protocol, the e-commerce
+catalogue study and the reading of its policies. Chapters import from here."""
 from ..core.decoding import (KINDS, SURROGATES, Regularization, initial_bias_logit,
                              inventory_position, order_up_to, relu_surrogate)
 from .differentiable_simulator import DSConfig, DSPolicy, ds_rollout, train_ds
-from .paper_settings import PaperSetting, ar1_sizes, setting1, setting2, setting3, setting4
+from .settings import PaperSetting, ar1_sizes, setting1, setting2, setting3, setting4
 from .tuning import evaluate_config, make_setting, off_policy_schedule, run_study
-from .paper_analysis import paired_differences
+from .analysis import paired_differences
 from .catalogue import Catalogue, make_catalogue
 from .catalogue_config import CatalogueConfig
 from .censoring import censor, observed_sales

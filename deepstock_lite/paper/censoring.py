@@ -1,7 +1,7 @@
 r"""Lost-sales censoring: the shop sees sales :math:`\min(D, x^+)`, not demand.
 :func:`censor` censors a demand by a stock; :func:`observed_sales` gives the sales of a
 lost-sales simulation. (Features are built from observed sales, so censoring propagates into
-what a policy sees: :meth:`~deepstock_lite.deepstock.catalogue.Catalogue.features`.)
+what a policy sees: :meth:`~deepstock_lite.paper.catalogue.Catalogue.features`.)
 """
 from __future__ import annotations
 

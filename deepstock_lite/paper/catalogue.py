@@ -43,11 +43,11 @@ one realized draw per (SKU, day of order). The batched simulator
 groups from :meth:`Catalogue.groups`.
 
 **Censoring.** Under lost sales the shop sees sales :math:`\min(D_{it}, x_{it}^+)`, not demand
-(:func:`~deepstock_lite.deepstock.censoring.censor`,
-:func:`~deepstock_lite.deepstock.censoring.observed_sales`); features are built from observed
+(:func:`~deepstock_lite.paper.censoring.censor`,
+:func:`~deepstock_lite.paper.censoring.observed_sales`); features are built from observed
 sales, so censoring propagates into what a policy sees.
 
-The parameters are :class:`~deepstock_lite.deepstock.catalogue_config.CatalogueConfig`'s.
+The parameters are :class:`~deepstock_lite.paper.catalogue_config.CatalogueConfig`'s.
 """
 from __future__ import annotations
 

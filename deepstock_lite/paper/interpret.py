@@ -7,7 +7,7 @@ coefficients :math:`u = (u_1, \dots, u_k, u_0) \in [0, 1]^{k+1}` and turns them 
 .. math:: y = M \sum_{i=1}^{k} u_i f_i + u_0 B,
 
 with :math:`f_i` the demand features of the observation (rates per day; in a
-:class:`~deepstock_lite.deepstock.retail.RetailEnv` they are divided by the SKU's scale, so one
+:class:`~deepstock_lite.paper.retail.RetailEnv` they are divided by the SKU's scale, so one
 unit of :math:`f_i` is one "normal day" of sales), :math:`M` the days multiplying the
 coefficients (28) and :math:`B` the largest bias (14 days). So :math:`M u_i` reads as *days of
 cover of feature* :math:`i` and :math:`u_0 B` as *extra days of cover*. This module extracts
@@ -130,10 +130,10 @@ def record_rollout(env, policy_fn, *, seed=None, options=None):
 
 def heuristic_target(env, obs, k, window=7, cv=0.2, scale=None):
     """The forecast base-stock target (days of cover) of
-    :func:`~deepstock_lite.deepstock.retail.forecast_base_stock` for observation rows ``obs``
+    :func:`~deepstock_lite.paper.retail.forecast_base_stock` for observation rows ``obs``
     of the SKUs with scales ``scale`` (default: ``env.current_scale``, the SKUs of the current
     episode). ``obs`` may have a leading day axis ``(T, n, obs_dim)``
-    (:func:`~deepstock_lite.deepstock.retail.forecast_target`)."""
+    (:func:`~deepstock_lite.paper.retail.forecast_target`)."""
     return forecast_target(env, obs, k, window, cv, scale)[0]
 
 

@@ -1,4 +1,4 @@
-"""Optuna studies that survive killed workers, for :mod:`deepstock_lite.deepstock.tuning`: the
+"""Optuna studies that survive killed workers, for :mod:`deepstock_lite.paper.tuning`: the
 storage, a TPE sampler seeded per trial, the recovery of dead workers' trials, and the reading
 of the finished trials (the best-so-far curve, the trial table).
 

@@ -1,4 +1,4 @@
-"""The parameters of the synthetic catalogue of :mod:`deepstock_lite.deepstock.catalogue`:
+"""The parameters of the synthetic catalogue of :mod:`deepstock_lite.paper.catalogue`:
 :class:`CatalogueConfig` (every field checked on construction), and the feature names and
 windows that the catalogue's features, the retail environment and per-SKU normalization share.
 """
@@ -27,8 +27,8 @@ _DEFAULT_PROFILE = (-0.1, -0.2, -0.15, -0.05, 0.1, 0.35, 0.25)  # Mon … Sun
 
 @dataclass
 class CatalogueConfig:
-    """Parameters of :func:`~deepstock_lite.deepstock.catalogue.make_catalogue` (the docstring
-    of :mod:`deepstock_lite.deepstock.catalogue` describes the model).
+    """Parameters of :func:`~deepstock_lite.paper.catalogue.make_catalogue` (the docstring
+    of :mod:`deepstock_lite.paper.catalogue` describes the model).
 
     Every field is checked on construction; a bad value raises ``ValueError`` (or
     ``TypeError``) naming the field and its allowed range.

@@ -10,7 +10,7 @@ killed; several worker processes (or machines sharing one database URL) can work
         --trials 40 --storage sqlite:///studies/deepstock.db
 
 The storage, the sampler, the recovery of killed workers' trials and the reading of finished
-trials are :mod:`~deepstock_lite.deepstock.optuna_study`'s (their public names are importable
+trials are :mod:`~deepstock_lite.paper.optuna_study`'s (their public names are importable
 from here too).
 
 Each trial's objective is the **validation** loss (what a practitioner can see); its test loss
@@ -18,7 +18,7 @@ is stored beside it (``trial.user_attrs["test"]``) and only read when reporting.
 
 **Seeds.** The sampler's randomness for trial number ``k`` comes from a generator seeded by
 the study name, the sampler seed (``sampler_seed``; ``--sampler-seed`` on the command line,
-default 0) and ``k`` (:func:`~deepstock_lite.deepstock.optuna_study.trial_seed`). The training
+default 0) and ``k`` (:func:`~deepstock_lite.paper.optuna_study.trial_seed`). The training
 seed (``seed``, ``--seed``) is another number: every trial trains with it, whatever the
 sampler draws.
 """
@@ -33,7 +33,7 @@ from ..core.validation import check_choice, check_int, check_name, check_seeds
 from ..core.decoding import KINDS, SURROGATES, Regularization
 from .optuna_study import (best_so_far, check_storage, complete_trials, open_study,
                            recover_dead_trials, trial_seed, trial_table, worker_info)
-from .paper_settings import READINGS, setting1, setting2, setting3, setting4
+from .settings import READINGS, setting1, setting2, setting3, setting4
 
 __all__ = ["METHODS", "SETTINGS", "BUDGETS", "open_study", "run_study", "best_so_far",
            "trial_table", "rerun_top", "evaluate_config", "make_setting", "trial_seed",
@@ -51,8 +51,8 @@ def _check_setting(setting):
 
 
 def make_setting(setting, reading="total", data_seed=None):
-    """The :class:`~.paper_settings.PaperSetting` ``setting`` (``"1"``…``"4"``);
-    ``reading`` picks Settings 2–3's data sizes (see :data:`~.paper_settings.READINGS`) and is
+    """The :class:`~.settings.PaperSetting` ``setting`` (``"1"``…``"4"``);
+    ``reading`` picks Settings 2–3's data sizes (see :data:`~.settings.READINGS`) and is
     ignored by Settings 1 and 4. ``data_seed``: the draw of the data (``None``: the setting's
     default, the sweep's data)."""
     key = _check_setting(setting)
@@ -271,7 +271,7 @@ def evaluate_config(method, reg_kind, setting, params, seed=0, budget="small", *
                     reading="total", surrogate="exact", data_seed=None, reward_norm=None):
     """Train one configuration and return ``{"val": …, "test": …}``.
 
-    ``reading``: Settings 2–3's data sizes (:data:`~.paper_settings.READINGS`); ``surrogate``: the
+    ``reading``: Settings 2–3's data sizes (:data:`~.settings.READINGS`); ``surrogate``: the
     backward pass of DS's order clamp (``method="ds"`` only; see
     :func:`~deepstock_lite.core.decoding.relu_surrogate`); ``data_seed``: the draw of the data
     (``None``: the sweep's, :func:`make_setting`); ``reward_norm``: DDPG's reward rule

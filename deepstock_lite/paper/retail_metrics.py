@@ -1,5 +1,5 @@
 """Chapter 11's business metrics: stockout rate, turnover time and the objectives built on
-them (see :mod:`~deepstock_lite.deepstock.retail` for the definitions)."""
+them (see :mod:`~deepstock_lite.paper.retail` for the definitions)."""
 from __future__ import annotations
 
 import numpy as np

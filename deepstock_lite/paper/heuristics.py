@@ -14,10 +14,10 @@ see or could compute from their training data (:data:`FAMILIES`):
   (days ``t … t+L+P−1``: the day index is the learned policies' feature);
 * ``sigma`` (Setting 4): the SKU's σ, the learned policies' feature.
 
-A rule's loss is the setting's loss (:meth:`~.paper_settings.PaperSetting.loss_of_costs`: the mean
+A rule's loss is the setting's loss (:meth:`~.settings.PaperSetting.loss_of_costs`: the mean
 cost over the costed days), simulated with :class:`~deepstock_lite.core.simulator.InventorySystem`'s
 own ``step`` on the same paths, start and review days as the learned policies' scores
-(:meth:`~.paper_settings.PaperSetting.evaluate`). :func:`rule_costs` evaluates a whole grid of
+(:meth:`~.settings.PaperSetting.evaluate`). :func:`rule_costs` evaluates a whole grid of
 ``(a, k)`` at once, path by path, so any selection rule (on training, on validation, on a
 resampled subset of paths) is an ``argmin`` over averages of its rows.
 
@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.validation import check_choice
-from .paper_settings import PaperSetting
+from .settings import PaperSetting
 
 __all__ = ["FAMILIES", "SETTING_FAMILIES", "default_grid", "rule_signal", "rule_costs",
            "grid_losses", "tune", "ar1_fit"]
