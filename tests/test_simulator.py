@@ -171,7 +171,10 @@ def test_demand_array_size_is_checked_before_allocating():
 # -- one period, three backends: numpy (the reference), plain floats, torch --------------------
 from collections import deque  # noqa: E402
 
+import torch  # noqa: E402
+
 from deepstock_lite.core.simulator import serve_demand  # noqa: E402
+from deepstock_lite.deepstock.differentiable_simulator import torch_serve_demand  # noqa: E402
 from deepstock_lite.envs import BatchInventoryEnv, InventoryEnv  # noqa: E402
 from deepstock_lite.envs.inventory_env import float_serve_demand  # noqa: E402
 
@@ -239,3 +242,29 @@ def test_inventory_env_step_is_the_numpy_step_bit_for_bit_on_random_states(L, P,
         assert np.array_equal(o1, o2[0]) and tr1 == tr2[0]
         assert fast.state.on_hand[0] == ref.state.on_hand[0]
         assert fast.state.pipeline.tolist() == ref.state.pipeline.tolist()
+
+
+@pytest.mark.parametrize("backlog", [True, False])
+def test_torch_serve_demand_is_numpy(backlog):
+    """float64 torch against numpy: the end-of-period stock bit for bit; the cost bit for bit
+    under lost sales, and under backlog on integer quantities (torch writes the backlog cost
+    h end+ + b end-, numpy (h + b) end+ - b end: the same number up to rounding)."""
+    rng = np.random.default_rng(7 + backlog)
+    x0, d = _stocks_and_demands(rng, 4000, backlog)
+    for h, b in [(1.0, 9.0), (0.7, 3.3), (0.25, 4.75)]:
+        _, _, end, cost = serve_demand(x0, d, h=h, b=b, backlog=backlog)
+        t_end, t_cost = torch_serve_demand(torch.tensor(x0), torch.tensor(d), h=h, b=b,
+                                           backlog=backlog)
+        assert t_end.dtype == torch.float64 and torch.equal(t_end, torch.from_numpy(end))
+        if backlog:
+            np.testing.assert_allclose(t_cost.numpy(), cost, rtol=1e-13, atol=1e-12)
+        else:
+            assert torch.equal(t_cost, torch.from_numpy(cost))
+    # integer stocks and demands: every form exact, so every surrogate's forward value too
+    xi, di = np.rint(x0), np.rint(d)
+    _, _, end, cost = serve_demand(xi, di, h=0.25, b=4.75, backlog=backlog)
+    for surrogate in ("exact", "leaky", "straight-through"):
+        t_end, t_cost = torch_serve_demand(torch.tensor(xi), torch.tensor(di), h=0.25, b=4.75,
+                                           backlog=backlog, surrogate=surrogate, leak=0.2)
+        assert torch.equal(t_end, torch.from_numpy(end))
+        assert torch.equal(t_cost, torch.from_numpy(cost))
