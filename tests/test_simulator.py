@@ -166,3 +166,105 @@ def test_demand_array_size_is_checked_before_allocating():
     from deepstock_lite.core.demand import Poisson
     with pytest.raises(ValueError, match="n_paths \\* horizon"):
         simulate(InventorySystem(), BaseStock(5), Poisson(5), n=200_000, horizon=1000)
+
+
+# -- one period, three backends: numpy (the reference), plain floats, torch --------------------
+from collections import deque  # noqa: E402
+
+import torch  # noqa: E402
+
+from deepstock_lite.core.simulator import serve_demand  # noqa: E402
+from deepstock_lite.deepstock.differentiable_simulator import torch_serve_demand  # noqa: E402
+from deepstock_lite.envs import BatchInventoryEnv, InventoryEnv  # noqa: E402
+from deepstock_lite.envs.inventory_env import float_serve_demand  # noqa: E402
+
+
+def _stocks_and_demands(rng, n, backlog):
+    """Net inventories and demands with ties, zeros, integers and arbitrary floats."""
+    x0 = rng.uniform(-15.0 if backlog else 0.0, 25.0, n)
+    d = rng.gamma(2.0, 3.0, n)
+    x0[::4], d[1::4] = np.rint(x0[::4]), np.rint(d[1::4])
+    d[2::8] = x0[2::8].clip(0.0)                    # demand equal to the stock
+    x0[3::8] = 0.0
+    d[5::16] = 0.0
+    return x0, d
+
+
+@pytest.mark.parametrize("backlog", [True, False])
+def test_plain_float_serve_demand_is_numpy_bit_for_bit(backlog):
+    rng = np.random.default_rng(1 + backlog)
+    x0, d = _stocks_and_demands(rng, 4000, backlog)
+    for h, b in [(1.0, 9.0), (0.7, 3.3), (0.13, 41.7)]:
+        _, _, end, cost = serve_demand(x0, d, h=h, b=b, backlog=backlog)
+        serve = float_serve_demand(h=h, b=b, backlog=backlog)
+        got = [serve(x, y) for x, y in zip(x0.tolist(), d.tolist())]
+        assert [e for e, _ in got] == end.tolist()
+        assert [c for _, c in got] == cost.tolist()
+
+
+def _random_state(rng, system):
+    m = max(system.L - 1, 0)
+    x = float(rng.uniform(-10.0 if system.backlog else 0.0, 20.0))
+    if rng.uniform() < 0.3:
+        x = float(round(x))
+    pipe = rng.uniform(0.0, 12.0, m)
+    pipe[rng.uniform(size=m) < 0.3] = 0.0
+    return x, pipe
+
+
+@pytest.mark.parametrize("L, P, backlog, K, c, reward", [
+    (L, P, bl, K, c, rw) for L in (0, 1, 3) for P in (1, 2) for bl in (True, False)
+    for K, c in ((0.0, 0.0), (2.5, 0.3)) for rw in ("period", "attributed")])
+def test_inventory_env_step_is_the_numpy_step_bit_for_bit_on_random_states(L, P, backlog, K, c,
+                                                                          reward):
+    """InventoryEnv's plain-float step (its inline hot path, float_serve_demand elsewhere)
+    against BatchInventoryEnv, i.e. InventorySystem.step, from random states: the cost, the
+    reward, the order, the observation and the next state, compared with ``==``."""
+    rng = np.random.default_rng(100 * L + 10 * P + backlog)
+    system = InventorySystem(L=L, P=P, h=0.7, b=3.3, backlog=backlog, K=K, c=c)
+    D = rng.gamma(2.0, 3.0, (1, 60 * P + L))
+    D[0, ::3] = np.rint(D[0, ::3])
+    fast = InventoryEnv(system, D, 60 * P, 30.0, reward=reward)
+    ref = BatchInventoryEnv(system, D, 60 * P, 30.0, n_envs=1, reward=reward)
+    fast.reset(options={"path": 0})
+    ref.reset(options={"paths": [0]})
+    for _ in range(60):
+        x, pipe = _random_state(rng, system)
+        fast._x, fast._pipe = x, deque(pipe.tolist())
+        t = ref.core.state.t
+        ref.core.state = system.initial_state(1, on_hand=x, pipeline=pipe if L > 1 else None)
+        ref.core.state.t = t
+        a = float(rng.uniform(-3.0, 33.0))
+        a = 0.0 if a < 0 else a                     # some steps order nothing (K not paid)
+        o1, r1, _, tr1, i1 = fast.step(a)
+        o2, r2, _, tr2, i2 = ref.step(np.array([[a]]))
+        assert r1 == r2[0] and i1["cost"] == i2["cost"][0] and i1["order"] == i2["order"][0]
+        assert np.array_equal(o1, o2[0]) and tr1 == tr2[0]
+        assert fast.state.on_hand[0] == ref.state.on_hand[0]
+        assert fast.state.pipeline.tolist() == ref.state.pipeline.tolist()
+
+
+@pytest.mark.parametrize("backlog", [True, False])
+def test_torch_serve_demand_is_numpy(backlog):
+    """float64 torch against numpy: the end-of-period stock bit for bit; the cost bit for bit
+    under lost sales, and under backlog on integer quantities (torch writes the backlog cost
+    h end+ + b end-, numpy (h + b) end+ - b end: the same number up to rounding)."""
+    rng = np.random.default_rng(7 + backlog)
+    x0, d = _stocks_and_demands(rng, 4000, backlog)
+    for h, b in [(1.0, 9.0), (0.7, 3.3), (0.25, 4.75)]:
+        _, _, end, cost = serve_demand(x0, d, h=h, b=b, backlog=backlog)
+        t_end, t_cost = torch_serve_demand(torch.tensor(x0), torch.tensor(d), h=h, b=b,
+                                           backlog=backlog)
+        assert t_end.dtype == torch.float64 and torch.equal(t_end, torch.from_numpy(end))
+        if backlog:
+            np.testing.assert_allclose(t_cost.numpy(), cost, rtol=1e-13, atol=1e-12)
+        else:
+            assert torch.equal(t_cost, torch.from_numpy(cost))
+    # integer stocks and demands: every form exact, so every surrogate's forward value too
+    xi, di = np.rint(x0), np.rint(d)
+    _, _, end, cost = serve_demand(xi, di, h=0.25, b=4.75, backlog=backlog)
+    for surrogate in ("exact", "leaky", "straight-through"):
+        t_end, t_cost = torch_serve_demand(torch.tensor(xi), torch.tensor(di), h=0.25, b=4.75,
+                                           backlog=backlog, surrogate=surrogate, leak=0.2)
+        assert torch.equal(t_end, torch.from_numpy(end))
+        assert torch.equal(t_cost, torch.from_numpy(cost))

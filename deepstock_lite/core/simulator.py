@@ -19,7 +19,10 @@ authors' code; it is the *only* place in the package where the event order is wr
 5. **Arrival.** The pipeline moves one period: the order due at :math:`t+1` is added to the
    net inventory, which becomes next period's :math:`x_0`.
 
-Everything is vectorized over a batch of ``n`` SKUs or sample paths.
+Everything is vectorized over a batch of ``n`` SKUs or sample paths. Steps 3 and 4 are the
+function :func:`serve_demand`, which the two other backends copy operation by operation: the
+single environment in plain floats (:class:`~deepstock_lite.envs.InventoryEnv`, bit for bit)
+and the differentiable simulator in torch (:func:`~deepstock_lite.deepstock.ds_rollout`).
 """
 from __future__ import annotations
 
@@ -30,7 +33,8 @@ import numpy as np
 from .validation import (MAX_COUNT, MAX_QUANTITY, check_array, check_bool, check_demand,
                          check_int, check_real, as_array)
 
-__all__ = ["InventorySystem", "InventoryState", "PeriodRecord", "SimulationResult", "simulate"]
+__all__ = ["InventorySystem", "InventoryState", "PeriodRecord", "SimulationResult", "simulate",
+           "serve_demand"]
 
 _MAX_LEAD = 10_000  # longest lead time and review period (periods)
 
@@ -136,16 +140,9 @@ class InventorySystem:
         else:
             state._place(q)
         x0 = state.on_hand  # never modified in place below, so no copy is needed
-        # 3. demand
-        sales = np.minimum(demand, np.maximum(x0, 0.0))
-        unmet = demand - sales
-        if self.backlog:
-            end = x0 - demand
-            # 4. end-of-period cost: h per unit on hand, b per unit backordered
-            cost = (self.h + self.b) * np.maximum(end, 0.0) - self.b * end
-        else:
-            end = x0 - sales
-            cost = self.h * end + self.b * unmet
+        # 3. demand is served and 4. the end-of-period cost charged; then the ordering cost
+        sales, unmet, end, cost = serve_demand(x0, demand, h=self.h, b=self.b,
+                                               backlog=self.backlog)
         if self.c:
             cost += self.c * q
         if self.K:
@@ -155,6 +152,33 @@ class InventorySystem:
         state.t += 1
         return PeriodRecord(order=q, start_on_hand=x0, demand=demand, sales=sales,
                             unmet=unmet, end_inventory=end, cost=cost)
+
+
+def serve_demand(x0, demand, *, h, b, backlog):
+    r"""Steps 3 and 4 of a period: serve ``demand`` from the net inventory ``x0`` and charge
+    the end-of-period cost; returns ``(sales, unmet, end, cost)`` (arrays of one shape).
+
+    * sales :math:`\min(D, x_0^+)`, unmet demand :math:`D - \text{sales}`;
+    * end-of-period net inventory: :math:`x_0 - D` under backlog (negative = backordered),
+      :math:`x_0 - \text{sales}` under lost sales;
+    * cost: :math:`h\,\text{end}^+ + b\,\text{end}^-` under backlog (computed as
+      :math:`(h+b)\,\text{end}^+ - b\,\text{end}`), :math:`h\,\text{end} + b\,\text{unmet}`
+      under lost sales. The ordering cost is the caller's.
+
+    No argument checks (:meth:`InventorySystem.step` validates). Copied in plain floats, bit
+    for bit (:func:`~deepstock_lite.envs.inventory_env.float_serve_demand`), and in torch
+    (:func:`~deepstock_lite.deepstock.differentiable_simulator.torch_serve_demand`);
+    ``tests/test_simulator.py`` checks both against this function.
+    """
+    sales = np.minimum(demand, np.maximum(x0, 0.0))
+    unmet = demand - sales
+    if backlog:
+        end = x0 - demand
+        cost = (h + b) * np.maximum(end, 0.0) - b * end
+    else:
+        end = x0 - sales
+        cost = h * end + b * unmet
+    return sales, unmet, end, cost
 
 
 class InventoryState:

@@ -19,8 +19,10 @@ episode logic of :mod:`~deepstock_lite.envs.episode`.
   ``horizon`` periods, so the end of an episode is a **truncation** and learners must keep
   bootstrapping from the value of the last state.
 * :class:`InventoryEnv` steps one SKU in plain Python floats (the fast path single-environment
-  libraries need); it replays the simulator's event order operation by operation, so its
-  trajectories, costs and observations are bit-identical to :class:`BatchInventoryEnv` and to
+  libraries need); it replays the simulator's event order operation by operation, serving
+  demand with :func:`float_serve_demand` (the plain-float copy of
+  :func:`~deepstock_lite.core.simulator.serve_demand`), so its trajectories, costs and
+  observations are bit-identical to :class:`BatchInventoryEnv` and to
   :func:`~deepstock_lite.core.simulator.simulate` on the same demand.
 """
 from __future__ import annotations
@@ -36,6 +38,32 @@ from ..core.validation import check_int
 from .episode import InventoryCore, as_actions, check_options
 
 __all__ = ["InventoryEnv"]
+
+
+def float_serve_demand(*, h, b, backlog):
+    """:func:`~deepstock_lite.core.simulator.serve_demand` for one SKU in plain Python floats:
+    returns ``serve(x0, demand) -> (end, cost)``.
+
+    Every floating-point operation is the numpy function's, in its order
+    (``tests/test_simulator.py`` checks them bit for bit), so :class:`InventoryEnv`'s
+    trajectories are the batched simulator's. A closure over the costs, made once per
+    environment; :class:`InventoryEnv` calls it in its general step and its attributed
+    look-ahead, and writes it inline in its one-period step, the hot path (a call there would
+    cost about 8% of the step).
+    """
+    hb = h + b
+    if backlog:
+        def serve(x0, demand):
+            end = x0 - demand
+            return end, hb * (end if end > 0.0 else 0.0) - b * end
+    else:
+        def serve(x0, demand):
+            sales = x0 if x0 > 0.0 else 0.0         # min(demand, max(x0, 0)), numpy's order
+            if demand < sales:
+                sales = demand
+            end = x0 - sales
+            return end, h * end + b * (demand - sales)
+    return serve
 
 
 class InventoryEnv(gym.Env):
@@ -68,13 +96,13 @@ class InventoryEnv(gym.Env):
                                    integer_orders, on_hand, reward, features)
         self.observation_space, self.action_space = self.core.spaces()
         sy = self.core.system
-        self._L, self._P, self._h, self._b = sy.L, sy.P, sy.h, sy.b
-        self._K, self._c, self._backlog = sy.K, sy.c, sy.backlog
+        self._L, self._P, self._K, self._c = sy.L, sy.P, sy.K, sy.c
+        self._h, self._b, self._hb, self._backlog = sy.h, sy.b, sy.h + sy.b, sy.backlog
         self._q_max, self._integer = self.core.q_max, self.core.integer_orders
         self._attributed = self.core.reward_mode == "attributed"
         self._end = self.core.warmup + self.core.horizon
         self._nh = self.core.n_history
-        self._hb = sy.h + sy.b
+        self._serve = float_serve_demand(h=sy.h, b=sy.b, backlog=sy.backlog)
         # the fast paths: one period per step, no ordering costs (and L >= 1 if attributed)
         self._simple = sy.P == 1 and not sy.K and not sy.c and (
             not self._attributed or sy.L >= 1)
@@ -143,15 +171,18 @@ class InventoryEnv(gym.Env):
             q = action      # RegularizedAction's order in range: _order would return it as is
         else:
             q = self._order(action)
-        # the simulator's event order (deepstock_lite.core.simulator), one period at a time;
-        # every floating-point operation is the one InventorySystem.step performs, so the
-        # trajectory is bit-identical to the batched simulator's
-        if self._simple:        # P = 1, period reward, no ordering costs: one period
+        # the simulator's event order (deepstock_lite.core.simulator), one period at a time,
+        # serving demand with the operations of serve_demand: the trajectory is bit-identical
+        # to the batched simulator's
+        if self._simple:        # P = 1, no ordering costs: one period
             L, x, pipe = self._L, self._x, self._pipe
             if L:
                 pipe.append(q)
             else:
                 x = x + q
+            # float_serve_demand written inline: calling it here would cost about 8% of the
+            # step (benchmarks/simulator.py, section 2); tests/test_simulator.py checks this
+            # copy against serve_demand bit for bit
             d = self._D[t0]
             if self._backlog:
                 end = x - d
@@ -167,31 +198,12 @@ class InventoryEnv(gym.Env):
             period_cost = reward_cost = cost
             if self._attributed:
                 # the cost of period t0 + L, which this order is the last to influence: the
-                # periods in between run with no new order (nothing else arrives before)
-                D, j = self._D, 0
-                for arriving in pipe:
-                    if j == L - 1:
-                        break
-                    d = D[t + j]
-                    if self._backlog:
-                        end = x - d
-                    else:
-                        sales = x if x > 0.0 else 0.0
-                        if d < sales:
-                            sales = d
-                        end = x - sales
-                    x = end + arriving
-                    j += 1
-                d = D[t0 + L]
-                if self._backlog:
-                    end = x - d
-                    reward_cost = self._hb * (end if end > 0.0 else 0.0) - self._b * end
-                else:
-                    sales = x if x > 0.0 else 0.0
-                    if d < sales:
-                        sales = d
-                    end = x - sales
-                    reward_cost = self._h * end + self._b * (d - sales)
+                # periods in between run with no new order (a later one arrives after t0 + L),
+                # and the pipeline now holds their L - 1 arrivals, this order last
+                D, serve = self._D, self._serve
+                for j, arriving in enumerate(pipe):
+                    x = serve(x, D[t + j])[0] + arriving
+                reward_cost = serve(x, D[t0 + L])[1]
         else:
             period_cost, reward_cost = self._advance(q, t0)
             t = self._t
@@ -206,8 +218,8 @@ class InventoryEnv(gym.Env):
 
     def _advance(self, q, t0):
         """The general step: ``P`` periods, ordering costs, the attributed look-ahead."""
-        L, P, h, b, K, c = self._L, self._P, self._h, self._b, self._K, self._c
-        backlog, attributed_mode = self._backlog, self._attributed
+        L, P, K, c = self._L, self._P, self._K, self._c
+        attributed_mode, serve = self._attributed, self._serve
         D, pipe = self._D, self._pipe
         x = self._x
         n_look = L + P if attributed_mode else P
@@ -219,16 +231,7 @@ class InventoryEnv(gym.Env):
                 x = x + qk
             else:
                 pipe.append(qk)
-            d = D[t0 + k]
-            if backlog:
-                end = x - d
-                cost = (h + b) * (end if end > 0.0 else 0.0) - b * end
-            else:
-                sales = x if x > 0.0 else 0.0
-                if d < sales:
-                    sales = d
-                end = x - sales
-                cost = h * end + b * (d - sales)
+            end, cost = serve(x, D[t0 + k])
             if c:
                 cost += c * qk
             if K:

@@ -7,8 +7,10 @@ by backpropagation (the pathwise gradient):
 .. math:: J(\theta) = \frac{1}{|\mathcal B|\,|\mathcal T|}\sum_{i \in \mathcal B}
    \sum_{t\in\mathcal T} c_t\bigl(x_t, q_t = \pi_\theta(o_t); D_{i,t}\bigr).
 
-The dynamics are :meth:`InventorySystem.step`'s, written with torch operations
-(:func:`ds_rollout` is tested against the numpy simulator period by period): the costs are
+The dynamics are :meth:`InventorySystem.step`'s, written with torch operations, the serving
+of demand and its cost in :func:`torch_serve_demand` (the torch copy of
+:func:`~deepstock_lite.core.simulator.serve_demand`; :func:`ds_rollout` is tested against the
+numpy simulator period by period): the costs are
 piecewise linear in the orders, so the gradient exists almost everywhere. It is exactly zero
 at some kinks: an order-up-to order clamped at zero (target below the position), the stock
 left after a lost-sales stock-out, rounded orders. ``DSConfig(surrogate=...)`` replaces only
@@ -40,7 +42,7 @@ from ..rl.evaluation import KeepBest, TrainingDivergedError, TrainingResult, che
 from ..rl.networks import MAX_OBS_DIM, MAX_WIDTH, mlp
 
 __all__ = ["DSConfig", "DSPolicy", "ds_rollout", "train_ds", "SURROGATES",
-           "config_dict", "round_surrogate"]
+           "config_dict", "round_surrogate", "torch_serve_demand"]
 
 
 @dataclass
@@ -177,6 +179,32 @@ class DSPolicy(nn.Module):
         return self(torch.as_tensor(obs, dtype=torch.float32)).numpy().astype(float)
 
 
+def torch_serve_demand(x0, demand, *, h, b, backlog, surrogate="exact", leak=0.1):
+    r""":func:`~deepstock_lite.core.simulator.serve_demand` in torch, differentiable: serve
+    ``demand`` from the net inventory ``x0`` and return ``(end, cost)``, the end-of-period net
+    inventory and cost (DS needs no sales or unmet demand, so they are not computed).
+
+    Lost sales: sales :math:`\min(D, x_0^+)`, the numpy operations one for one (equal bit for
+    bit in float64). ``surrogate``/``leak`` choose the backward pass of that clamp (see
+    :func:`~deepstock_lite.core.decoding.relu_surrogate`); the forward value is the same.
+    Backlog: the cost is written :math:`h\,\text{end}^+ + b\,(-\text{end})^+`, the same cost as
+    numpy's :math:`(h+b)\,\text{end}^+ - b\,\text{end}` up to rounding (equal on integer
+    quantities); DS has always computed it so, and its training results are kept bit for bit.
+    """
+    if backlog:
+        end = x0 - demand
+        return end, h * end.clamp(min=0) + b * (-end).clamp(min=0)
+    if surrogate == "exact":
+        sales = torch.minimum(demand, x0.clamp(min=0))
+    else:
+        # the same values: min(D, x) = x - (x - D)^+ for x >= 0, with a surrogate gradient
+        # where the exact one is cut (a stock-out forgets the past stock)
+        stock = relu_surrogate(x0, surrogate, leak)
+        sales = stock - relu_surrogate(stock - demand, surrogate, leak)
+    end = x0 - sales
+    return end, h * end + b * (demand - sales)
+
+
 def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.0, warmup=0,
                surrogate="exact", leak=0.1):
     r"""Simulate ``system`` in torch under ``policy`` (a callable ``obs -> orders``).
@@ -188,7 +216,7 @@ def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.
 
     Under lost sales the end-of-period stock is :math:`(x - D)^+` with :math:`x \ge 0` the
     stock on hand, i.e. sales :math:`\min(D, x)`; ``surrogate``/``leak`` choose the backward
-    pass of that clamp (the forward value is exact; see
+    pass of that clamp (the forward value is exact; see :func:`torch_serve_demand` and
     :func:`~deepstock_lite.core.decoding.relu_surrogate`). The policy's own decoding clamp is
     the policy's business (:class:`DSPolicy` takes the same arguments).
     """
@@ -230,22 +258,8 @@ def ds_rollout(policy, system, demand, *, features=None, n_history=0, on_hand=0.
             x0 = x0 + q
         else:
             pipe[L - 1] = q
-        d = demand[:, t]
-        if system.backlog:
-            end = x0 - d
-            cost = h * end.clamp(min=0) + b * (-end).clamp(min=0)
-        elif surrogate == "exact":
-            sales = torch.minimum(d, x0.clamp(min=0))
-            end = x0 - sales
-            cost = h * end + b * (d - sales)
-        else:
-            # the same values: min(D, x) = x - (x - D)^+ for x >= 0, with a surrogate
-            # gradient where the exact one is cut (a stock-out forgets the past stock)
-            stock = relu_surrogate(x0, surrogate, leak)
-            left = relu_surrogate(stock - d, surrogate, leak)
-            sales = stock - left
-            end = x0 - sales
-            cost = h * end + b * (d - sales)
+        end, cost = torch_serve_demand(x0, demand[:, t], h=h, b=b, backlog=system.backlog,
+                                       surrogate=surrogate, leak=leak)
         if system.c:
             cost = cost + system.c * q
         if system.K:

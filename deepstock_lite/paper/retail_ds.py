@@ -86,7 +86,7 @@ def retail_rollout_torch(policy, env, skus=None, *, tau_units=0.5, tau_rel=0.1, 
         x = x + add[:, 0]
         pipe = pipe + add[:, 1:]
         D = Dall[t]
-        sales = torch.minimum(D, x)
+        sales = torch.minimum(D, x)     # RetailEnv.step's (why not torch_serve_demand: there)
         end = x - sales
         if t >= env.burn_in:
             so = (torch.sigmoid((D - x + 0.5) / tau) if relaxed

@@ -266,6 +266,10 @@ class RetailEnv(VectorEnv):
         if self.reward_mode == "attributed":
             attributed = self.attributed_cost(t)
         D = self._D[t]
+        # lost sales, served here and in retail_rollout_torch without core.simulator's
+        # serve_demand (or its torch copy): the stock is never negative (no clamp at 0), the
+        # state is updated in place, and the day's cost is daily_cost's stock-out indicator
+        # and days of cover, not h and b
         sales = np.minimum(D, x)
         x -= sales
         stockout = x <= 0.0
