@@ -174,7 +174,7 @@ from collections import deque  # noqa: E402
 import torch  # noqa: E402
 
 from deepstock_lite.core.simulator import serve_demand  # noqa: E402
-from deepstock_lite.deepstock.differentiable_simulator import torch_serve_demand  # noqa: E402
+from deepstock_lite.paper.differentiable_simulator import torch_serve_demand  # noqa: E402
 from deepstock_lite.envs import BatchInventoryEnv, InventoryEnv  # noqa: E402
 from deepstock_lite.envs.inventory_env import float_serve_demand  # noqa: E402
 

@@ -22,7 +22,7 @@ authors' code; it is the *only* place in the package where the event order is wr
 Everything is vectorized over a batch of ``n`` SKUs or sample paths. Steps 3 and 4 are the
 function :func:`serve_demand`, which the two other backends copy operation by operation: the
 single environment in plain floats (:class:`~deepstock_lite.envs.InventoryEnv`, bit for bit)
-and the differentiable simulator in torch (:func:`~deepstock_lite.deepstock.ds_rollout`).
+and the differentiable simulator in torch (:func:`~deepstock_lite.paper.ds_rollout`).
 """
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ def serve_demand(x0, demand, *, h, b, backlog):
 
     No argument checks (:meth:`InventorySystem.step` validates). Copied in plain floats, bit
     for bit (:func:`~deepstock_lite.envs.inventory_env.float_serve_demand`), and in torch
-    (:func:`~deepstock_lite.deepstock.differentiable_simulator.torch_serve_demand`);
+    (:func:`~deepstock_lite.paper.differentiable_simulator.torch_serve_demand`);
     ``tests/test_simulator.py`` checks both against this function.
     """
     sales = np.minimum(demand, np.maximum(x0, 0.0))
