@@ -241,3 +241,15 @@ def test_make_decoder_is_the_one_factory():
         make_decoder({"name": "nope"})
     with pytest.raises(TypeError, match="spec must be"):
         make_decoder(3)
+
+
+@pytest.mark.parametrize("width", [0, 1, 2, 3])
+def test_sum_last_is_numpys_sum_bit_for_bit(width):
+    from deepstock_lite.core.decoding import _sum_last
+    rng = np.random.default_rng(width)
+    x = rng.normal(size=(50, width)) * 10.0 ** rng.integers(-8, 8, size=(50, width))
+    x[:5] = -0.0                                    # numpy's sum of -0.0 values is 0.0
+    x[5:8] = np.inf if width else x[5:8]
+    got, want = _sum_last(x), x.sum(-1)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want))

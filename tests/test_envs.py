@@ -106,6 +106,11 @@ def test_features_are_appended_to_the_observation():
     obs, *_ = env.step(np.zeros(3))
     np.testing.assert_allclose(obs[:, 1:], F[:, 3])
     assert env.single_observation_space.shape == (3,)
+    rows = np.array([2, 0, 2])                       # rows drawn for an episode, repeated
+    obs, _ = env.reset(options={"paths": rows})
+    for t in range(2, 10):
+        assert np.array_equal(obs[:, 1:], F[rows, t].astype(np.float32))
+        obs, *_ = env.step(np.zeros(3))
     with pytest.raises(ValueError, match="features must have shape"):
         BatchInventoryEnv(InventorySystem(L=1), D, horizon=8, q_max=50, features=F[:, :5])
     with pytest.raises(ValueError, match="array demand"):

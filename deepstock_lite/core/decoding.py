@@ -129,7 +129,19 @@ def inventory_position(obs, L):
 
 def _position(obs, m):
     """The inventory position, unchecked: on hand plus the ``m = L - 1`` pipeline values."""
-    return obs[..., 0] + obs[..., 1:1 + m].sum(-1)
+    return obs[..., 0] + _sum_last(obs[..., 1:1 + m])
+
+
+def _sum_last(x):
+    """``x.sum(-1)``, bit for bit, faster on a float64 array of one or two columns: numpy
+    adds a short axis one value after the other, starting from 0.0 (so -0.0 sums to 0.0), and
+    on thousands of rows its reduction costs more than those additions (tensors: ``sum``)."""
+    if torch.is_tensor(x) or x.dtype != np.float64 or x.shape[-1] > 2:
+        return x.sum(-1)
+    total = np.zeros(x.shape[:-1])
+    for j in range(x.shape[-1]):
+        total += x[..., j]
+    return total
 
 
 def _check_finite(name, x, what):

@@ -88,6 +88,9 @@ class InventoryCore:
             if not np.all(np.isfinite(F)):
                 raise ValueError("features must be finite")
             self.features = F
+            # period-major copy: an episode reads one period of every row at each step, which
+            # is contiguous here (in F it is a strided gather, slow on thousands of rows)
+            self._features_by_period = np.ascontiguousarray(F[:, :self.T].transpose(1, 0, 2))
         self.obs_dim = (1 + max(system.L - 1, 0) + self.n_history
                         + (0 if self.features is None else self.features.shape[2]))
         self.state = None
@@ -105,7 +108,9 @@ class InventoryCore:
                 raise ValueError(f"paths must be {n} row indices in [0, "
                                  f"{self.array.shape[0] - 1}]")
             self.D = self.array[rows, :self.T]
-            self.F = None if self.features is None else self.features[rows, :self.T]
+            # (n, T, F) with each period's rows contiguous: the same values as features[rows]
+            self.F = (None if self.features is None else
+                      self._features_by_period.take(rows, axis=1).transpose(1, 0, 2))
         self.Dt = np.ascontiguousarray(self.D.T)
         self.state = self.system.initial_state(n, on_hand=self.on_hand)
         for t in range(self.warmup):
