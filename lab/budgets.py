@@ -11,17 +11,28 @@ from __future__ import annotations
 from deepstock_lite.paper.retail_study import BUDGETS as RETAIL
 from deepstock_lite.paper.tuning import BUDGETS as TUNING, RL_STEPS
 
-__all__ = ["REGISTRY", "ZIPKIN_DS", "ZIPKIN_RL", "SB3_STUDY", "PAPER_COMMITTING",
+__all__ = ["REGISTRY", "ZIPKIN_DS", "ZIPKIN_DS_COMMITTING", "ZIPKIN_RL", "SB3_STUDY",
+           "PAPER_COMMITTING",
            "PAPER_DRAWS", "PAPER_DRAWS_COMMITTING", "PAPER_DRAWS_RESOLUTION",
            "PAPER_DIAGNOSE_PLANS", "PAPER_RISK_PLANS", "PAPER_RISK_CONFIGS", "describe"]
 
 #: zipkin-ds and ds-surrogate: DS's training budget per cell
 ZIPKIN_DS = {
     "tiny": dict(n_train=8, n_val=8, epochs=2, patience=2),
-    "full": dict(n_train=128, n_val=256, epochs=200, patience=60),
-    # the gradient comparison (ds-surrogate): half the data, half the epochs
+    # the committed table: 512 training and 1 024 validation trajectories
+    "full": dict(n_train=512, n_val=1024, epochs=200, patience=60),
+    # the earlier table, a quarter of the data (Chapter 9 compares it with "full")
+    "small": dict(n_train=128, n_val=256, epochs=200, patience=60),
+    # the two controls of Chapter 9's ablation: "small" with full's validation set only, and
+    # "small" with four times the epochs and patiences (as many gradient steps as "full")
+    "val1024": dict(n_train=128, n_val=1024, epochs=200, patience=60),
+    "epochs800": dict(n_train=128, n_val=256, epochs=800, patience=240, lr_patience=40),
+    # the gradient comparison (ds-surrogate): half of "small"'s data, half its epochs
     "medium": dict(n_train=64, n_val=128, epochs=100, patience=30),
 }
+#: the zipkin-ds budgets whose files a chapter loads (``--write``), and each one's file name
+ZIPKIN_DS_COMMITTING = {"full": "zipkin_ds", "small": "zipkin_ds_small",
+                        "val1024": "zipkin_ds_val1024", "epochs800": "zipkin_ds_epochs800"}
 
 #: zipkin-rl: the share of the chapters' training steps, and the evaluation paths
 ZIPKIN_RL = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),

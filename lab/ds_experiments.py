@@ -8,7 +8,11 @@ Zipkin's lost-sales table and evaluates each trained policy *exactly* (relative 
 on the rounded policy, :func:`~deepstock_lite.classical.evaluate_policy_exact`).
 It writes ``zipkin_ds.json`` after every trained policy (``complete`` false until the last);
 killed and started again with the same budget, it skips the runs the file holds (``--force``
-starts afresh; a finished file is replaced).
+starts afresh; a finished file is replaced). The budgets (:data:`lab.budgets.ZIPKIN_DS`):
+``full`` (512 training and 1 024 validation trajectories), ``small`` (128 and 256, the earlier
+table), and Chapter 9's two controls, ``val1024`` (128 and 1 024) and ``epochs800`` (``small``
+with four times the epochs and patiences: as many gradient steps as ``full``); each committing
+budget writes its own file (``zipkin_ds_<budget>.json``, ``zipkin_ds.json`` for ``full``).
 
     python -m lab ds-surrogate --budget full --write
 
@@ -46,7 +50,7 @@ from deepstock_lite.core.decoding import Regularization
 from deepstock_lite.paper.settings import setting1, setting2, setting3, setting4
 from deepstock_lite.paper.tuning import PARAM_KEYS
 
-from .budgets import ZIPKIN_DS as _BUDGETS
+from .budgets import ZIPKIN_DS as _BUDGETS, ZIPKIN_DS_COMMITTING
 
 __all__ = ["ZIPKIN_CELLS", "zipkin_ds_cell", "zipkin_ds_sweep", "parse_cells",
            "ds_setting_run", "ds_surrogate_study", "SURROGATE_CELLS"]
@@ -80,7 +84,7 @@ def zipkin_ds_cell(L, b, *, reg="base", budget="full", seed=0, mean=5.0, h=1.0,
     decoder = Regularization(reg, L=L, a_max=float(S_bo) if reg == "none" else 2.0 * S_bo)
     grad = {k: v for k, v in (("surrogate", surrogate), ("leak", leak)) if v is not None}
     cfg = DSConfig(epochs=B["epochs"], batch_size=32, lr=3e-3, patience=B["patience"],
-                   lr_patience=10, initial_bias=0.3, seed=seed, **grad)
+                   lr_patience=B.get("lr_patience", 10), initial_bias=0.3, seed=seed, **grad)
     t0 = time.perf_counter()
     res = train_ds(system, decoder, train, val, config=cfg, cost_start=10 * L + 10,
                    on_hand=S_bo / 2)
@@ -109,12 +113,13 @@ def _check_cells(cells):
     return cells
 
 
-def _target(out, budget, identity, write, force):
+def _target(out, budget, identity, write, force, committing=("full",)):
     """``(path, old)`` of a run's results file, checked before it trains
     (:func:`deepstock_lite.core.results_store.prepare`); ``(None, None)`` for ``out=None``."""
     if out is None:
         return None, None
-    return store.prepare(out, budget=budget, identity=identity, write=write, force=force)
+    return store.prepare(out, budget=budget, identity=identity, write=write, force=force,
+                         committing=committing)
 
 
 def _zipkin_key(row):
@@ -125,8 +130,8 @@ def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,)
                     out="zipkin_ds", *, write=False, force=False):
     """All cells × decodings × seeds; writes ``<out>.json`` and returns it. ``out=None``
     writes nothing. A plain name ``out`` is a file of the committed folder with ``write=True``
-    (``budget="full"`` only), else of ``results_tmp/``; a path is taken as given. ``force``:
-    replace a file of another budget or experiment, or start afresh.
+    (a budget of ``ZIPKIN_DS_COMMITTING`` only), else of ``results_tmp/``; a path is taken as
+    given. ``force``: replace a file of another budget or experiment, or start afresh.
 
     Resumable: the file is written after every trained (cell, decoding, seed), with
     ``complete`` false until the last; an interrupted file started again with the same
@@ -141,7 +146,7 @@ def zipkin_ds_sweep(cells=None, regs=("base", "none"), budget="full", seeds=(0,)
     check_name("budget", budget, tuple(_BUDGETS))
     seeds = check_seeds(seeds)
     path, old = _target(out, budget, {"experiment": ZIPKIN_EXPERIMENT, "budget": budget},
-                        write, force)
+                        write, force, committing=tuple(ZIPKIN_DS_COMMITTING))
     old = store.interrupted(old, force)
     gradient = DSConfig().surrogate
     plan = [(L, b, reg, seed) for L, b in cells for reg in regs for seed in seeds]
@@ -314,7 +319,15 @@ def _command(cells, regs, budget, seeds, out):
         cmd += " --regs " + " ".join(regs)
     if tuple(seeds) != (0,):
         cmd += f" --seeds {len(seeds)}"
-    return cmd + ("" if out == "zipkin_ds" else f" --out {out}")
+    return cmd + ("" if out == zipkin_ds_name(budget) else f" --out {out}")
+
+
+def zipkin_ds_name(budget):
+    """The results file a zipkin-ds run of ``budget`` writes by default: its committed name
+    (``zipkin_ds`` for ``full``, ``zipkin_ds_<budget>`` for the other committing budgets), and
+    ``zipkin_ds_<budget>`` in ``results_tmp/`` for the others."""
+    return ZIPKIN_DS_COMMITTING.get(budget, "zipkin_ds" if budget == "tiny"
+                                    else f"zipkin_ds_{budget}")
 
 
 def parse_cells(parser, values):
@@ -335,9 +348,12 @@ def parse_cells(parser, values):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m lab")
     p.add_argument("experiment", choices=["zipkin-ds", "ds-surrogate"])
-    p.add_argument("--budget", choices=["full", "tiny"], default="full",
-                   help="full (ds-surrogate trains Zipkin's cells at half of it: 64 "
-                        "trajectories, 100 epochs) or tiny, a smoke test")
+    p.add_argument("--budget", choices=["full", "small", "val1024", "epochs800", "tiny"],
+                   default="full",
+                   help="zipkin-ds: full (512 training, 1024 validation trajectories), small "
+                        "(128, 256), val1024 (128, 1024), epochs800 (small with four times the "
+                        "epochs) or tiny, a smoke test; ds-surrogate: full (Zipkin's cells at "
+                        "64 trajectories, 100 epochs) or tiny")
     p.add_argument("--seeds", type=store.int_at_least(1), default=None,
                    help="seeds 0..N-1 (default: zipkin-ds 1, ds-surrogate 3)")
     p.add_argument("--cells", nargs="+", default=None, metavar="L,b",
@@ -352,6 +368,8 @@ def main(argv=None):
     if a.experiment == "ds-surrogate":
         if a.regs is not None:
             p.error("--regs is a zipkin-ds option (ds-surrogate trains None and Base)")
+        if a.budget not in ("full", "tiny"):
+            p.error(f"--budget of ds-surrogate must be full or tiny, got {a.budget}")
         seeds = tuple(range(3 if a.seeds is None else a.seeds))
         kw = dict(budget=a.budget, seeds=seeds, cells=cells, out=out or "ds_surrogate",
                   write=write, force=a.force)
@@ -359,7 +377,8 @@ def main(argv=None):
     else:
         seeds = tuple(range(1 if a.seeds is None else a.seeds))
         kw = dict(cells=cells, regs=tuple(a.regs or ("base", "none")), budget=a.budget,
-                  seeds=seeds, out=out or "zipkin_ds", write=write, force=a.force)
+                  seeds=seeds, out=out or zipkin_ds_name(a.budget), write=write,
+                  force=a.force)
         run = zipkin_ds_sweep
     import torch
     torch.set_num_threads(1)

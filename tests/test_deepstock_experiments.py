@@ -29,12 +29,19 @@ def test_zipkin_ds_sweep_tiny(tmp_path, folders):
     assert saved["rows"][0]["optimal"] == pytest.approx(4.0407, abs=1e-4)
 
 
-def test_shipped_results_file_is_complete():
-    data = _store.load_results("zipkin_ds")
-    assert data["budget"] == "full"
-    cells = {(r["L"], r["b"]) for r in data["rows"]}
-    assert cells == set(experiments.ZIPKIN_CELLS)
-    assert {r["reg"] for r in data["rows"]} == {"base", "none"}
+def test_shipped_results_files_are_complete():
+    # the table (512 training paths) and the earlier one (128), both with None and Base
+    for name, budget, regs in (("zipkin_ds", "full", {"base", "none"}),
+                               ("zipkin_ds_small", "small", {"base", "none"})):
+        data = _store.load_results(name)
+        assert data["budget"] == budget and data.get("complete", True)
+        assert {(r["L"], r["b"]) for r in data["rows"]} == set(experiments.ZIPKIN_CELLS)
+        assert {r["reg"] for r in data["rows"]} == regs
+    # the two controls of Chapter 9's ablation, on the four worst cells of the earlier table
+    for name in ("zipkin_ds_val1024", "zipkin_ds_epochs800"):
+        data = _store.load_results(name)
+        assert data["budget"] == name.removeprefix("zipkin_ds_") and data.get("complete", True)
+        assert {(r["L"], r["b"]) for r in data["rows"]} == {(4, 19), (4, 39), (3, 39), (4, 9)}
 
 
 def test_bad_arguments():
@@ -108,7 +115,8 @@ def test_shipped_surrogate_results_are_complete():
 
 
 def test_zipkin_results_say_which_gradient():
-    for name in ("zipkin_ds", "zipkin_ds_seeds"):
+    for name in ("zipkin_ds", "zipkin_ds_small", "zipkin_ds_seeds", "zipkin_ds_val1024",
+                 "zipkin_ds_epochs800"):
         data = _store.load_results(name)
         assert data["gradient"] == "exact"
         assert all(r["gradient"] == "exact" for r in data["rows"])
