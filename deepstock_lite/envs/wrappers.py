@@ -122,7 +122,9 @@ class RegularizedAction(gym.ActionWrapper):
     **kwargs : for a kind name, the arguments of ``Regularization`` (``a_max``,
         ``feature_index``, ``days``, ``bias_scale``; ``L`` defaults to the system's).
 
-    ``info["u"]`` holds the decoded unit action of the step and ``info["order"]`` the order.
+    ``info["u"]`` holds the decoded unit action of the step (a list of ``k`` floats: a numpy
+    array of one or two values would cost a tenth of the whole step) and ``info["order"]`` the
+    order.
 
     On an :class:`~deepstock_lite.envs.InventoryEnv` with a ``Regularization``, a float
     action array of the right shape is decoded in plain Python floats (by
@@ -190,7 +192,7 @@ class RegularizedAction(gym.ActionWrapper):
                 return self._general_step(action)           # raises the general error
             out = self.env.step(q)     # (obs, reward, terminated, truncated, info)
             self._obs = out[0].tolist()
-            out[4]["u"] = np.array(u)
+            out[4]["u"] = u
             return out
         return self._general_step(action)
 
@@ -199,7 +201,7 @@ class RegularizedAction(gym.ActionWrapper):
         obs, reward, terminated, truncated, info = self.env.step(self.action(action))
         self._obs = np.asarray(obs, np.float64).tolist()
         info = dict(info)
-        info["u"] = self._u
+        info["u"] = self._u.tolist()
         return obs, reward, terminated, truncated, info
 
 
