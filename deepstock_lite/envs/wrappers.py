@@ -62,16 +62,12 @@ def _unit_decoder(regularization, env, kwargs):
         if kwargs["L"] is None:
             raise ValueError("L is required: the environment has no InventorySystem to read "
                              "the lead time from")
-    if not isinstance(regularization, (str, dict)) and not callable(regularization):
-        raise TypeError(f"regularization must be a kind name ('none', 'base', 'coeff', "
-                        f"'both') or a decoder, got {type(regularization).__name__}")
-    if not isinstance(regularization, (str, dict)) and kwargs:
-        raise TypeError(f"keyword arguments {sorted(kwargs)} are only accepted with a kind "
-                        "name; this regularization is already built")
-    decoder = make_decoder(regularization, **kwargs)
+    decoder = regularization
+    if isinstance(regularization, (str, dict)) or kwargs:    # kwargs only with a kind name
+        decoder = make_decoder(regularization, **kwargs)
     n = getattr(decoder, "n_outputs", None)
-    if not getattr(decoder, "unit_actions", False) or isinstance(n, bool) \
-            or not isinstance(n, numbers.Integral) or n < 1:
+    if not callable(decoder) or not getattr(decoder, "unit_actions", False) \
+            or isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise TypeError("regularization must be a kind name ('none', 'base', 'coeff', 'both') "
                         "or a decoder taking unit actions (unit_actions = True, n_outputs >= 1,"
                         f" __call__(u, obs)) such as Regularization; got "
