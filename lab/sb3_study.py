@@ -1,7 +1,9 @@
 """Stable-Baselines3 beside the book's from-scratch agents, through the DeepStock wrapper.
 
-For each library (``sb3``: Stable-Baselines3; ``book``: :mod:`deepstock_lite.rl`), algorithm
-(PPO, DDPG), decoding (None: the network outputs the order; Base: it outputs a target
+For each library (``sb3``: Stable-Baselines3; ``book``: :mod:`deepstock_lite.rl` as the
+chapters configure it; ``book_ortho``: the book's PPO with orthogonal initial weights,
+``PPOConfig(ortho_init=True)``, the initialization SB3's PPO uses), algorithm (PPO, DDPG),
+decoding (None: the network outputs the order; Base: it outputs a target
 inventory position, :math:`q = (y - \\mathrm{tot}(I))^+`), instance ((a) backorders, (b) lost
 sales, :mod:`deepstock_lite.rl.instances`) and seed, train on one CPU thread, then score the
 final and the best-on-validation deterministic policies on the long held-out test set of
@@ -21,7 +23,7 @@ book's agents with their own normalizers. SB3 trains through
 :class:`~deepstock_lite.integrations.sb3.BatchVecEnv` over
 :class:`~deepstock_lite.envs.RegularizedVectorAction` (PPO, 16 SKUs in one batched env).
 
-    python -m lab sb3-study --budget full --write   # ~15 CPU-minutes
+    python -m lab sb3-study --budget full --write   # ~25 CPU-minutes
     python -m lab sb3-study --budget tiny --out /tmp/sb3_tiny.json
 
 The results file is rewritten after every run (never before the first run ends) and finished
@@ -44,7 +46,8 @@ import numpy as np
 
 from deepstock_lite.core import results_store as store
 
-from deepstock_lite.integrations.sb3_summary import ALGOS, LIBS, REGS, format_table
+from deepstock_lite.integrations.sb3_summary import (ALGOS, LIBS, PAIRS, REGS,
+                                                     format_table)
 
 from .budgets import SB3_STUDY as BUDGETS
 
@@ -189,7 +192,7 @@ def _run_sb3(algo, reg, inst, seed, budget, val, test):
 # ---------------------------------------------------------------------------------------------
 # the book's agents (as benchmarks/agents.py calls them)
 # ---------------------------------------------------------------------------------------------
-def _run_book(algo, reg, inst, seed, budget, val, test):
+def _run_book(algo, reg, inst, seed, budget, val, test, ortho=False):
     import torch
 
     from deepstock_lite.core.seeding import set_seed
@@ -211,7 +214,7 @@ def _run_book(algo, reg, inst, seed, budget, val, test):
     if algo == "ppo":
         env_kw = dict(n_envs=16, horizon=64)
         cfg = ppo.PPOConfig(total_steps=steps, lr=1e-3, minibatch_size=512, log_std_init=-1.6,
-                            a_max=SCALE, eval_every=every, seed=seed)
+                            a_max=SCALE, eval_every=every, ortho_init=ortho, seed=seed)
         module = ppo
     else:
         env_kw = dict(n_envs=1, horizon=100)
@@ -238,11 +241,17 @@ def _run_book(algo, reg, inst, seed, budget, val, test):
 def run_one(lib, algo, reg, instance, seed, budget="full"):
     """One run; returns its results row (a dict of plain types)."""
     from deepstock_lite.rl.instances import get_instance
+    if (lib, algo) not in PAIRS:
+        raise ValueError(f"(lib, algo) must be one of {list(PAIRS)}, got {(lib, algo)}")
     b = BUDGETS[budget] if isinstance(budget, str) else budget
     inst = get_instance(instance)
     val, test = _envs(inst, b)
-    fn = _run_sb3 if lib == "sb3" else _run_book
-    final, best_cost, best, cpu, evals, steps = fn(algo, reg, inst, seed, b, val, test)
+    if lib == "sb3":
+        final, best_cost, best, cpu, evals, steps = _run_sb3(algo, reg, inst, seed, b, val,
+                                                             test)
+    else:
+        final, best_cost, best, cpu, evals, steps = _run_book(algo, reg, inst, seed, b, val,
+                                                              test, ortho=lib == "book_ortho")
     within = [c for _, c, v in evals if v <= 1.05 * inst.optimum]
     return {"lib": lib, "algo": algo, "reg": reg, "instance": instance, "seed": seed,
             "steps": int(steps), "optimum": inst.optimum,
@@ -345,9 +354,7 @@ def run_study(budget="full", out=None, *, libs=LIBS, algos=ALGOS, regs=REGS,
     regs = _subset("regs", regs, REGS)
     instances = b["instances"] if instances is None else _subset("instances", instances,
                                                                   ("a", "b"))
-    if seeds is None:
-        seeds = b["seeds"]
-    else:
+    if seeds is not None:       # these seeds for every algorithm, else the budget's
         seeds = tuple(seeds)
         if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0
                             for s in seeds):
@@ -362,9 +369,11 @@ def run_study(budget="full", out=None, *, libs=LIBS, algos=ALGOS, regs=REGS,
 
     for lib in libs:
         for algo in algos:
+            if (lib, algo) not in PAIRS:      # orthogonal initialization: PPO's option only
+                continue
             for reg in regs:
                 for inst in instances:
-                    for seed in seeds:
+                    for seed in (b["seeds"][algo] if seeds is None else seeds):
                         key = _key(lib, algo, reg, inst, seed)
                         with _Locked(out):
                             if key in current()["runs"]:

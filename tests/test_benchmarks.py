@@ -73,3 +73,29 @@ def test_wrapper_speed_benchmark_small_budget(tmp_path, capsys):
         assert all(rows[f"RegularizedVectorAction {k}, {n} SKUs"]["sku_steps_per_s"] > 0
                    for k in ("none", "base", "coeff", "both"))
     assert "x bare env" in capsys.readouterr().out
+
+
+def test_sb3_efficiency_reads_a_study(tmp_path, capsys):
+    """The comparison with Stable-Baselines3 is read from the study's results file; a missing
+    file is refused with the command that makes it."""
+    import pytest
+
+    eff = load("sb3_efficiency")
+
+    def run(lib, algo, seed, t5, gap):
+        return {"lib": lib, "algo": algo, "reg": "base", "instance": "b", "seed": seed,
+                "optimum": 10.0, "final_gap": gap, "best_gap": gap,
+                "evals": [[1, t5, 10.45], [2, t5 + 1.0, 10.2]]}
+    runs = {f"{lib}/{algo}/{s}": run(lib, algo, s, t5, gap)
+            for lib, t5, gap in (("sb3", 2.0, 0.02), ("book", 1.0, 0.02))
+            for algo in ("ppo", "ddpg") for s in range(3)}
+    path = tmp_path / "study.json"
+    path.write_text(json.dumps({"meta": {"command": "x"}, "runs": runs}))
+    rows = eff.main(["--study", str(path)])
+    assert len(rows) == 4
+    assert eff.verdicts(rows) == [("ppo", "b", "book", True, True, True, True),
+                                  ("ddpg", "b", "book", True, True, True, True)]
+    assert "yes" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        eff.main(["--study", str(tmp_path / "missing.json")])
+    assert "sb3-study" in capsys.readouterr().err

@@ -109,6 +109,27 @@ def test_fast_paths_are_bit_identical_to_torch():
         assert torch.equal(pb, pp)
 
 
+def test_adam_short_path_still_calls_step_hooks():
+    """The short path skips torch's hook machinery only when no hook is registered."""
+    torch.manual_seed(0)
+    net = mlp(3, 1, (8,))
+    opt = Adam(list(net.parameters()), 1e-2)
+    x = torch.randn(16, 3)
+    calls = []
+    for k in range(4):
+        if k == 2:
+            handle = opt.register_step_post_hook(lambda o, a, kw: calls.append(k))
+        opt.zero_grad()
+        (net(x) ** 2).mean().backward()
+        opt.step()
+    assert calls == [2, 3]
+    handle.remove()
+    opt.zero_grad()
+    (net(x) ** 2).mean().backward()
+    opt.step()
+    assert calls == [2, 3]
+
+
 def test_running_mean_std_matches_numpy():
     rng = np.random.default_rng(0)
     x = rng.normal(3.0, 2.0, size=(1000, 2))

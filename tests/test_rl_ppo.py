@@ -24,10 +24,31 @@ def envs():
     ("gamma", -0.1, ValueError), ("gae_lambda", 1.5, ValueError), ("clip_coef", 0.0, ValueError),
     ("n_epochs", 0, ValueError), ("minibatch_size", 1.5, TypeError), ("hidden", [0], ValueError),
     ("target_kl", -1.0, ValueError), ("activation", "gelu", ValueError),
-    ("norm_adv", "yes", TypeError)])
+    ("norm_adv", "yes", TypeError), ("ortho_init", 1, TypeError)])
 def test_bad_config_values_name_the_field(field, value, exc):
     with pytest.raises(exc, match=f"PPOConfig.{field}"):
         ppo.PPOConfig(**{field: value})
+
+
+def test_orthogonal_initialization():
+    """ortho_init: orthogonal weights (W W^T = gain^2 I on the short side) with the hidden
+    and output gains of CleanRL and SB3, zero biases, and the initial action bias still
+    applied after it; the default keeps torch's initialization."""
+    agent = ppo.PPO(small_config(ortho_init=True, hidden=(32, 16), initial_action=0.3), 5, 50.0,
+                    BaseStockDecoder(2))
+    for net, out_gain in ((agent.actor.mu, 0.01), (agent.critic, 1.0)):
+        linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+        for i, layer in enumerate(linears):
+            gain = out_gain if i == len(linears) - 1 else np.sqrt(2.0)
+            w = layer.weight.detach().double()
+            small = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+            np.testing.assert_allclose(small.numpy(), gain ** 2 * np.eye(min(w.shape)),
+                                       atol=1e-5)
+            if not (net is agent.actor.mu and i == len(linears) - 1):
+                assert torch.count_nonzero(layer.bias) == 0
+    assert torch.allclose(agent.actor.mu[-1].bias, torch.tensor([2 * 0.3 - 1.0]))
+    plain = ppo.PPO(small_config(), 5, 50.0, BaseStockDecoder(2))
+    assert torch.count_nonzero(plain.critic[0].bias) > 0      # torch's default init
 
 
 def test_log_prob_and_entropy_match_torch():

@@ -39,7 +39,11 @@ def test_sb3_trains_through_the_wrapper(algo):
 def test_study_tiny_budget(tmp_path):
     out = tmp_path / "sb3.json"
     data = sb3_study.run_study("tiny", out, quiet=True)
-    assert len(data["runs"]) == 8                 # 2 libraries x 2 algorithms x 2 decodings
+    # (SB3 and the book) x 2 algorithms x 2 decodings, and the book's PPO with orthogonal
+    # initial weights under both decodings
+    assert len(data["runs"]) == 10
+    assert {k for k in data["runs"] if k.startswith("book_ortho/")} == {
+        "book_ortho/ppo/none/b/0", "book_ortho/ppo/base/b/0"}
     for row in data["runs"].values():
         assert np.isfinite(row["final_gap"]) and np.isfinite(row["best_gap"])
         assert row["cpu_s"] > 0 and row["evals"]
@@ -52,3 +56,24 @@ def test_study_tiny_budget(tmp_path):
         sb3_study.run_study("huge", out)
     with pytest.raises(TypeError, match="data"):
         sb3_summary.summarize([1, 2])
+    with pytest.raises(ValueError, match="lib, algo"):
+        sb3_study.run_one("book_ortho", "ddpg", "base", "b", 0, "tiny")
+
+
+def test_efficiency_medians_count_never_as_infinitely_late():
+    """Medians over seeds of the CPU seconds to 5% and 3% (a seed that never got there is
+    infinitely late) and of the final and best gaps, per algorithm, instance and library."""
+    def run(lib, seed, evals, final, best):
+        return {"lib": lib, "algo": "ppo", "reg": "base", "instance": "a", "seed": seed,
+                "optimum": 10.0, "evals": evals, "final_gap": final, "best_gap": best}
+    runs = {"sb3/0": run("sb3", 0, [[1, 1.0, 12.0], [2, 2.0, 10.4], [3, 3.0, 10.2]], .02, .02),
+            "sb3/1": run("sb3", 1, [[1, 1.5, 10.6], [2, 2.5, 10.3], [3, 3.5, 10.1]], .01, .01),
+            "sb3/2": run("sb3", 2, [[1, 1.0, 11.0], [2, 2.0, 10.9], [3, 3.0, 10.8]], .08, .08),
+            "book/0": run("book", 0, [[1, 0.5, 10.4], [2, 1.0, 10.4]], .04, .03)}
+    rows = sb3_summary.efficiency({"runs": runs})
+    assert rows == [("ppo", "a", "sb3", 2.5, 3.0, 0.02, 0.02, 3),
+                    ("ppo", "a", "book", 0.5, float("inf"), 0.04, 0.03, 1)]
+    text = sb3_summary.format_efficiency({"runs": runs})
+    assert "inf" in text and "book" in text
+    with pytest.raises(TypeError, match="data"):
+        sb3_summary.efficiency([])

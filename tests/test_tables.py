@@ -67,7 +67,7 @@ def test_the_sb3_summary_table_shows_the_numbers_of_the_text_table():
     for line, cells in zip(text.splitlines()[1:], rows):
         assert line.split()[4:] == cells[1:]          # final gap ... seeds, digit for digit
     assert [label for kind, label in table.rows if kind == "section"] == [
-        sb3_study.LIB_NAMES[lib] for lib in ("sb3", "book")]
+        sb3_study.LIB_NAMES[lib] for lib in ("sb3", "book", "book_ortho")]
 
 
 # ---------------------------------------------------------------- glued values as prose reads

@@ -8,11 +8,16 @@ import numpy as np
 from ..core import results_store as store
 
 __all__ = ["RESULTS", "LIBS", "ALGOS", "REGS", "LIB_NAMES", "summarize", "format_table",
-           "summary_table"]
+           "summary_table", "efficiency", "format_efficiency"]
 
 #: the committed results file the appendix chapter loads
 RESULTS = store.RESULTS / "sb3_study.json"
-LIBS, ALGOS, REGS = ("sb3", "book"), ("ppo", "ddpg"), ("none", "base")
+#: the libraries: Stable-Baselines3, the book's agents as the chapters configure them, and the
+#: book's PPO with orthogonal initial weights (``PPOConfig(ortho_init=True)``, SB3's choice)
+LIBS, ALGOS, REGS = ("sb3", "book", "book_ortho"), ("ppo", "ddpg"), ("none", "base")
+#: the (library, algorithm) pairs the study runs: the orthogonal initialization is PPO's option
+PAIRS = tuple((lib, algo) for lib in LIBS for algo in ALGOS
+              if not (lib == "book_ortho" and algo != "ppo"))
 
 
 def summarize(data):
@@ -43,15 +48,16 @@ def summarize(data):
 
 def format_table(data):
     """The summary as a small text table."""
-    lines = [f"{'library':8} {'algo':5} {'decoding':8} {'inst':4} {'final gap':>10} "
+    lines = [f"{'library':10} {'algo':5} {'decoding':8} {'inst':4} {'final gap':>10} "
              f"{'worst':>7} {'best gap':>9} {'CPU s to 5%':>12} {'seeds':>5}"]
     for lib, algo, reg, inst, g, w, bg, t5, n in summarize(data):
-        lines.append(f"{lib:8} {algo:5} {reg:8} {inst:4} {g:10.1%} {w:7.1%} {bg:9.1%} "
+        lines.append(f"{lib:10} {algo:5} {reg:8} {inst:4} {g:10.1%} {w:7.1%} {bg:9.1%} "
                      f"{'never' if t5 is None else f'{t5:.0f}':>12} {n:5d}")
     return "\n".join(lines)
 
 
-LIB_NAMES = {"sb3": "Stable-Baselines3", "book": "the book's agents (from scratch)"}
+LIB_NAMES = {"sb3": "Stable-Baselines3", "book": "the book's agents (from scratch)",
+             "book_ortho": "the book's PPO, orthogonal initial weights"}
 
 
 def summary_table(data):
@@ -72,3 +78,45 @@ def summary_table(data):
                       f"{w:.1%}", f"{bg:.1%}", "never" if t5 is None else f"{t5:.0f}",
                       f"{n:d}")
     return table
+
+
+def _first_within(run, share):
+    """Training CPU seconds until the validation cost first came within ``share`` of the
+    optimum (``inf``: never)."""
+    for _, cpu, cost in run["evals"]:
+        if cost <= (1.0 + share) * run["optimum"]:
+            return float(cpu)
+    return float("inf")
+
+
+def efficiency(data, reg="base"):
+    """Sample efficiency and end quality per (algorithm, instance, library) under decoding
+    ``reg``: rows ``(algo, instance, lib, median CPU s to 5%, median CPU s to 3%, median final
+    gap, median best-on-validation gap, seeds)``, medians over the seeds (a seed that never
+    got there counts as infinitely late, so a median is ``inf`` when half of them never
+    did)."""
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), dict):
+        raise TypeError("data must be the sb3 study's results dict (with a 'runs' mapping)")
+    rows = []
+    for algo in ALGOS:
+        for inst in ("a", "b"):
+            for lib in LIBS:
+                rs = [r for r in data["runs"].values()
+                      if (r["lib"], r["algo"], r["reg"], r["instance"]) == (lib, algo, reg, inst)]
+                if rs:
+                    rows.append((algo, inst, lib,
+                                 float(np.median([_first_within(r, 0.05) for r in rs])),
+                                 float(np.median([_first_within(r, 0.03) for r in rs])),
+                                 float(np.median([r["final_gap"] for r in rs])),
+                                 float(np.median([r["best_gap"] for r in rs])), len(rs)))
+    return rows
+
+
+def format_efficiency(data, reg="base"):
+    """:func:`efficiency` as a text table."""
+    lines = [f"{'algo':5} {'inst':4} {'library':10} {'to 5% (s)':>9} {'to 3% (s)':>9} "
+             f"{'final gap':>9} {'best gap':>9} {'seeds':>5}"]
+    for algo, inst, lib, t5, t3, fg, bg, n in efficiency(data, reg):
+        lines.append(f"{algo:5} {inst:4} {lib:10} {t5:9.1f} {t3:9.1f} {fg:9.1%} {bg:9.1%} "
+                     f"{n:5d}")
+    return "\n".join(lines)

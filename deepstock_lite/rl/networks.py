@@ -9,7 +9,7 @@ from torch.nn import functional as F
 from torch.optim.adam import adam as adam_update  # torch's functional Adam (public)
 
 __all__ = ["ACTIVATIONS", "MAX_OBS_DIM", "MAX_WIDTH", "MLP", "Net", "mlp", "adam", "Adam",
-           "polyak_update", "set_initial_action"]
+           "polyak_update", "set_initial_action", "orthogonal_init"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
 #: the largest networks the book's agents and DS policies are built for
@@ -130,6 +130,21 @@ def adam(params, lr):
         return Adam(params, lr=lr)
     except (RuntimeError, TypeError, ValueError):  # pragma: no cover - old torch
         return torch.optim.Adam(params, lr=lr)
+
+
+@torch.no_grad()
+def orthogonal_init(net, out_gain, hidden_gain=math.sqrt(2.0)):
+    r"""Orthogonal initial weights (Saxe et al. 2014) and zero biases for an :func:`mlp`:
+    gain ``hidden_gain`` (:math:`\sqrt 2`, for ReLU-like and tanh layers alike) on the hidden
+    layers and ``out_gain`` on the last, the initialization CleanRL's and Stable-Baselines3's
+    PPO use (0.01 for the policy's mean, so that it starts flat; 1 for the value). Draws from
+    torch's global generator."""
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    for i, layer in enumerate(linears):
+        nn.init.orthogonal_(layer.weight, gain=out_gain if i == len(linears) - 1
+                            else hidden_gain)
+        layer.bias.zero_()
+    return net
 
 
 @torch.no_grad()

@@ -19,7 +19,10 @@ action :math:`\tilde u`, its ``mu`` the mean :math:`m_\theta(s)`):
   - c_e\,\mathbb E[\mathcal H(\pi_\theta(\cdot\mid s_t))]`, minimized for ``n_epochs`` epochs
   of minibatches, gradients clipped to ``max_grad_norm``;
 * observations normalized by running statistics and rewards divided by the running std of
-  the discounted return (without both, PPO does poorly on inventory problems).
+  the discounted return (without both, PPO does poorly on inventory problems);
+* initial weights torch's default, or with ``ortho_init`` orthogonal with zero biases (gain
+  :math:`\sqrt 2` on hidden layers, 0.01 on the mean's output, 1 on the value's), the choice
+  of CleanRL and Stable-Baselines3 (Chapter 13 measures what it changes).
 
 Read it top to bottom: :class:`PPOConfig`, the clipped surrogate, :class:`GaussianActor`, then
 :class:`PPO`: acting, :meth:`PPO.collect` (one rollout and its GAE advantages),
@@ -53,7 +56,7 @@ from .config_fields import field_bool, field_choice, field_hidden, field_int, fi
 from .evaluation import (EvalSchedule, KeepBest, LossAverages, TrainingResult,
                          check_eval_cost, check_losses, check_parameters,
                          decay_learning_rates)
-from .networks import ACTIVATIONS, mlp, set_initial_action
+from .networks import ACTIVATIONS, mlp, orthogonal_init, set_initial_action
 from .normalization import ObsNormalizer, RewardScaler
 
 __all__ = ["PPOConfig", "PPO", "train", "clipped_surrogate"]
@@ -80,6 +83,7 @@ class PPOConfig:
     log_std_init: float = -0.5
     hidden: tuple = (64, 64)
     activation: str = "tanh"
+    ortho_init: bool = False         # orthogonal initial weights (CleanRL's, SB3's); else torch's
     norm_adv: bool = True
     normalize_obs: bool = True
     normalize_reward: bool = True
@@ -106,7 +110,7 @@ class PPOConfig:
         field_real(self, "log_std_init", low=-10.0, high=2.0)
         field_hidden(self)
         field_choice(self, "activation", ACTIVATIONS)
-        for name in ("norm_adv", "normalize_obs", "normalize_reward"):
+        for name in ("ortho_init", "norm_adv", "normalize_obs", "normalize_reward"):
             field_bool(self, name)
         field_real(self, "a_max", low=0.0, high=MAX_QUANTITY, low_open=True,
                    optional=True)
@@ -165,8 +169,11 @@ class PPO:
             torch.manual_seed(c.seed)
             self.actor = GaussianActor(self.obs_dim, c.hidden, c.activation, c.log_std_init,
                                        self.act_dim)
-            set_initial_action(self.actor.mu[-1], c.initial_action, squash=False)
             self.critic = mlp(self.obs_dim, 1, c.hidden, c.activation, out_gain=1.0)
+            if c.ortho_init:                   # CleanRL's and SB3's initialization
+                orthogonal_init(self.actor.mu, out_gain=0.01)
+                orthogonal_init(self.critic, out_gain=1.0)
+            set_initial_action(self.actor.mu[-1], c.initial_action, squash=False)
             self.opt = torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()],
                                         lr=c.lr, eps=1e-5)
         self.reward_scaler = None              # built for the env's width by collect
