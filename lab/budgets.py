@@ -11,7 +11,8 @@ from __future__ import annotations
 from deepstock_lite.paper.retail_study import BUDGETS as RETAIL
 from deepstock_lite.paper.tuning import BUDGETS as TUNING, RL_STEPS
 
-__all__ = ["REGISTRY", "ZIPKIN_DS", "ZIPKIN_DS_COMMITTING", "ZIPKIN_RL", "SB3_STUDY",
+__all__ = ["REGISTRY", "ZIPKIN_DS", "ZIPKIN_DS_COMMITTING", "ZIPKIN_RL",
+           "ZIPKIN_RL_STRUCTURE", "SB3_STUDY",
            "PAPER_COMMITTING",
            "PAPER_DRAWS", "PAPER_DRAWS_COMMITTING", "PAPER_DRAWS_RESOLUTION",
            "PAPER_DIAGNOSE_PLANS", "PAPER_RISK_PLANS", "PAPER_RISK_CONFIGS", "describe"]
@@ -37,6 +38,14 @@ ZIPKIN_DS_COMMITTING = {"full": "zipkin_ds", "small": "zipkin_ds_small",
 #: zipkin-rl: the share of the chapters' training steps, and the evaluation paths
 ZIPKIN_RL = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),
              "full": dict(scale=1.0, eval_paths=50, eval_horizon=600)}
+#: zipkin-rl-structure: zipkin-rl's training budget, the cells (L, b), agents and seeds, and
+#: the (paths, periods after a burn-in of 50) of the optimal policy's simulation that supplies
+#: the states
+ZIPKIN_RL_STRUCTURE = {
+    "tiny": dict(train="tiny", cells=((4, 39),), algos=("ddpg",), seeds=(0,), states=(4, 50)),
+    "full": dict(train="full", cells=((4, 4), (4, 9), (4, 19), (4, 39)),
+                 algos=("ddpg", "ppo"), seeds=(0, 1), states=(20, 100)),
+}
 
 #: sb3-study: steps (transitions per run), evaluation cadence, seeds, instances, and the
 #: (paths, periods) of the test and validation sets, per algorithm where they differ (PPO's
@@ -84,6 +93,7 @@ REGISTRY = {
     "zipkin-ds": {k: v for k, v in ZIPKIN_DS.items() if k != "medium"},
     "ds-surrogate": {"tiny": ZIPKIN_DS["tiny"], "full": ZIPKIN_DS["medium"]},
     "zipkin-rl": ZIPKIN_RL,
+    "zipkin-rl-structure": ZIPKIN_RL_STRUCTURE,
     "sb3-study": SB3_STUDY,
     "paper": {b: {"rl_steps": RL_STEPS[b]} for b in TUNING},
     "tune": {b: {"rl_steps": RL_STEPS[b]} for b in TUNING},

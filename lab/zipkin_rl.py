@@ -70,8 +70,10 @@ def _setup(algo, seed, scale):
     return n_envs, horizon, cfg
 
 
-def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full"):
-    """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds)."""
+def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
+                  return_agent=False):
+    """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds); with
+    ``return_agent``, ``(row, agent)`` (the agent holding its best policy on validation)."""
     from deepstock_lite.envs import BatchInventoryEnv
     from deepstock_lite.rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
 
@@ -115,11 +117,12 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full"):
         cost = float(evaluate_policy_exact(law, policy=rounded_policy, L=L, h=H, b=b,
                                            start=start, tol=1e-4, max_iter=500_000).cost)
     opt = float(solve_lost_sales(law, L=L, h=H, b=b).cost)
-    return {"L": L, "b": b, "algo": algo, "reg": reg, "seed": seed, "optimal": opt,
-            "cost": cost, "gap": cost / opt - 1, "cpu_seconds": cpu,
-            "best_step": int(agent.best["step"]) if agent.best else None,
-            "total_steps": int(cfg.total_steps),
-            "evaluated_from": None if start is None else list(start)}
+    row = {"L": L, "b": b, "algo": algo, "reg": reg, "seed": seed, "optimal": opt,
+           "cost": cost, "gap": cost / opt - 1, "cpu_seconds": cpu,
+           "best_step": int(agent.best["step"]) if agent.best else None,
+           "total_steps": int(cfg.total_steps),
+           "evaluated_from": None if start is None else list(start)}
+    return (row, agent) if return_agent else row
 
 
 def _key(r):

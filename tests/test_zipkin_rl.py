@@ -33,3 +33,37 @@ def test_bad_arguments():
         zipkin_rl.zipkin_rl_run(2, 4, algo="sac")
     with pytest.raises(ValueError, match="budget"):
         zipkin_rl.zipkin_rl_run(2, 4, budget="huge")
+
+
+def test_target_structure_compares_with_the_optimal_target():
+    """The bias and correlation of an agent's targets against the optimal policy's implied
+    targets q* + position, at the states where the optimal order is positive."""
+    import numpy as np
+    from lab import zipkin_rl_structure as zs
+
+    states, orders = zs.optimal_states(2, 9, paths=3, periods=40)
+    assert states.shape == (120, 2) and orders.shape == (120,) and (orders > 0).any()
+    y_opt = (orders + states.sum(1))[orders > 0]
+
+    class Exact:                     # an agent whose target is the optimal one, plus 2
+        def raw_action(self, s):
+            i = [int(np.flatnonzero((states == row).all(1))[0]) for row in s]
+            return orders[i] + s.sum(1) + 2.0
+    out = zs.target_structure(Exact(), states, orders)
+    assert out["bias"] == pytest.approx(2.0) and out["corr"] == pytest.approx(1.0)
+    assert out["n_states"] == len(y_opt) and out["sd_agent"] == pytest.approx(out["sd_optimal"])
+
+
+def test_structure_tiny_run_resumes(tmp_path, monkeypatch):
+    from lab import zipkin_rl_structure as zs
+
+    monkeypatch.setattr(results_store, "RESULTS", tmp_path / "committed")
+    monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
+    data = zs.run_structure("tiny", out="s", quiet=True)
+    (row,) = data["rows"]
+    assert (row["L"], row["b"], row["algo"]) == (4, 39, "ddpg")
+    assert -1.0 <= row["corr"] <= 1.0 and row["n_states"] > 0 and row["gap"] >= -1e-9
+    again = zs.run_structure("tiny", out="s", quiet=True)
+    assert again["rows"] == json.loads((tmp_path / "s.json").read_text())["rows"]
+    with pytest.raises(ValueError, match="budget"):
+        zs.run_structure("huge")
