@@ -44,7 +44,7 @@ ZIPKIN_RL = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),
 ZIPKIN_RL_STRUCTURE = {
     "tiny": dict(train="tiny", cells=((4, 39),), algos=("ddpg",), seeds=(0,), states=(4, 50)),
     "full": dict(train="full", cells=((4, 4), (4, 9), (4, 19), (4, 39)),
-                 algos=("ddpg", "ppo"), seeds=(0, 1), states=(20, 100)),
+                 algos=("ddpg", "ppo", "dsac"), seeds=(0, 1), states=(20, 100)),
 }
 
 #: sb3-study: steps (transitions per run), evaluation cadence, seeds, instances, and the

@@ -4,8 +4,8 @@
     python -m lab zipkin-rl-structure --budget tiny
 
 Chapter 9 finds DDPG + Base above 1% of the optimum on many of Zipkin's lost-sales cells. This
-experiment looks at what its policy does. For each cell (L, b) of the budget, agent (DDPG, PPO)
-and seed it trains the agent with Base decoding as ``python -m lab zipkin-rl`` does (the same
+experiment looks at what its policy does. For each cell (L, b) of the budget, agent (DDPG, PPO,
+dist. SAC) and seed it trains the agent with Base decoding as ``python -m lab zipkin-rl`` does (the same
 configuration, seed and validation demand; the row records its exact gap too), then
 simulates the *optimal* policy on Poisson(5) demand and, on the states it visits, compares the
 agent's target position y(s) (its raw action under Base) with the optimal policy's implied
