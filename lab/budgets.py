@@ -42,9 +42,15 @@ ZIPKIN_RL = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),
 #: the (paths, periods after a burn-in of 50) of the optimal policy's simulation that supplies
 #: the states
 ZIPKIN_RL_STRUCTURE = {
-    "tiny": dict(train="tiny", cells=((4, 39),), algos=("ddpg",), seeds=(0,), states=(4, 50)),
+    "tiny": dict(train="tiny", cells=((4, 39),), algos=("ddpg",), seeds=(0,), states=(4, 50),
+                 variants={"batch_64": dict(cells=((4, 39),), algo="ddpg", seeds=(0,),
+                                            config={"batch_size": 64})}),
     "full": dict(train="full", cells=((4, 4), (4, 9), (4, 19), (4, 39)),
-                 algos=("ddpg", "ppo", "dsac"), seeds=(0, 1), states=(20, 100)),
+                 algos=("ddpg", "ppo", "dsac"), seeds=(0, 1), states=(20, 100),
+                 # the suspected cause changed: DDPG's minibatch (its default 256, and 1 024)
+                 variants={f"batch_{n}": dict(cells=((4, 39),), algo="ddpg",
+                                              seeds=(0, 1, 2, 3), config={"batch_size": n})
+                           for n in (256, 1024)}),
 }
 
 #: sb3-study: steps (transitions per run), evaluation cadence, seeds, instances, and the

@@ -71,9 +71,10 @@ def _setup(algo, seed, scale):
 
 
 def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
-                  return_agent=False):
+                  return_agent=False, overrides=None):
     """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds); with
-    ``return_agent``, ``(row, agent)`` (the agent holding its best policy on validation)."""
+    ``return_agent``, ``(row, agent)`` (the agent holding its best policy on validation).
+    ``overrides``: config fields to change from the chapters' configuration (a dict)."""
     from deepstock_lite.envs import BatchInventoryEnv
     from deepstock_lite.rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
 
@@ -92,7 +93,10 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     n_envs, horizon, cfg = _setup(algo, seed, B["scale"])
     a_max = float(S) if reg == "none" else 2.0 * S
     decoder = IdentityDecoder() if reg == "none" else BaseStockDecoder(L)
-    cfg = dataclasses.replace(cfg, a_max=a_max)
+    if overrides is not None and not isinstance(overrides, dict):
+        raise TypeError(f"overrides must be a dict of config fields, got "
+                        f"{type(overrides).__name__}")
+    cfg = dataclasses.replace(cfg, a_max=a_max, **(overrides or {}))
     train_env = BatchInventoryEnv(system, Poisson(MEAN), horizon, a_max, n_envs=n_envs,
                                   on_hand=S / 2, reward="attributed")
     D = Poisson(MEAN).sample(B["eval_paths"], B["eval_horizon"], seed=777 + seed)

@@ -12,6 +12,8 @@ agent's target position y(s) (its raw action under Base) with the optimal policy
 target q*(s) + position(s), at the states where the optimal order is positive: the mean of
 y - y* (the bias), their correlation, and the spread of each across states. Under lost sales
 the optimal target is not constant (Chapter 9), so a policy near the optimum must track it.
+The budget's ``variants`` repeat some runs with a configuration field changed (DDPG's
+minibatch), to test a suspected cause; their rows carry ``variant`` and ``config``.
 
 Rows go to ``zipkin_rl_structure.json`` as each run ends (a killed run resumes): the committed
 file only at ``--budget full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/``; a
@@ -78,24 +80,33 @@ def run_structure(budget="full", out="zipkin_rl_structure", *, write=False, forc
     data = old or {"experiment": EXPERIMENT, "budget": budget,
                    "command": f"python -m lab zipkin-rl-structure --budget {budget}",
                    "rows": []}
-    done = {(r["L"], r["b"], r["algo"], r["seed"]) for r in data["rows"]}
+    done = {(r["L"], r["b"], r["algo"], r["seed"], r.get("variant")) for r in data["rows"]}
     paths, periods = plan["states"]
-    for L, b in plan["cells"]:
-        states, orders = optimal_states(L, b, paths, periods)
-        for algo in plan["algos"]:
-            for seed in plan["seeds"]:
-                if (L, b, algo, seed) in done:
-                    continue
-                row, agent = zipkin_rl_run(L, b, algo=algo, reg="base", seed=seed,
-                                           budget=plan["train"], return_agent=True)
-                row.update(target_structure(agent, states, orders))
-                data["rows"].append(row)
-                if path is not None:
-                    store.write_json(path, data)
-                if not quiet:
-                    print(f"L={L} b={b:>2} {algo:>4} seed {seed}: gap {row['gap']:+.2%}, "
-                          f"target bias {row['bias']:+.2f}, corr {row['corr']:+.2f}",
-                          flush=True)
+    # the chapters' configuration on every cell, agent and seed; then each variant (a
+    # configuration change on some cells, one agent, its seeds)
+    units = [((L, b), algo, seed, None, None) for L, b in plan["cells"]
+             for algo in plan["algos"] for seed in plan["seeds"]]
+    units += [(cell, v["algo"], seed, name, v["config"])
+              for name, v in plan.get("variants", {}).items()
+              for cell in v["cells"] for seed in v["seeds"]]
+    states_of = {}
+    for (L, b), algo, seed, variant, config in units:
+        if (L, b, algo, seed, variant) in done:
+            continue
+        if (L, b) not in states_of:
+            states_of[L, b] = optimal_states(L, b, paths, periods)
+        row, agent = zipkin_rl_run(L, b, algo=algo, reg="base", seed=seed,
+                                   budget=plan["train"], return_agent=True, overrides=config)
+        row.update(target_structure(agent, *states_of[L, b]))
+        if variant is not None:
+            row.update(variant=variant, config=dict(config))
+        data["rows"].append(row)
+        if path is not None:
+            store.write_json(path, data)
+        if not quiet:
+            print(f"L={L} b={b:>2} {algo:>4} seed {seed} {variant or ''}: gap "
+                  f"{row['gap']:+.2%}, target bias {row['bias']:+.2f}, corr "
+                  f"{row['corr']:+.2f}", flush=True)
     return data
 
 

@@ -60,9 +60,13 @@ def test_structure_tiny_run_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(results_store, "RESULTS", tmp_path / "committed")
     monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
     data = zs.run_structure("tiny", out="s", quiet=True)
-    (row,) = data["rows"]
-    assert (row["L"], row["b"], row["algo"]) == (4, 39, "ddpg")
+    row, variant = data["rows"]       # the chapters' configuration, then the variant
+    assert (row["L"], row["b"], row["algo"]) == (4, 39, "ddpg") and "variant" not in row
     assert -1.0 <= row["corr"] <= 1.0 and row["n_states"] > 0 and row["gap"] >= -1e-9
+    assert variant["variant"] == "batch_64" and variant["config"] == {"batch_size": 64}
+    assert variant["corr"] != row["corr"]              # another minibatch, another run
+    with pytest.raises(TypeError, match="overrides"):
+        zipkin_rl.zipkin_rl_run(4, 39, budget="tiny", overrides=[("batch_size", 8)])
     again = zs.run_structure("tiny", out="s", quiet=True)
     assert again["rows"] == json.loads((tmp_path / "s.json").read_text())["rows"]
     with pytest.raises(ValueError, match="budget"):
