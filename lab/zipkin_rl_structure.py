@@ -34,7 +34,8 @@ from deepstock_lite.core.simulator import InventorySystem
 from .budgets import ZIPKIN_RL_STRUCTURE as BUDGETS
 from .zipkin_rl import H, MEAN, zipkin_rl_run
 
-__all__ = ["target_structure", "run_structure", "main", "EXPERIMENT"]
+__all__ = ["optimal_states", "target_structure", "target", "run_structure", "main",
+           "EXPERIMENT"]
 
 EXPERIMENT = "the agents' targets against the optimal policy's on Zipkin's cells"
 
@@ -59,24 +60,34 @@ def optimal_states(L, b, paths, periods, seed=0):
 def target_structure(agent, states, orders):
     """The agent's target y(s) against the optimal implied target y*(s) = q*(s) + position(s)
     at the states where the optimal order q* is positive: ``{"bias": mean(y - y*),
-    "corr": corr(y, y*), "sd_agent", "sd_optimal", "n_states"}``."""
+    "corr": corr(y, y*) (0 when either is constant), "sd_agent", "sd_optimal",
+    "n_states"}``."""
     ordering = orders > 0
     s = states[ordering]
     y_opt = orders[ordering] + s.sum(1)
     y = np.asarray(agent.raw_action(s.astype(np.float64)), np.float64).reshape(-1)
-    return {"bias": float(np.mean(y - y_opt)), "corr": float(np.corrcoef(y, y_opt)[0, 1]),
+    # a constant target does not depend on the state: correlation 0 (not numpy's NaN)
+    corr = float(np.corrcoef(y, y_opt)[0, 1]) if np.ptp(y) > 0 and np.ptp(y_opt) > 0 else 0.0
+    return {"bias": float(np.mean(y - y_opt)), "corr": corr,
             "sd_agent": float(np.std(y)), "sd_optimal": float(np.std(y_opt)),
             "n_states": int(ordering.sum())}
 
 
-def run_structure(budget="full", out="zipkin_rl_structure", *, write=False, force=False,
-                  quiet=False):
-    """Every cell x agent x seed of ``budget``; resumable (finished rows are kept)."""
+def target(out="zipkin_rl_structure", *, budget="full", write=False, force=False):
+    """``(path, old)``: where the experiment writes and the rows it resumes from, checked
+    before anything trains (:func:`deepstock_lite.core.results_store.prepare`)."""
     if budget not in BUDGETS:
         raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
+    return store.prepare(out, budget=budget, write=write, force=force,
+                         identity={"experiment": EXPERIMENT, "budget": budget})
+
+
+def run_structure(budget="full", out="zipkin_rl_structure", *, write=False, force=False,
+                  quiet=False):
+    """Every cell x agent x seed of ``budget``, then its variants; resumable (finished rows
+    are kept)."""
+    path, old = target(out, budget=budget, write=write, force=force)
     plan = BUDGETS[budget]
-    path, old = store.prepare(out, budget=budget, write=write, force=force,
-                              identity={"experiment": EXPERIMENT, "budget": budget})
     data = old or {"experiment": EXPERIMENT, "budget": budget,
                    "command": f"python -m lab zipkin-rl-structure --budget {budget}",
                    "rows": []}
@@ -118,10 +129,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     out, write = output_request(a)
     kw = dict(out=out or "zipkin_rl_structure", budget=a.budget, write=write, force=a.force)
-    store.check_then_run(
-        p, lambda: store.prepare(kw["out"], budget=a.budget, write=write, force=a.force,
-                                 identity={"experiment": EXPERIMENT, "budget": a.budget}),
-        lambda: run_structure(**kw))
+    store.check_then_run(p, lambda: target(**kw), lambda: run_structure(**kw))
 
 
 if __name__ == "__main__":

@@ -53,6 +53,12 @@ def test_target_structure_compares_with_the_optimal_target():
     assert out["bias"] == pytest.approx(2.0) and out["corr"] == pytest.approx(1.0)
     assert out["n_states"] == len(y_opt) and out["sd_agent"] == pytest.approx(out["sd_optimal"])
 
+    class Constant:                  # a base-stock policy: no dependence on the state
+        def raw_action(self, s):
+            return np.full(len(s), 30.0)
+    flat = zs.target_structure(Constant(), states, orders)
+    assert flat["corr"] == 0.0 and flat["sd_agent"] == 0.0
+
 
 def test_structure_tiny_run_resumes(tmp_path, monkeypatch):
     from lab import zipkin_rl_structure as zs
