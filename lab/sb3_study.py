@@ -36,6 +36,7 @@ another budget, or one that is not a results file of this study, is replaced onl
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import sys
@@ -246,12 +247,9 @@ def run_one(lib, algo, reg, instance, seed, budget="full"):
     b = BUDGETS[budget] if isinstance(budget, str) else budget
     inst = get_instance(instance)
     val, test = _envs(inst, b)
-    if lib == "sb3":
-        final, best_cost, best, cpu, evals, steps = _run_sb3(algo, reg, inst, seed, b, val,
-                                                             test)
-    else:
-        final, best_cost, best, cpu, evals, steps = _run_book(algo, reg, inst, seed, b, val,
-                                                              test, ortho=lib == "book_ortho")
+    fn = _run_sb3 if lib == "sb3" else functools.partial(_run_book,
+                                                         ortho=lib == "book_ortho")
+    final, best_cost, best, cpu, evals, steps = fn(algo, reg, inst, seed, b, val, test)
     within = [c for _, c, v in evals if v <= 1.05 * inst.optimum]
     return {"lib": lib, "algo": algo, "reg": reg, "instance": instance, "seed": seed,
             "steps": int(steps), "optimum": inst.optimum,
