@@ -11,7 +11,7 @@ from __future__ import annotations
 from deepstock_lite.paper.retail_study import BUDGETS as RETAIL
 from deepstock_lite.paper.tuning import BUDGETS as TUNING, RL_STEPS
 
-__all__ = ["REGISTRY", "ZIPKIN_DS", "ZIPKIN_DS_COMMITTING", "ZIPKIN_RL",
+__all__ = ["REGISTRY", "ZIPKIN_DS", "ZIPKIN_DS_COMMITTING", "ZIPKIN_RL", "ZIPKIN_RL_FILES",
            "ZIPKIN_RL_STRUCTURE", "SB3_STUDY",
            "PAPER_COMMITTING",
            "PAPER_DRAWS", "PAPER_DRAWS_COMMITTING", "PAPER_DRAWS_RESOLUTION",
@@ -36,8 +36,16 @@ ZIPKIN_DS_COMMITTING = {"full": "zipkin_ds", "small": "zipkin_ds_small",
                         "val1024": "zipkin_ds_val1024", "epochs800": "zipkin_ds_epochs800"}
 
 #: zipkin-rl: the share of the chapters' training steps, and the evaluation paths
+#: ``longer``: the budget each agent needed to reach 1% on every cell (Chapter 9): its
+#: transitions times ``steps_mult`` (the learning-rate decay stretched with them, the evaluation
+#: cadence kept) and the configuration fields in ``config``; written to its own file
 ZIPKIN_RL = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),
-             "full": dict(scale=1.0, eval_paths=50, eval_horizon=600)}
+             "full": dict(scale=1.0, eval_paths=50, eval_horizon=600),
+             "longer": dict(scale=1.0, eval_paths=50, eval_horizon=600,
+                            steps_mult={"ddpg": 4, "ppo": 2, "dsac": 4},
+                            config={"ddpg": {"batch_size": 1024}})}
+#: zipkin-rl: the budgets that may write a committed file, and each one's file
+ZIPKIN_RL_FILES = {"full": "zipkin_rl", "longer": "zipkin_rl_longer"}
 #: zipkin-rl-structure: zipkin-rl's training budget, the cells (L, b), agents and seeds, and
 #: the (paths, periods after a burn-in of 50) of the optimal policy's simulation that supplies
 #: the states
@@ -47,10 +55,14 @@ ZIPKIN_RL_STRUCTURE = {
                                             config={"batch_size": 64})}),
     "full": dict(train="full", cells=((4, 4), (4, 9), (4, 19), (4, 39)),
                  algos=("ddpg", "ppo", "dsac"), seeds=(0, 1), states=(20, 100),
-                 # the suspected cause changed: DDPG's minibatch (its default 256, and 1 024)
-                 variants={f"batch_{n}": dict(cells=((4, 39),), algo="ddpg",
-                                              seeds=(0, 1, 2, 3), config={"batch_size": n})
-                           for n in (256, 1024)}),
+                 # the suspected cause changed: DDPG's minibatch (its default 256, and 1 024),
+                 # then four times the transitions as well (zipkin-rl's longer budget)
+                 variants={**{f"batch_{n}": dict(cells=((4, 39),), algo="ddpg",
+                                                 seeds=(0, 1, 2, 3), config={"batch_size": n})
+                              for n in (256, 1024)},
+                           "steps_x4_batch_1024": dict(
+                               cells=((4, 39),), algo="ddpg", seeds=(0, 1, 2, 3),
+                               config={"total_steps": 100_000, "batch_size": 1024})}),
 }
 
 #: sb3-study: steps (transitions per run), evaluation cadence, seeds, instances, and the

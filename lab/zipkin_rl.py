@@ -1,6 +1,7 @@
 """The book's deep-RL agents on Zipkin's 16 lost-sales cells, scored exactly.
 
     python -m lab zipkin-rl --budget full --write  # all cells, 2 seeds
+    python -m lab zipkin-rl --budget longer --write --regs base  # the budget 1% needed
     python -m lab zipkin-rl --budget tiny --cells 2,4 --seeds 1
 
 For every cell (L, b) of Zipkin's table (Poisson(5) demand, h = 1, lost sales), every
@@ -9,11 +10,13 @@ actor outputs the order in [0, S]; Base: it outputs a target position in [0, 2S]
 backorder base-stock level that bounds the optimal position) and every seed: train with the
 chapters' configuration, keep the best policy on held-out demand, round its orders and
 evaluate that stationary policy *exactly* (relative value iteration,
-:func:`~deepstock_lite.classical.evaluate_policy_exact`). Rows are written to
-``zipkin_rl.json`` as soon as each run ends, so a killed sweep resumes where it stopped
-(finished runs are skipped): the committed ``data/results/zipkin_rl.json`` only at ``--budget
-full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/zipkin_rl.json`` (or ``--out
-PATH``). A file of another budget is replaced only with ``--force``.
+:func:`~deepstock_lite.classical.evaluate_policy_exact`). ``--budget longer`` trains each
+agent on more transitions (and DDPG on a larger minibatch: ``lab/budgets.py``), the budget
+Chapter 9 reports the agents needed. Rows are written to ``zipkin_rl.json`` (``longer``:
+``zipkin_rl_longer.json``) as soon as each run ends, so a killed sweep resumes where it stopped
+(finished runs are skipped): the committed file in ``data/results/`` only at ``--budget
+full`` or ``longer`` with ``--write`` (or ``--out NAME``), else in ``results_tmp/`` (or
+``--out PATH``). A file of another budget is replaced only with ``--force``.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from deepstock_lite.core.seeding import set_seed
 from deepstock_lite.core.simulator import InventorySystem
 from deepstock_lite.core.validation import check_choice, check_int, check_names, check_seeds
 from deepstock_lite.core.results_store import add_output_options, output_request
-from .budgets import ZIPKIN_RL as _BUDGETS
+from .budgets import ZIPKIN_RL as _BUDGETS, ZIPKIN_RL_FILES as _FILES
 from .ds_experiments import ZIPKIN_CELLS, parse_cells
 
 __all__ = ["zipkin_rl_run", "zipkin_rl_sweep", "ALGOS", "REGS"]
@@ -44,8 +47,9 @@ MEAN, H = 5.0, 1.0
 EXPERIMENT = "deep RL agents on Zipkin's lost-sales cells"
 
 
-def _setup(algo, seed, scale):
-    """(number of parallel envs, episode length, config) — the chapters' settings."""
+def _setup(algo, seed, scale, steps_mult=1):
+    """(number of parallel envs, episode length, config) — the chapters' settings, with
+    ``steps_mult`` times their transitions (the learning rates decay over all of them)."""
     from deepstock_lite.rl import ddpg, dsac, ppo
     if algo == "ddpg":
         cfg = ddpg.DDPGConfig(total_steps=25_000, learning_starts=2_000, eval_every=2_500,
@@ -59,6 +63,8 @@ def _setup(algo, seed, scale):
         cfg = dsac.DSACConfig(total_steps=20_000, learning_starts=2_000, eval_every=2_500,
                               seed=seed)
         n_envs, horizon = 2, 100
+    if steps_mult != 1:
+        cfg = dataclasses.replace(cfg, total_steps=cfg.total_steps * steps_mult)
     if scale != 1.0:  # a smoke-test budget: shrink every step count together
         steps = max(int(cfg.total_steps * scale), 64 * n_envs)
         kw = {"total_steps": steps, "eval_every": max(steps // 2, 1)}
@@ -74,7 +80,8 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
                   return_agent=False, overrides=None):
     """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds); with
     ``return_agent``, ``(row, agent)`` (the agent holding its best policy on validation).
-    ``overrides``: config fields to change from the chapters' configuration (a dict)."""
+    ``overrides``: config fields to change from the chapters' configuration (a dict), after
+    the budget's own (``longer``: its ``steps_mult`` and ``config``)."""
     from deepstock_lite.envs import BatchInventoryEnv
     from deepstock_lite.rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
 
@@ -90,13 +97,15 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     system = InventorySystem(L=L, h=H, b=b, backlog=False)
     law = DiscreteDemand.poisson(MEAN)
     S = int(backorder_base_stock_level(law, L=L, h=H, b=b))
-    n_envs, horizon, cfg = _setup(algo, seed, B["scale"])
+    steps_mult = B.get("steps_mult", {}).get(algo, 1)
+    n_envs, horizon, cfg = _setup(algo, seed, B["scale"], steps_mult)
     a_max = float(S) if reg == "none" else 2.0 * S
     decoder = IdentityDecoder() if reg == "none" else BaseStockDecoder(L)
     if overrides is not None and not isinstance(overrides, dict):
         raise TypeError(f"overrides must be a dict of config fields, got "
                         f"{type(overrides).__name__}")
-    cfg = dataclasses.replace(cfg, a_max=a_max, **(overrides or {}))
+    budget_config = B.get("config", {}).get(algo, {})
+    cfg = dataclasses.replace(cfg, a_max=a_max, **{**budget_config, **(overrides or {})})
     train_env = BatchInventoryEnv(system, Poisson(MEAN), horizon, a_max, n_envs=n_envs,
                                   on_hand=S / 2, reward="attributed")
     D = Poisson(MEAN).sample(B["eval_paths"], B["eval_horizon"], seed=777 + seed)
@@ -126,6 +135,8 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
            "best_step": int(agent.best["step"]) if agent.best else None,
            "total_steps": int(cfg.total_steps),
            "evaluated_from": None if start is None else list(start)}
+    if steps_mult != 1 or budget_config:
+        row.update(steps_mult=steps_mult, config=dict(budget_config))
     return (row, agent) if return_agent else row
 
 
@@ -133,15 +144,23 @@ def _key(r):
     return (r["L"], r["b"], r["algo"], r["reg"], r["seed"])
 
 
+def default_out(budget):
+    """The sweep's file name for ``budget``: ``zipkin_rl_longer`` for ``longer``, else
+    ``zipkin_rl``."""
+    return _FILES.get(check_choice("budget", budget, set(_BUDGETS)), "zipkin_rl")
+
+
 def target(out="zipkin_rl", *, budget="full", write=False, force=False):
     """``(path, old)``: where the sweep writes and the rows it resumes from, checked before
     anything trains (:func:`deepstock_lite.core.results_store.prepare`). A plain name is a
-    file of the committed folder with ``write=True`` (``budget="full"`` only), else of
-    ``results_tmp/``; a file of another budget is replaced only with ``force``."""
+    file of the committed folder with ``write=True`` (budgets ``full`` and ``longer`` only;
+    the command names each one's file, :func:`default_out`), else of ``results_tmp/``; a
+    file of another budget is replaced only with ``force``."""
     check_choice("budget", budget, set(_BUDGETS))
     if not out:
         return None, None
     return store.prepare(out, budget=budget, write=write, force=force,
+                         committing=tuple(_FILES),
                          identity={"experiment": EXPERIMENT, "budget": budget})
 
 
@@ -203,11 +222,12 @@ def main(argv=None):
                    help="seeds 0..N-1 (default 2)")
     p.add_argument("--cells", nargs="+", default=None, metavar="L,b",
                    help="only these cells, e.g. 2,4 (default: all 16)")
-    add_output_options(p, "zipkin_rl.json")
+    add_output_options(p, "zipkin_rl.json (longer: zipkin_rl_longer.json)",
+                       committing=tuple(_FILES))
     a = p.parse_args(argv)
     cells = parse_cells(p, a.cells)
     out, write = output_request(a)
-    kw = dict(out=out or "zipkin_rl", budget=a.budget, write=write, force=a.force)
+    kw = dict(out=out or default_out(a.budget), budget=a.budget, write=write, force=a.force)
     store.check_then_run(p, lambda: target(**kw), lambda: zipkin_rl_sweep(
         cells=cells, algos=tuple(a.algos), regs=tuple(a.regs), seeds=tuple(range(a.seeds)),
         **kw))

@@ -77,3 +77,29 @@ def test_structure_tiny_run_resumes(tmp_path, monkeypatch):
     assert again["rows"] == json.loads((tmp_path / "s.json").read_text())["rows"]
     with pytest.raises(ValueError, match="budget"):
         zs.run_structure("huge")
+
+
+def test_longer_budget_multiplies_the_transitions_and_records_its_config(monkeypatch):
+    """``--budget longer``: each agent's transitions times its ``steps_mult`` (before a
+    smoke-test scale), its ``config`` fields, both recorded in the row; its own file."""
+    n, _, cfg = zipkin_rl._setup("ppo", 0, 1.0, steps_mult=2)
+    assert cfg.total_steps == 600_000 and cfg.eval_every == 10_240
+    assert zipkin_rl._setup("dsac", 0, 0.5, steps_mult=4)[2].total_steps == 40_000
+    assert zipkin_rl.default_out("longer") == "zipkin_rl_longer"
+    assert zipkin_rl.default_out("full") == zipkin_rl.default_out("tiny") == "zipkin_rl"
+    tiny = dict(zipkin_rl._BUDGETS["tiny"], steps_mult={"ddpg": 2},
+                config={"ddpg": {"batch_size": 32}})
+    monkeypatch.setitem(zipkin_rl._BUDGETS, "tiny", tiny)
+    row = zipkin_rl.zipkin_rl_run(1, 4, algo="ddpg", budget="tiny")
+    assert row["steps_mult"] == 2 and row["config"] == {"batch_size": 32}
+    assert row["total_steps"] == 1_000          # 2 x 25 000 x 0.02
+    plain = zipkin_rl.zipkin_rl_run(1, 4, algo="ppo", budget="tiny")
+    assert "steps_mult" not in plain and "config" not in plain
+
+
+def test_longer_budget_writes_its_own_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(results_store, "RESULTS", tmp_path / "committed")
+    monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
+    (tmp_path / "committed").mkdir()
+    path, old = zipkin_rl.target("zipkin_rl_longer", budget="longer", write=True)
+    assert path == tmp_path / "committed" / "zipkin_rl_longer.json" and old is None
