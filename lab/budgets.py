@@ -40,10 +40,9 @@ ZIPKIN_DS_COMMITTING = {"full": "zipkin_ds", "small": "zipkin_ds_small",
 #: transitions times ``steps_mult`` (the learning-rate decay stretched with them, the evaluation
 #: cadence kept) and the configuration fields in ``config``; written to its own file
 ZIPKIN_RL = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),
-             "full": dict(scale=1.0, eval_paths=50, eval_horizon=600),
-             "longer": dict(scale=1.0, eval_paths=50, eval_horizon=600,
-                            steps_mult={"ddpg": 4, "ppo": 2, "dsac": 4},
-                            config={"ddpg": {"batch_size": 1024}})}
+             "full": dict(scale=1.0, eval_paths=50, eval_horizon=600)}
+ZIPKIN_RL["longer"] = dict(ZIPKIN_RL["full"], steps_mult={"ddpg": 4, "ppo": 2, "dsac": 4},
+                           config={"ddpg": {"batch_size": 1024}})
 #: zipkin-rl: the budgets that may write a committed file, and each one's file
 ZIPKIN_RL_FILES = {"full": "zipkin_rl", "longer": "zipkin_rl_longer"}
 #: zipkin-rl-structure: zipkin-rl's training budget, the cells (L, b), agents and seeds, and

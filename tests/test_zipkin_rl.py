@@ -82,7 +82,7 @@ def test_structure_tiny_run_resumes(tmp_path, monkeypatch):
 def test_longer_budget_multiplies_the_transitions_and_records_its_config(monkeypatch):
     """``--budget longer``: each agent's transitions times its ``steps_mult`` (before a
     smoke-test scale), its ``config`` fields, both recorded in the row; its own file."""
-    n, _, cfg = zipkin_rl._setup("ppo", 0, 1.0, steps_mult=2)
+    cfg = zipkin_rl._setup("ppo", 0, 1.0, steps_mult=2)[2]
     assert cfg.total_steps == 600_000 and cfg.eval_every == 10_240
     assert zipkin_rl._setup("dsac", 0, 0.5, steps_mult=4)[2].total_steps == 40_000
     assert zipkin_rl.default_out("longer") == "zipkin_rl_longer"
