@@ -61,7 +61,26 @@ ZIPKIN_RL_STRUCTURE = {
                               for n in (256, 1024)},
                            "steps_x4_batch_1024": dict(
                                cells=((4, 39),), algo="ddpg", seeds=(0, 1, 2, 3),
-                               config={"total_steps": 100_000, "batch_size": 1024})}),
+                               config={"total_steps": 100_000, "batch_size": 1024}),
+                           # the table's configuration again, every checkpoint scored exactly
+                           # (score_checkpoints): did the run find a good policy at all?
+                           "checkpoints": dict(cells=((4, 39),), algo="ddpg",
+                                               seeds=(0, 1, 2, 3), config={},
+                                               score_checkpoints=True),
+                           # the remedies for two suspected causes, one at a time: TD3's
+                           # (a critic's errors the actor exploits) and six times the
+                           # exploration noise (a slope measured on too narrow a range)
+                           "td3": dict(cells=((4, 39),), algo="ddpg", seeds=(0, 1, 2, 3),
+                                       config={"twin_critics": True, "target_noise": 0.2,
+                                               "policy_delay": 2}),
+                           "exploration_0.3": dict(cells=((4, 39),), algo="ddpg",
+                                                   seeds=(0, 1, 2, 3),
+                                                   config={"exploration_noise": 0.3}),
+                           # the longer budget's DDPG, every checkpoint scored exactly
+                           "steps_x4_batch_1024_checkpoints": dict(
+                               cells=((4, 39),), algo="ddpg", seeds=(0, 1, 2, 3),
+                               config={"total_steps": 100_000, "batch_size": 1024},
+                               score_checkpoints=True)}),
 }
 
 #: sb3-study: steps (transitions per run), evaluation cadence, seeds, instances, and the

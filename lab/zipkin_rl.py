@@ -76,12 +76,58 @@ def _setup(algo, seed, scale, steps_mult=1):
     return n_envs, horizon, cfg
 
 
+def exact_cost(agent, L, b, S):
+    """``(cost, start)``: the exact average cost per period of the agent's current policy on
+    cell (L, b), its orders rounded and kept inside the exact evaluator's bound ``S``;
+    ``start`` is the state it is scored from when the policy's chain has several closed
+    classes (else ``None``)."""
+    law = DiscreteDemand.poisson(MEAN)
+
+    def rounded_policy(states):
+        q = np.rint(agent.act(states.astype(np.float64)))
+        return np.clip(q, 0.0, S - states.sum(1))  # inside the exact evaluator's bound
+
+    try:
+        return float(evaluate_policy_exact(law, policy=rounded_policy, L=L, h=H, b=b).cost), None
+    except RuntimeError:
+        # a learned policy can have several closed classes (e.g. it never orders again once
+        # the stock is gone): score it from the state its evaluation runs start in
+        start = (int(S // 2),) + (0,) * (L - 1)
+        # such chains mix slowly: certify the cost to 1e-4 (0.002% of the smallest optimum)
+        cost = float(evaluate_policy_exact(law, policy=rounded_policy, L=L, h=H, b=b,
+                                           start=start, tol=1e-4, max_iter=500_000).cost)
+        return cost, start
+
+
+def _train_scoring_checkpoints(agent_type, train_env, cfg, eval_env, decoder, score):
+    """Train as ``module.train`` does, stopping after every evaluation to ``score`` the
+    current policy; returns ``(agent holding its best policy, [{"step", "eval_cost",
+    "gap"}])``. ``learn`` stops at the end of the episode in which an evaluation falls and
+    resumes as an uninterrupted run continues, so training is unchanged; when the cadence is
+    a multiple of the episode (the full budget's) the policy scored is the one evaluated,
+    else its ``eval_cost`` is ``None``."""
+    agent = agent_type(cfg, train_env.single_observation_space.shape[0], cfg.a_max, decoder)
+    checkpoints = []
+    while agent.global_step < cfg.total_steps and not agent.keep.stop:
+        agent.learn(train_env, until=min(agent.schedule.next, cfg.total_steps),
+                    eval_env=eval_env, quiet=True)
+        row = agent.history[-1] if agent.history else {}
+        evaluated = row.get("step") == agent.global_step
+        checkpoints.append({"step": agent.global_step, "gap": score(agent),
+                            "eval_cost": row["eval_cost"] if evaluated else None})
+    agent.load_best()
+    return agent, checkpoints
+
+
 def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
-                  return_agent=False, overrides=None):
+                  return_agent=False, overrides=None, score_checkpoints=False):
     """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds); with
     ``return_agent``, ``(row, agent)`` (the agent holding its best policy on validation).
     ``overrides``: config fields to change from the chapters' configuration (a dict), after
-    the budget's own (``longer``: its ``steps_mult`` and ``config``)."""
+    the budget's own (``longer``: its ``steps_mult`` and ``config``). ``score_checkpoints``
+    (DDPG only): the row also holds ``checkpoints``, the exact gap of the policy at every
+    evaluation (not only of the one kept), to tell a run that never found a good policy from
+    one that found it but did not keep it; training is unchanged."""
     from deepstock_lite.envs import BatchInventoryEnv
     from deepstock_lite.rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
 
@@ -92,6 +138,8 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     check_choice("reg", reg, set(REGS))
     seed = check_int("seed", seed, low=0)
     check_choice("budget", budget, set(_BUDGETS))
+    if score_checkpoints and algo != "ddpg":
+        raise ValueError(f"score_checkpoints is implemented for algo='ddpg', got {algo!r}")
     B = _BUDGETS[budget]
     set_seed(seed)
     system = InventorySystem(L=L, h=H, b=b, backlog=False)
@@ -111,25 +159,25 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     D = Poisson(MEAN).sample(B["eval_paths"], B["eval_horizon"], seed=777 + seed)
     eval_env = BatchInventoryEnv(system, D, B["eval_horizon"], a_max, on_hand=S / 2)
     module = {"ddpg": ddpg, "ppo": ppo, "dsac": dsac}[algo]
-    t0 = time.process_time()
-    agent, hist = module.train(train_env, cfg, eval_env=eval_env, decoder=decoder, quiet=True)
-    cpu = time.process_time() - t0
-
-    def rounded_policy(states):
-        q = np.rint(agent.act(states.astype(np.float64)))
-        return np.clip(q, 0.0, S - states.sum(1))  # inside the exact evaluator's bound
-
-    try:
-        cost = float(evaluate_policy_exact(law, policy=rounded_policy, L=L, h=H, b=b).cost)
-        start = None
-    except RuntimeError:
-        # a learned policy can have several closed classes (e.g. it never orders again once
-        # the stock is gone): score it from the state its evaluation runs start in
-        start = (int(S // 2),) + (0,) * (L - 1)
-        # such chains mix slowly: certify the cost to 1e-4 (0.002% of the smallest optimum)
-        cost = float(evaluate_policy_exact(law, policy=rounded_policy, L=L, h=H, b=b,
-                                           start=start, tol=1e-4, max_iter=500_000).cost)
     opt = float(solve_lost_sales(law, L=L, h=H, b=b).cost)
+    t0 = time.process_time()
+    if score_checkpoints:   # the scoring's CPU time is not training's
+        t_scoring = []
+
+        def score(agent):
+            t = time.process_time()
+            gap = exact_cost(agent, L, b, S)[0] / opt - 1
+            t_scoring.append(time.process_time() - t)
+            return gap
+
+        agent, checkpoints = _train_scoring_checkpoints(ddpg.DDPG, train_env, cfg, eval_env,
+                                                        decoder, score)
+        cpu = time.process_time() - t0 - sum(t_scoring)
+    else:
+        agent, hist = module.train(train_env, cfg, eval_env=eval_env, decoder=decoder,
+                                   quiet=True)
+        cpu = time.process_time() - t0
+    cost, start = exact_cost(agent, L, b, S)
     row = {"L": L, "b": b, "algo": algo, "reg": reg, "seed": seed, "optimal": opt,
            "cost": cost, "gap": cost / opt - 1, "cpu_seconds": cpu,
            "best_step": int(agent.best["step"]) if agent.best else None,
@@ -137,6 +185,8 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
            "evaluated_from": None if start is None else list(start)}
     if steps_mult != 1 or budget_config:
         row.update(steps_mult=steps_mult, config=dict(budget_config))
+    if score_checkpoints:
+        row["checkpoints"] = checkpoints
     return (row, agent) if return_agent else row
 
 

@@ -13,7 +13,9 @@ target q*(s) + position(s), at the states where the optimal order is positive: t
 y - y* (the bias), their correlation, and the spread of each across states. Under lost sales
 the optimal target is not constant (Chapter 9), so a policy near the optimum must track it.
 The budget's ``variants`` repeat some runs with a configuration field changed (DDPG's
-minibatch), to test a suspected cause; their rows carry ``variant`` and ``config``.
+minibatch, its transitions, TD3's changes, its exploration noise), to test a suspected cause;
+their rows carry ``variant`` and ``config``. A variant with ``score_checkpoints`` also scores
+exactly the policy at every evaluation, not only the one kept (row field ``checkpoints``).
 
 Rows go to ``zipkin_rl_structure.json`` as each run ends (a killed run resumes): the committed
 file only at ``--budget full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/``; a
@@ -95,22 +97,24 @@ def run_structure(budget="full", out="zipkin_rl_structure", *, write=False, forc
     paths, periods = plan["states"]
     # the chapters' configuration on every cell, agent and seed; then each variant (a
     # configuration change on some cells, one agent, its seeds)
-    units = [((L, b), algo, seed, None, None) for L, b in plan["cells"]
+    units = [((L, b), algo, seed, None, {}) for L, b in plan["cells"]
              for algo in plan["algos"] for seed in plan["seeds"]]
-    units += [(cell, v["algo"], seed, name, v["config"])
+    units += [(cell, v["algo"], seed, name, v)
               for name, v in plan.get("variants", {}).items()
               for cell in v["cells"] for seed in v["seeds"]]
     states_of = {}
-    for (L, b), algo, seed, variant, config in units:
+    for (L, b), algo, seed, variant, v in units:
         if (L, b, algo, seed, variant) in done:
             continue
         if (L, b) not in states_of:
             states_of[L, b] = optimal_states(L, b, paths, periods)
         row, agent = zipkin_rl_run(L, b, algo=algo, reg="base", seed=seed,
-                                   budget=plan["train"], return_agent=True, overrides=config)
+                                   budget=plan["train"], return_agent=True,
+                                   overrides=v.get("config"),
+                                   score_checkpoints=v.get("score_checkpoints", False))
         row.update(target_structure(agent, *states_of[L, b]))
         if variant is not None:
-            row.update(variant=variant, config=dict(config))
+            row.update(variant=variant, config=dict(v["config"]))
         data["rows"].append(row)
         if path is not None:
             store.write_json(path, data)

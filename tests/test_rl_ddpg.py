@@ -27,7 +27,8 @@ def envs(**kw):
     ("total_steps", 2.5, TypeError), ("a_max", -1.0, ValueError), ("normalize_obs", 1,
                                                                      TypeError),
     ("reward_norm", True, TypeError), ("reward_norm", "centred", ValueError),
-    ("reward_clip", 0.0, ValueError)])
+    ("reward_clip", 0.0, ValueError), ("twin_critics", 1, TypeError),
+    ("target_noise", -0.1, ValueError), ("target_noise_clip", 0.0, ValueError)])
 def test_bad_config_values_name_the_field(field, value, exc):
     with pytest.raises(exc, match=f"DDPGConfig.{field}"):
         ddpg.DDPGConfig(**{field: value})
@@ -103,6 +104,59 @@ def test_resumed_training_equals_uninterrupted(tmp_path, until):
             assert torch.equal(p, q), f"{name}.{k} differs after resume"
     assert [h["eval_cost"] for h in resumed.history] == [h["eval_cost"] for h in straight.history]
     assert resumed.r_scale == straight.r_scale
+
+
+def test_td3_options_are_off_by_default_and_leave_the_other_networks_alone():
+    """twin_critics adds a second critic (and its target) without moving the first networks'
+    initial weights; the default agent has none."""
+    plain = ddpg.DDPG(small_config(), 2, 50.0, BaseStockDecoder(2))
+    td3 = ddpg.DDPG(small_config(twin_critics=True, target_noise=0.2, policy_delay=2), 2, 50.0,
+                    BaseStockDecoder(2))
+    assert plain.critic2 is None and plain.critic2_target is None
+    assert isinstance(td3.critic2, ddpg.Critic)
+    for name in ("actor", "critic"):
+        for p, q in zip(getattr(plain, name).parameters(), getattr(td3, name).parameters()):
+            assert torch.equal(p, q)
+    # the one optimizer moves both critics
+    assert len(td3.critic_params) == 2 * len(plain.critic_params)
+
+
+def test_td3_target_takes_the_smaller_critic_and_resumes_exactly(tmp_path):
+    """Both critics regress on r + γ min_k Q_k̄(s', π̄(s')) (checked on the loss the update
+    reports, without smoothing noise); a TD3 run resumes from a checkpoint as an
+    uninterrupted one continues."""
+    env, ev = envs()
+    agent = ddpg.DDPG(small_config(twin_critics=True), 2, 50.0, BaseStockDecoder(2))
+    agent.learn(env, eval_env=ev, quiet=True)
+    batch = agent.buffer.sample(64, torch.Generator().manual_seed(0))
+    s, s2 = agent.obs_norm(batch["obs"]), agent.obs_norm(batch["next_obs"])
+    with torch.no_grad():
+        x2 = agent.critic_action(batch["next_obs"], agent.actor_target(s2))
+        q1, q2 = agent.critic_target(s2, x2), agent.critic2_target(s2, x2)
+        y = agent.scaled_reward(batch["r"]) + 0.9 * (1 - batch["terminated"]) \
+            * torch.minimum(q1, q2)
+        x = agent.critic_action(batch["obs"], batch["u"])
+        expected = ((agent.critic(s, x) - y) ** 2).mean() \
+            + ((agent.critic2(s, x) - y) ** 2).mean()
+    assert (q1 < q2).any() and (q2 < q1).any()        # the minimum picks from both
+    assert agent.update(batch)["critic_loss"] == pytest.approx(expected.item(), rel=1e-6)
+
+    cfg = small_config(twin_critics=True, target_noise=0.2, policy_delay=2)
+    straight = ddpg.DDPG(cfg, 2, 50.0, BaseStockDecoder(2))
+    env1, ev1 = envs()
+    straight.learn(env1, eval_env=ev1, quiet=True)
+    env2, ev2 = envs()
+    first = ddpg.DDPG(cfg, 2, 50.0, BaseStockDecoder(2))
+    first.learn(env2, until=300, eval_env=ev2, quiet=True)
+    first.save(tmp_path / "td3.pt")
+    resumed = ddpg.DDPG.load(tmp_path / "td3.pt")
+    assert resumed.config.twin_critics and resumed.critic2 is not None
+    resumed.learn(env2, eval_env=ev2, quiet=True)
+    for name in ("actor", "critic", "critic2", "critic2_target"):
+        for p, q in zip(getattr(straight, name).parameters(),
+                        getattr(resumed, name).parameters()):
+            assert torch.equal(p, q), f"{name} differs after resume"
+    assert [h["eval_cost"] for h in resumed.history] == [h["eval_cost"] for h in straight.history]
 
 
 def test_reward_scale_is_the_discounted_return_std_of_the_warm_up():

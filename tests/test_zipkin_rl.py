@@ -79,6 +79,24 @@ def test_structure_tiny_run_resumes(tmp_path, monkeypatch):
         zs.run_structure("huge")
 
 
+def test_scoring_checkpoints_leaves_training_unchanged():
+    """score_checkpoints: the exact gap of the policy after every evaluation, in a run whose
+    kept policy and gap are those of the plain run (DDPG only)."""
+    plain = zipkin_rl.zipkin_rl_run(4, 39, algo="ddpg", budget="tiny", seed=1)
+    scored = zipkin_rl.zipkin_rl_run(4, 39, algo="ddpg", budget="tiny", seed=1,
+                                     score_checkpoints=True)
+    cps = scored.pop("checkpoints")
+    assert {k: v for k, v in scored.items() if k != "cpu_seconds"} \
+        == {k: v for k, v in plain.items() if k != "cpu_seconds"}
+    assert [c["step"] for c in cps] == sorted(c["step"] for c in cps)
+    assert cps[-1]["step"] == scored["total_steps"] and all(c["gap"] > -1e-9 for c in cps)
+    # the tiny budget's evaluations fall inside an episode: the end of that episode is scored,
+    # with no validation cost of its own; the last falls at the run's end
+    assert cps[0]["eval_cost"] is None and cps[-1]["eval_cost"] is not None
+    with pytest.raises(ValueError, match="score_checkpoints"):
+        zipkin_rl.zipkin_rl_run(4, 39, algo="ppo", budget="tiny", score_checkpoints=True)
+
+
 def test_longer_budget_multiplies_the_transitions_and_records_its_config(monkeypatch):
     """``--budget longer``: each agent's transitions times its ``steps_mult`` (before a
     smoke-test scale), its ``config`` fields, both recorded in the row; its own file."""

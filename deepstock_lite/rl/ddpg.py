@@ -21,7 +21,13 @@ action :math:`\tilde u`):
 * critic loss :math:`\mathbb{E}[(Q_\phi(s, \tilde u) - \hat R)^2]`, actor loss
   :math:`-\mathbb{E}[Q_\phi(s, \pi_\theta(s))]`;
 * exploration :math:`\tilde u = \operatorname{clip}(\pi_\theta(s) + \sigma\varepsilon, -1, 1)`,
-  :math:`\varepsilon \sim \mathcal N(0, 1)`, after ``learning_starts`` uniformly random actions.
+  :math:`\varepsilon \sim \mathcal N(0, 1)`, after ``learning_starts`` uniformly random actions;
+* TD3's two changes to the target (Fujimoto et al. 2018), off by default: ``twin_critics``
+  trains a second critic :math:`Q_{\phi_2}` on the same target, which takes the smaller target
+  critic, :math:`\min_k Q_{\bar\phi_k}`; ``target_noise`` :math:`\sigma'` smooths the target
+  action, :math:`\tilde u' = \operatorname{clip}(\pi_{\bar\theta}(s') +
+  \operatorname{clip}(\sigma'\varepsilon', \pm c), -1, 1)` with :math:`c` =
+  ``target_noise_clip``. With ``policy_delay`` (the third) they make DDPG TD3.
 
 Read it top to bottom: :class:`DDPGConfig` (every hyperparameter), :class:`Actor` and
 :class:`Critic`, then :class:`DDPG`: acting, :meth:`DDPG.update` (one gradient step of critic
@@ -101,6 +107,9 @@ class DDPGConfig:
     exploration_noise: float = 0.05  # σ of the Gaussian noise, in units of the half-range
     gradient_steps: int = 1          # updates per vector step
     policy_delay: int = 1            # actor/target update every this many critic updates
+    twin_critics: bool = False       # TD3: a second critic; the target takes the smaller
+    target_noise: float = 0.0        # TD3: σ' of the target action's smoothing noise
+    target_noise_clip: float = 0.5   # TD3: that noise is clipped to ±this
     max_grad_norm: float | None = None
     a_max: float | None = None       # top of the raw action range (None: env's q_max)
     initial_action: float | None = None  # initial action bias: start at this share of the range
@@ -129,6 +138,9 @@ class DDPGConfig:
         field_real(self, "exploration_noise", low=0.0)
         field_int(self, "gradient_steps", low=1)
         field_int(self, "policy_delay", low=1)
+        field_bool(self, "twin_critics")
+        field_real(self, "target_noise", low=0.0)
+        field_real(self, "target_noise_clip", low=0.0, low_open=True)
         field_real(self, "max_grad_norm", low=0.0, low_open=True, optional=True)
         field_real(self, "a_max", low=0.0, high=MAX_QUANTITY, low_open=True,
                    optional=True)
@@ -197,8 +209,16 @@ class DDPG:
             self.critic = Critic(self.obs_dim, c.hidden, c.activation, width)
             self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
             self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+            # TD3's second critic, drawn after everything else so that the other
+            # networks start from the same weights with it or without it
+            self.critic2 = self.critic2_target = None
+            self.critic_params = list(self.critic.parameters())
+            if c.twin_critics:
+                self.critic2 = Critic(self.obs_dim, c.hidden, c.activation, width)
+                self.critic2_target = copy.deepcopy(self.critic2).requires_grad_(False)
+                self.critic_params += list(self.critic2.parameters())
             self.actor_opt = adam(self.actor.parameters(), c.actor_lr)
-            self.critic_opt = adam(self.critic.parameters(), c.critic_lr)
+            self.critic_opt = adam(self.critic_params, c.critic_lr)
         self.buffer = ReplayBuffer(c.buffer_size, self.obs_dim, self.act_dim)
         # reward normalization, fixed from the warm-up's rewards (see fix_reward_stats):
         # the discounted return of each env, and every value it took during the warm-up
@@ -349,10 +369,20 @@ class DDPG:
         u, d = batch["u"], batch["terminated"]
         r = self.scaled_reward(batch["r"])
         with torch.no_grad():
-            u2 = self.critic_action(o2, self.actor_target(s2))
-            y = r + c.gamma * (1.0 - d) * self.critic_target(s2, u2)
-        critic_loss = ((self.critic(s, self.critic_action(o, u)) - y) ** 2).mean()
-        self.gradient_step(self.critic_opt, critic_loss, self.critic.parameters())
+            u2 = self.actor_target(s2)
+            if c.target_noise > 0.0:           # TD3: target policy smoothing
+                eps = torch.randn(u2.shape, generator=self.gen) * c.target_noise
+                u2 = (u2 + eps.clamp(-c.target_noise_clip, c.target_noise_clip)).clamp(-1, 1)
+            x2 = self.critic_action(o2, u2)
+            q2 = self.critic_target(s2, x2)
+            if c.twin_critics:                 # TD3: the smaller of the two target critics
+                q2 = torch.minimum(q2, self.critic2_target(s2, x2))
+            y = r + c.gamma * (1.0 - d) * q2
+        x = self.critic_action(o, u)
+        critic_loss = ((self.critic(s, x) - y) ** 2).mean()
+        if c.twin_critics:                     # both critics regress on the one target
+            critic_loss = critic_loss + ((self.critic2(s, x) - y) ** 2).mean()
+        self.gradient_step(self.critic_opt, critic_loss, self.critic_params)
         out = {"critic_loss": critic_loss.item()}
         if self.n_updates % c.policy_delay == 0:
             # the actor's gradient flows through the critic, but the critic's own
@@ -363,6 +393,8 @@ class DDPG:
             self.critic.requires_grad_(True)
             polyak_update(self.actor_target, self.actor, c.tau)
             polyak_update(self.critic_target, self.critic, c.tau)
+            if c.twin_critics:
+                polyak_update(self.critic2_target, self.critic2, c.tau)
             out["actor_loss"] = actor_loss.item()
         return out
 
