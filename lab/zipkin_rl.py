@@ -13,10 +13,11 @@ evaluate that stationary policy *exactly* (relative value iteration,
 :func:`~deepstock_lite.classical.evaluate_policy_exact`). ``--budget longer`` trains each
 agent on more transitions (and DDPG on a larger minibatch: ``lab/budgets.py``), with which
 Chapter 9 finds PPO and dist. SAC within 1% everywhere (DDPG not). Rows are written to
-``zipkin_rl.json`` (``longer``: ``zipkin_rl_longer.json``) as soon as each run ends, so a killed sweep resumes where it stopped
-(finished runs are skipped): the committed file in ``data/results/`` only at ``--budget
-full`` or ``longer`` with ``--write`` (or ``--out NAME``), else in ``results_tmp/`` (or
-``--out PATH``). A file of another budget is replaced only with ``--force``.
+``zipkin_rl.json`` (``longer``: ``zipkin_rl_longer.json``) as soon as each run ends, so a
+killed sweep resumes where it stopped (finished runs are skipped): the committed file in
+``data/results/`` only at ``--budget full`` or ``longer`` with ``--write`` (or ``--out NAME``),
+else in ``results_tmp/`` (or ``--out PATH``). A file of another budget is replaced only with
+``--force``.
 """
 from __future__ import annotations
 
