@@ -46,6 +46,18 @@ ZIPKIN_RL["longer"] = dict(ZIPKIN_RL["full"], steps_mult={"ddpg": 4, "ppo": 2, "
                            config={"ddpg": {"batch_size": 1024}})
 #: zipkin-rl: the budgets that may write a committed file, and each one's file
 ZIPKIN_RL_FILES = {"full": "zipkin_rl", "longer": "zipkin_rl_longer"}
+
+
+def _ddpg_hardest(config, **kw):
+    """A zipkin-rl-structure variant: DDPG on the cell L = 4, b = 39, seeds 0-3, with
+    ``config`` changed from the table's configuration."""
+    return dict(cells=((4, 39),), algo="ddpg", seeds=(0, 1, 2, 3), config=config, **kw)
+
+
+#: DDPG's longer budget (four times the table's 25 000 transitions, minibatch 1 024)
+_DDPG_X4 = {"total_steps": 100_000, "batch_size": 1024}
+
+
 #: zipkin-rl-structure: zipkin-rl's training budget, the cells (L, b), agents and seeds, and
 #: the (paths, periods after a burn-in of 50) of the optimal policy's simulation that supplies
 #: the states
@@ -57,31 +69,21 @@ ZIPKIN_RL_STRUCTURE = {
                  algos=("ddpg", "ppo", "dsac"), seeds=(0, 1), states=(20, 100),
                  # the suspected cause changed: DDPG's minibatch (its default 256, and 1 024),
                  # then four times the transitions as well (zipkin-rl's longer budget)
-                 variants={**{f"batch_{n}": dict(cells=((4, 39),), algo="ddpg",
-                                                 seeds=(0, 1, 2, 3), config={"batch_size": n})
+                 variants={**{f"batch_{n}": _ddpg_hardest({"batch_size": n})
                               for n in (256, 1024)},
-                           "steps_x4_batch_1024": dict(
-                               cells=((4, 39),), algo="ddpg", seeds=(0, 1, 2, 3),
-                               config={"total_steps": 100_000, "batch_size": 1024}),
+                           "steps_x4_batch_1024": _ddpg_hardest(dict(_DDPG_X4)),
                            # the table's configuration again, every checkpoint scored exactly
                            # (score_checkpoints): did the run find a good policy at all?
-                           "checkpoints": dict(cells=((4, 39),), algo="ddpg",
-                                               seeds=(0, 1, 2, 3), config={},
-                                               score_checkpoints=True),
+                           "checkpoints": _ddpg_hardest({}, score_checkpoints=True),
                            # the remedies for two suspected causes, one at a time: TD3's
                            # (a critic's errors the actor exploits) and six times the
                            # exploration noise (a slope measured on too narrow a range)
-                           "td3": dict(cells=((4, 39),), algo="ddpg", seeds=(0, 1, 2, 3),
-                                       config={"twin_critics": True, "target_noise": 0.2,
-                                               "policy_delay": 2}),
-                           "exploration_0.3": dict(cells=((4, 39),), algo="ddpg",
-                                                   seeds=(0, 1, 2, 3),
-                                                   config={"exploration_noise": 0.3}),
+                           "td3": _ddpg_hardest({"twin_critics": True, "target_noise": 0.2,
+                                                 "policy_delay": 2}),
+                           "exploration_0.3": _ddpg_hardest({"exploration_noise": 0.3}),
                            # the longer budget's DDPG, every checkpoint scored exactly
-                           "steps_x4_batch_1024_checkpoints": dict(
-                               cells=((4, 39),), algo="ddpg", seeds=(0, 1, 2, 3),
-                               config={"total_steps": 100_000, "batch_size": 1024},
-                               score_checkpoints=True)}),
+                           "steps_x4_batch_1024_checkpoints": _ddpg_hardest(
+                               dict(_DDPG_X4), score_checkpoints=True)}),
 }
 
 #: sb3-study: steps (transitions per run), evaluation cadence, seeds, instances, and the
