@@ -12,7 +12,7 @@ from deepstock_lite.paper.retail_study import BUDGETS as RETAIL
 from deepstock_lite.paper.tuning import BUDGETS as TUNING, RL_STEPS
 
 __all__ = ["REGISTRY", "ZIPKIN_DS", "ZIPKIN_DS_COMMITTING", "ZIPKIN_RL", "ZIPKIN_RL_FILES",
-           "ZIPKIN_RL_STRUCTURE", "SB3_STUDY",
+           "ZIPKIN_RL_STRUCTURE", "ZIPKIN_RL_CRITIC", "SB3_STUDY",
            "PAPER_COMMITTING",
            "PAPER_DRAWS", "PAPER_DRAWS_COMMITTING", "PAPER_DRAWS_RESOLUTION",
            "PAPER_DIAGNOSE_PLANS", "PAPER_RISK_PLANS", "PAPER_RISK_CONFIGS", "describe"]
@@ -83,7 +83,26 @@ ZIPKIN_RL_STRUCTURE = {
                            "exploration_0.3": _ddpg_hardest({"exploration_noise": 0.3}),
                            # the longer budget's DDPG, every checkpoint scored exactly
                            "steps_x4_batch_1024_checkpoints": _ddpg_hardest(
-                               dict(_DDPG_X4), score_checkpoints=True)}),
+                               dict(_DDPG_X4), score_checkpoints=True),
+                           # the critic trained more: 2 and 4 critic updates per transition,
+                           # the actor's (and the targets') still one
+                           **{f"critic_updates_{k}": _ddpg_hardest({"gradient_steps": k,
+                                                                    "policy_delay": k})
+                              for k in (2, 4)}}),
+}
+
+#: Zipkin's 16 cells (L, b), in the order of lab.ds_experiments.ZIPKIN_CELLS
+_ZIPKIN_CELLS = tuple((L, b) for b in (4, 9, 19, 39) for L in (1, 2, 3, 4))
+
+#: zipkin-rl-critic: zipkin-rl's training budget (DDPG's steps), the cells (L, b) and seeds of
+#: the actor on the exact critic, the (paths, periods after a burn-in of 50) of the optimal
+#: policy's simulation whose states it trains on; ``learned``: the cells and seeds whose table
+#: runs are repeated with their critics' greedy policies scored
+ZIPKIN_RL_CRITIC = {
+    "tiny": dict(train="tiny", cells=((2, 4),), seeds=(0,), states=(4, 50),
+                 learned=dict(cells=((2, 4),), seeds=(0,))),
+    "full": dict(train="full", cells=_ZIPKIN_CELLS, seeds=(0, 1, 2, 3), states=(20, 100),
+                 learned=dict(cells=_ZIPKIN_CELLS, seeds=(0, 1))),
 }
 
 #: sb3-study: steps (transitions per run), evaluation cadence, seeds, instances, and the
@@ -133,6 +152,7 @@ REGISTRY = {
     "ds-surrogate": {"tiny": ZIPKIN_DS["tiny"], "full": ZIPKIN_DS["medium"]},
     "zipkin-rl": ZIPKIN_RL,
     "zipkin-rl-structure": ZIPKIN_RL_STRUCTURE,
+    "zipkin-rl-critic": ZIPKIN_RL_CRITIC,
     "sb3-study": SB3_STUDY,
     "paper": {b: {"rl_steps": RL_STEPS[b]} for b in TUNING},
     "tune": {b: {"rl_steps": RL_STEPS[b]} for b in TUNING},

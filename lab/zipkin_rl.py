@@ -102,11 +102,11 @@ def exact_cost(agent, L, b, S):
 
 def _train_scoring_checkpoints(agent_type, train_env, cfg, eval_env, decoder, score):
     """Train as ``module.train`` does, stopping after every evaluation to ``score`` the
-    current policy; returns ``(agent holding its best policy, [{"step", "eval_cost",
-    "gap"}])``. ``learn`` stops at the end of the episode in which an evaluation falls and
-    resumes as an uninterrupted run continues, so training is unchanged; when the cadence is
-    a multiple of the episode (the full budget's) the policy scored is the one evaluated,
-    else its ``eval_cost`` is ``None``."""
+    current policy (a dict: its ``gap``, and any other fields); returns ``(agent holding its
+    best policy, [{"step", "gap", ..., "eval_cost"}])``. ``learn`` stops at the end of the
+    episode in which an evaluation falls and resumes as an uninterrupted run continues, so
+    training is unchanged; when the cadence is a multiple of the episode (the full budget's)
+    the policy scored is the one evaluated, else its ``eval_cost`` is ``None``."""
     agent = agent_type(cfg, train_env.single_observation_space.shape[0], cfg.a_max, decoder)
     checkpoints = []
     while agent.global_step < cfg.total_steps and not agent.keep.stop:
@@ -114,21 +114,24 @@ def _train_scoring_checkpoints(agent_type, train_env, cfg, eval_env, decoder, sc
                     eval_env=eval_env, quiet=True)
         row = agent.history[-1] if agent.history else {}
         evaluated = row.get("step") == agent.global_step
-        checkpoints.append({"step": agent.global_step, "gap": score(agent),
+        checkpoints.append({"step": agent.global_step, **score(agent),
                             "eval_cost": row["eval_cost"] if evaluated else None})
     agent.load_best()
     return agent, checkpoints
 
 
 def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
-                  return_agent=False, overrides=None, score_checkpoints=False):
+                  return_agent=False, overrides=None, score_checkpoints=False,
+                  checkpoint_extra=None):
     """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds); with
     ``return_agent``, ``(row, agent)`` (the agent holding its best policy on validation).
     ``overrides``: config fields to change from the chapters' configuration (a dict), after
     the budget's own (``longer``: its ``steps_mult`` and ``config``). ``score_checkpoints``
     (DDPG only): the row also holds ``checkpoints``, the exact gap of the policy at every
     evaluation (not only of the one kept), to tell a run that never found a good policy from
-    one that found it but did not keep it; training is unchanged."""
+    one that found it but did not keep it; training is unchanged. ``checkpoint_extra``
+    (with ``score_checkpoints``): a function of the agent whose dict each checkpoint also
+    holds (its CPU time, as the scoring's, is not counted as training's)."""
     from deepstock_lite.envs import BatchInventoryEnv
     from deepstock_lite.rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
 
@@ -141,6 +144,9 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     check_choice("budget", budget, set(_BUDGETS))
     if score_checkpoints and algo != "ddpg":
         raise ValueError(f"score_checkpoints is implemented for algo='ddpg', got {algo!r}")
+    if checkpoint_extra is not None and not (score_checkpoints and callable(checkpoint_extra)):
+        raise ValueError("checkpoint_extra must be a function of the agent, and needs "
+                         "score_checkpoints=True")
     B = _BUDGETS[budget]
     set_seed(seed)
     system = InventorySystem(L=L, h=H, b=b, backlog=False)
@@ -167,9 +173,11 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
 
         def score(agent):
             t = time.process_time()
-            gap = exact_cost(agent, L, b, S)[0] / opt - 1
+            out = {"gap": exact_cost(agent, L, b, S)[0] / opt - 1}
+            if checkpoint_extra is not None:
+                out.update(checkpoint_extra(agent))
             t_scoring.append(time.process_time() - t)
-            return gap
+            return out
 
         agent, checkpoints = _train_scoring_checkpoints(ddpg.DDPG, train_env, cfg, eval_env,
                                                         decoder, score)

@@ -121,3 +121,77 @@ def test_longer_budget_writes_its_own_file(tmp_path, monkeypatch):
     (tmp_path / "committed").mkdir()
     path, old = zipkin_rl.target("zipkin_rl_longer", budget="longer", write=True)
     assert path == tmp_path / "committed" / "zipkin_rl_longer.json" and old is None
+
+
+def test_discounted_action_costs_solve_the_discounted_bellman_equation():
+    """J(s, z) = E v(s'), v = c + gamma min_z J; the discounted-optimal orders are the argmin,
+    and at L = 1 they are optimal for the average cost too (one order, one period)."""
+    import numpy as np
+    from deepstock_lite.classical import DiscreteDemand, LookupPolicy, evaluate_policy_exact
+    from lab import zipkin_rl_critic as zc
+
+    space, starts, J, orders = zc.discounted_action_costs(2, 9, 0.9)
+    mins = np.minimum.reduceat(J, starts)
+    assert J[starts + orders] == pytest.approx(mins)
+    room = space.room()
+    rows = np.repeat(np.arange(space.n), room + 1)
+    z = np.arange(len(rows)) - np.repeat(starts, room + 1)
+    v = space.cost + 0.9 * mins
+    assert J == pytest.approx(space.transitions(rows, z) @ v, abs=1e-7)
+    law = DiscreteDemand.poisson(zc.MEAN)
+    one = zc.discounted_action_costs(1, 19, 0.9)
+    cost = evaluate_policy_exact(law, policy=LookupPolicy(one[0], one[3]), L=1, h=1, b=19).cost
+    assert cost == pytest.approx(zipkin_rl.solve_lost_sales(law, L=1, h=1, b=19).cost, abs=1e-6)
+
+
+def test_interpolated_cost_is_linear_between_orders_and_continued_outside():
+    import torch
+    from lab import zipkin_rl_critic as zc
+
+    J = torch.tensor([5.0, 3.0, 4.0, 7.0, 1.0])      # state 0: orders 0..2, state 1: 0..1
+    # beyond 0..room the first and the last unit's slopes continue
+    starts, room = torch.tensor([0, 3]), torch.tensor([2.0, 1.0])
+    idx = torch.tensor([0, 0, 0, 0, 1, 1])
+    q = torch.tensor([0.1, 0.25, 1.5, 9.0, -3.0, 0.5], requires_grad=True)
+    out = zc._interpolated_cost(J, starts, room, idx, q)
+    assert out.tolist() == pytest.approx([4.8, 4.5, 3.5, 3.0 + 8.0, 7.0 + 3.0 * 6.0, 4.0])
+    out.sum().backward()
+    assert q.grad.tolist() == pytest.approx([-2.0, -2.0, 1.0, 1.0, -6.0, -6.0])
+
+
+def test_exact_critic_tiny_run_resumes(tmp_path, monkeypatch):
+    from lab import zipkin_rl_critic as zc
+
+    monkeypatch.setattr(results_store, "RESULTS", tmp_path / "committed")
+    monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
+    data = zc.run_critic("tiny", out="c", quiet=True)
+    row, learned = data["rows"]     # the actor on the exact critic, then the table's run
+    assert (row["L"], row["b"], row["seed"], row["critic"]) == (2, 4, 0, "exact")
+    assert learned["critic"] == "learned" and learned["gap"] == zipkin_rl.zipkin_rl_run(
+        2, 4, budget="tiny")["gap"]                   # the table's run, unchanged
+    assert all(c["critic_gap"] >= -1e-9 for c in learned["checkpoints"])
+    assert row["gap"] == row["checkpoints"][-1]["gap"] and row["gap"] >= -1e-9
+    assert 0.0 <= data["discounted_optimum"]["2,4"]["gap"] < 0.01
+    assert zc.exact_critic_run(2, 4, 0, budget="tiny")["gap"] == row["gap"]  # seeded
+    again = zc.run_critic("tiny", out="c", quiet=True)
+    assert again["rows"] == json.loads((tmp_path / "c.json").read_text())["rows"]
+    with pytest.raises(ValueError, match="budget"):
+        zc.run_critic("huge")
+
+
+def test_critic_greedy_orders_to_the_critics_best_target():
+    """A critic that values the target y = position + z as -(y - 10)^2 recommends ordering up
+    to 10 (nothing above it), within the exact model's bound S."""
+    import types
+    import numpy as np
+    from lab import zipkin_rl_critic as zc
+
+    a_max = 24.0
+    agent = types.SimpleNamespace(
+        obs_dim=2, a_max=a_max, obs_norm=lambda o: o, critic_action=lambda o, u: u,
+        critic=lambda s, u: -((u[:, 0] + 1.0) * a_max / 2.0 - 10.0) ** 2)
+    states = np.array([[0.0, 0.0], [3.0, 4.0], [9.0, 3.0], [12.0, 0.0]])
+    assert zc.CriticGreedy(agent, S=12).act(states).tolist() == [10.0, 3.0, 0.0, 0.0]
+    assert zc.CriticGreedy(agent, S=8, chunk=3).act(states).tolist() == [8.0, 1.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="checkpoint_extra"):
+        zipkin_rl.zipkin_rl_run(2, 4, budget="tiny", checkpoint_extra=lambda a: {})

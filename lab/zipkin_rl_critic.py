@@ -1,0 +1,281 @@
+r"""DDPG's actor trained on the exact critic, on Zipkin's lost-sales cells.
+
+    python -m lab zipkin-rl-critic --budget full --write
+    python -m lab zipkin-rl-critic --budget tiny
+
+Chapter 9 finds DDPG + Base above 1% of the optimum on most of Zipkin's cells, and asks which
+half of the algorithm falls short: the actor (its network, the Base decoding, the
+deterministic policy gradient, the optimizer) or the critic it ascends. This experiment
+replaces the learned critic by the exact one and keeps everything else of the table's run:
+the actor network and its initial weights (the DDPG agent of the same config and seed), the
+Base decoding, Adam with the same learning rate and its linear decay, the minibatch size and
+the number of actor updates. The exact critic is the action cost of the discounted problem
+DDPG solves (the same :math:`\gamma`; the attributed reward shifts every cost by the lead
+time, which leaves the optimal policy unchanged):
+
+.. math:: J_\gamma(s, z) = E\,v_\gamma\big((x_0 - D)^+ + x_1, \dots, z\big), \qquad
+          v_\gamma(s) = c(x_0) + \gamma \min_z J_\gamma(s, z),
+
+solved by value iteration on the exact model's states, and made differentiable in the order
+by linear interpolation between integer orders. The actor minimizes the mean of
+:math:`J_\gamma(s, q_\theta(s))` over minibatches of the states the optimal policy visits (a
+simulation, as in ``python -m lab zipkin-rl-structure``); every ``eval_every`` updates its
+rounded policy is scored exactly, as ``python -m lab zipkin-rl`` scores the kept one.
+
+Per cell the file also records the exact gap of the :math:`\gamma`-discounted optimal policy:
+the floor that the discount alone puts under any agent of that :math:`\gamma`.
+
+Rows go to ``zipkin_rl_critic.json`` as each run ends (a killed run resumes): the committed
+file only at ``--budget full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/``; a
+file of another budget is replaced only with ``--force``.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import numpy as np
+import torch
+
+from deepstock_lite.classical import (DiscreteDemand, LookupPolicy, backorder_base_stock_level,
+                                     evaluate_policy_exact, solve_lost_sales)
+from deepstock_lite.classical.lost_sales.model import LostSalesModel
+from deepstock_lite.classical.lost_sales.state_space import StateSpace
+from deepstock_lite.core import results_store as store
+from deepstock_lite.core.decoding import inventory_position
+from deepstock_lite.core.results_store import add_output_options, output_request
+from deepstock_lite.core.seeding import set_seed
+
+from .budgets import ZIPKIN_RL as RL_BUDGETS, ZIPKIN_RL_CRITIC as BUDGETS
+from .zipkin_rl import H, MEAN, _setup, exact_cost, zipkin_rl_run
+from .zipkin_rl_structure import optimal_states
+
+__all__ = ["discounted_action_costs", "exact_critic_run", "CriticGreedy", "learned_critic_run",
+           "target", "run_critic", "main", "EXPERIMENT"]
+
+EXPERIMENT = "DDPG's actor on the exact critic, Zipkin's cells"
+
+
+def discounted_action_costs(L, b, gamma, tol=1e-9, max_iter=10_000):
+    """``(space, starts, J, orders)`` of cell (L, b) at discount ``gamma``: the exact states
+    (position at most the backorder base-stock level), where each state's orders 0..room
+    start in the flat array ``J`` of action costs, and the discounted-optimal order of each
+    state (ties: the smallest). Value iteration stops when an iteration moves no value by
+    more than ``tol``."""
+    model = LostSalesModel(DiscreteDemand.poisson(MEAN), L=L, h=H, b=b)
+    space = StateSpace(model, model.backorder_level())
+    room = space.room()
+    rows = np.repeat(np.arange(space.n), room + 1)           # every (state, order) pair
+    starts = np.concatenate(([0], np.cumsum(room + 1)[:-1]))
+    z = np.arange(len(rows)) - np.repeat(starts, room + 1)
+    A = space.transitions(rows, z)
+    v = np.zeros(space.n)
+    for _ in range(max_iter):
+        new = space.cost + gamma * np.minimum.reduceat(A @ v, starts)
+        done = np.abs(new - v).max() <= tol
+        v = new
+        if done:
+            break
+    else:
+        raise RuntimeError(f"value iteration did not reach tol={tol:g} in {max_iter} "
+                           "iterations")
+    J = A @ v
+    mins = np.minimum.reduceat(J, starts)
+    at_min = J <= np.repeat(mins, room + 1) + 1e-12 * max(1.0, float(np.abs(mins).max()))
+    orders = np.minimum.reduceat(np.where(at_min, z, np.iinfo(np.int64).max), starts)
+    return space, starts, J, orders
+
+
+def _interpolated_cost(J, starts, room, idx, q):
+    """``J(s, q)`` at the states ``idx`` for real orders ``q`` (torch, differentiable in
+    ``q``): linear between the integer orders ``0..room``, and continued linearly beyond
+    them along the first and the last unit's slope (a state with ``room`` 0 is flat)."""
+    low = q.detach().floor().clamp(min=0.0)
+    low = torch.minimum(low, (room[idx] - 1.0).clamp(min=0.0))
+    first = starts[idx] + low.long()
+    last = starts[idx] + room[idx].long()
+    j0, j1 = J[first], J[torch.minimum(first + 1, last)]
+    return j0 + (q - low) * (j1 - j0)
+
+
+def exact_critic_run(L, b, seed, *, budget="full", states=None, action_costs=None):
+    """One row: the table's DDPG actor (config and seed of ``python -m lab zipkin-rl``)
+    trained on the exact critic of cell (L, b), scored exactly at every evaluation.
+    ``states`` (the optimal policy's visited states) and ``action_costs``
+    (:func:`discounted_action_costs`) are computed when not given."""
+    from deepstock_lite.rl import BaseStockDecoder, ddpg
+    from deepstock_lite.rl.evaluation import decay_learning_rates
+
+    plan = BUDGETS[budget]
+    set_seed(seed)
+    _, _, cfg = _setup("ddpg", seed, RL_BUDGETS[plan["train"]]["scale"])
+    S = int(backorder_base_stock_level(DiscreteDemand.poisson(MEAN), L=L, h=H, b=b))
+    a_max = 2.0 * S
+    if states is None:
+        states = optimal_states(L, b, *plan["states"])[0]
+    if action_costs is None:
+        action_costs = discounted_action_costs(L, b, cfg.gamma)
+    space, starts, J, _ = action_costs
+    opt = float(solve_lost_sales(DiscreteDemand.poisson(MEAN), L=L, h=H, b=b).cost)
+    t0 = time.process_time()
+    # the agent of the table's run: its actor's initial weights, Adam, the decoder
+    agent = ddpg.DDPG(dataclasses.replace(cfg, a_max=a_max), L, a_max, BaseStockDecoder(L))
+    agent.obs_norm.update(states)
+    idx_of = space.lookup(states.astype(np.int64))
+    if np.any(idx_of < 0):
+        raise RuntimeError("a visited state lies outside the exact state space")
+    obs = torch.as_tensor(states, dtype=torch.float32)
+    J_t, starts_t = torch.as_tensor(J, dtype=torch.float32), torch.as_tensor(starts)
+    room_t = torch.as_tensor(space.room(), dtype=torch.float32)
+    idx_t = torch.as_tensor(idx_of)
+    checkpoints, t_scoring = [], 0.0
+    # the updates DDPG makes: one per transition after the warm-up, the same LR schedule
+    for step in range(cfg.learning_starts, cfg.total_steps):
+        decay_learning_rates([agent.actor_opt], step, cfg.total_steps, cfg.lr_final_fraction)
+        pick = torch.randint(len(obs), (cfg.batch_size,), generator=agent.gen)
+        o = obs[pick]
+        # Base's order before its clamps: target minus position. Where the order is clamped,
+        # at zero or at the exact model's bound on the position, the exact cost is flat and
+        # would give the actor no gradient (a target at the middle of the range, the actor's
+        # start, is that bound); the learned critic, a smooth surface in the action, has a
+        # slope there, which the continued first and last units stand for
+        q = agent.decoder_action(agent.actor(agent.obs_norm(o))) - inventory_position(o, L)
+        loss = _interpolated_cost(J_t, starts_t, room_t, idx_t[pick], q).mean()
+        agent.actor_opt.zero_grad()
+        loss.backward()
+        agent.actor_opt.step()
+        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.total_steps:
+            t = time.process_time()
+            gap = exact_cost(agent, L, b, S)[0] / opt - 1
+            t_scoring += time.process_time() - t
+            checkpoints.append({"step": step + 1, "gap": gap})
+    return {"L": L, "b": b, "algo": "ddpg", "critic": "exact", "seed": seed,
+            "gamma": cfg.gamma, "optimal": opt, "gap": checkpoints[-1]["gap"],
+            "checkpoints": checkpoints, "updates": cfg.total_steps - cfg.learning_starts,
+            "batch_size": cfg.batch_size, "n_states": int(len(states)),
+            "cpu_seconds": time.process_time() - t0 - t_scoring}
+
+
+class CriticGreedy:
+    """The policy a DDPG agent's critic recommends under Base decoding: at each state the
+    integer order ``z`` in ``0..S - position`` whose target ``position + z`` the critic
+    values most (``act`` as an agent's, for :func:`~lab.zipkin_rl.exact_cost`)."""
+
+    def __init__(self, agent, S, chunk=200_000):
+        self.agent, self.S, self.chunk = agent, S, chunk
+
+    @torch.no_grad()
+    def act(self, states):
+        a = self.agent
+        position = inventory_position(states, a.obs_dim)
+        room = np.maximum(self.S - np.rint(position), 0).astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(room + 1)[:-1]))
+        rows = np.repeat(np.arange(len(states)), room + 1)
+        z = np.arange(len(rows)) - np.repeat(starts, room + 1)
+        target_ = position[rows] + z
+        q = np.empty(len(rows))
+        for i in range(0, len(rows), self.chunk):         # memory: pairs in chunks
+            o = torch.as_tensor(states[rows[i:i + self.chunk]], dtype=torch.float32)
+            u = torch.as_tensor(2.0 * target_[i:i + self.chunk] / a.a_max - 1.0,
+                                dtype=torch.float32).unsqueeze(-1)
+            q[i:i + self.chunk] = a.critic(a.obs_norm(o), a.critic_action(o, u)).numpy()
+        best = np.maximum.reduceat(q, starts)
+        first = np.where(q >= np.repeat(best, room + 1), z, np.iinfo(np.int64).max)
+        return np.minimum.reduceat(first, starts).astype(np.float64)
+
+
+def learned_critic_run(L, b, seed, *, budget="full"):
+    """One row: the table's DDPG run of cell (L, b) (``python -m lab zipkin-rl``'s, scored
+    at every evaluation as its ``score_checkpoints`` does), each checkpoint also holding
+    ``critic_gap``, the exact gap of :class:`CriticGreedy` at that point of training."""
+    plan = BUDGETS[budget]
+    S = int(backorder_base_stock_level(DiscreteDemand.poisson(MEAN), L=L, h=H, b=b))
+    opt = float(solve_lost_sales(DiscreteDemand.poisson(MEAN), L=L, h=H, b=b).cost)
+
+    def critic_gap(agent):
+        return {"critic_gap": exact_cost(CriticGreedy(agent, S), L, b, S)[0] / opt - 1}
+
+    row = zipkin_rl_run(L, b, algo="ddpg", reg="base", seed=seed, budget=plan["train"],
+                        score_checkpoints=True, checkpoint_extra=critic_gap)
+    return {**row, "critic": "learned"}
+
+
+def target(out="zipkin_rl_critic", *, budget="full", write=False, force=False):
+    """``(path, old)``: where the experiment writes and the rows it resumes from, checked
+    before anything trains (:func:`deepstock_lite.core.results_store.prepare`)."""
+    if budget not in BUDGETS:
+        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
+    return store.prepare(out, budget=budget, write=write, force=force,
+                         identity={"experiment": EXPERIMENT, "budget": budget})
+
+
+def run_critic(budget="full", out="zipkin_rl_critic", *, write=False, force=False,
+               quiet=False):
+    """Every cell x seed of ``budget``, and each cell's discounted optimum; resumable
+    (finished rows are kept)."""
+    path, old = target(out, budget=budget, write=write, force=force)
+    plan = BUDGETS[budget]
+    data = old or {"experiment": EXPERIMENT, "budget": budget,
+                   "command": f"python -m lab zipkin-rl-critic --budget {budget}",
+                   "discounted_optimum": {}, "rows": []}
+    done = {(r["L"], r["b"], r["seed"], r["critic"]) for r in data["rows"]}
+    law = DiscreteDemand.poisson(MEAN)
+    for L, b in plan["cells"]:
+        key = f"{L},{b}"
+        if all((L, b, s, "exact") in done for s in plan["seeds"]) \
+                and key in data["discounted_optimum"]:
+            continue
+        gamma = _setup("ddpg", 0, RL_BUDGETS[plan["train"]]["scale"])[2].gamma
+        costs = discounted_action_costs(L, b, gamma)
+        space, orders = costs[0], costs[3]
+        opt = float(solve_lost_sales(law, L=L, h=H, b=b).cost)
+        disc = float(evaluate_policy_exact(law, policy=LookupPolicy(space, orders), L=L, h=H,
+                                           b=b, tol=1e-8, max_iter=200_000).cost)
+        data["discounted_optimum"][key] = {"gamma": gamma, "cost": disc,
+                                          "gap": disc / opt - 1}
+        states = optimal_states(L, b, *plan["states"])[0]
+        for seed in plan["seeds"]:
+            if (L, b, seed, "exact") in done:
+                continue
+            row = exact_critic_run(L, b, seed, budget=budget, states=states,
+                                   action_costs=costs)
+            data["rows"].append(row)
+            if path is not None:
+                store.write_json(path, data)
+            if not quiet:
+                print(f"L={L} b={b:>2} seed {seed}: exact critic gap {row['gap']:+.2%} "
+                      f"({row['cpu_seconds']:.0f} CPU s); gamma={gamma} optimum "
+                      f"{disc / opt - 1:+.3%}", flush=True)
+        if path is not None:
+            store.write_json(path, data)
+    # the table's DDPG runs again, their critics' own recommendations scored beside them
+    learned = plan["learned"]
+    for L, b in learned["cells"]:
+        for seed in learned["seeds"]:
+            if (L, b, seed, "learned") in done:
+                continue
+            row = learned_critic_run(L, b, seed, budget=budget)
+            data["rows"].append(row)
+            if path is not None:
+                store.write_json(path, data)
+            if not quiet:
+                print(f"L={L} b={b:>2} seed {seed}: DDPG gap {row['gap']:+.2%}, its critic's "
+                      f"greedy policy {row['checkpoints'][-1]['critic_gap']:+.2%} at the end "
+                      f"({row['cpu_seconds']:.0f} CPU s)", flush=True)
+    return data
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m lab zipkin-rl-critic",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--budget", choices=sorted(BUDGETS), default="full")
+    add_output_options(p, "zipkin_rl_critic.json")
+    a = p.parse_args(argv)
+    out, write = output_request(a)
+    kw = dict(out=out or "zipkin_rl_critic", budget=a.budget, write=write, force=a.force)
+    store.check_then_run(p, lambda: target(**kw), lambda: run_critic(**kw))
+
+
+if __name__ == "__main__":
+    main()
