@@ -14,7 +14,7 @@ COMMANDS = {
     "zipkin-rl-structure": ("zipkin_rl_structure", False,
                             "the agents' targets against the optimal policy's (Chapter 9)"),
     "zipkin-rl-critic": ("zipkin_rl_critic", False,
-                         "DDPG's actor trained on the exact critic (Chapter 9)"),
+                         "DDPG's actor on the exact critic, and other critics (Chapter 9)"),
     "paper": ("paper", False,
               "the paper's Settings 1-4: tuning sweeps and re-runs (Chapter 10)"),
     "paper-draws": ("paper_draws", False,

@@ -97,12 +97,15 @@ _ZIPKIN_CELLS = tuple((L, b) for b in (4, 9, 19, 39) for L in (1, 2, 3, 4))
 #: zipkin-rl-critic: zipkin-rl's training budget (DDPG's steps), the cells (L, b) and seeds of
 #: the actor on the exact critic, the (paths, periods after a burn-in of 50) of the optimal
 #: policy's simulation whose states it trains on; ``learned``: the cells and seeds whose table
-#: runs are repeated with their critics' greedy policies scored
+#: runs are repeated with their critics' greedy policies scored; ``quantile``: those of DDPG
+#: with dist. SAC's critics
 ZIPKIN_RL_CRITIC = {
     "tiny": dict(train="tiny", cells=((2, 4),), seeds=(0,), states=(4, 50),
-                 learned=dict(cells=((2, 4),), seeds=(0,))),
+                 learned=dict(cells=((2, 4),), seeds=(0,)),
+                 quantile=dict(cells=((2, 4),), seeds=(0,))),
     "full": dict(train="full", cells=_ZIPKIN_CELLS, seeds=(0, 1, 2, 3), states=(20, 100),
-                 learned=dict(cells=_ZIPKIN_CELLS, seeds=(0, 1))),
+                 learned=dict(cells=_ZIPKIN_CELLS, seeds=(0, 1)),
+                 quantile=dict(cells=_ZIPKIN_CELLS, seeds=(0, 1))),
 }
 
 #: sb3-study: steps (transitions per run), evaluation cadence, seeds, instances, and the

@@ -122,7 +122,7 @@ def _train_scoring_checkpoints(agent_type, train_env, cfg, eval_env, decoder, sc
 
 def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
                   return_agent=False, overrides=None, score_checkpoints=False,
-                  checkpoint_extra=None):
+                  checkpoint_extra=None, agent_type=None):
     """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds); with
     ``return_agent``, ``(row, agent)`` (the agent holding its best policy on validation).
     ``overrides``: config fields to change from the chapters' configuration (a dict), after
@@ -131,7 +131,9 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     evaluation (not only of the one kept), to tell a run that never found a good policy from
     one that found it but did not keep it; training is unchanged. ``checkpoint_extra``
     (with ``score_checkpoints``): a function of the agent whose dict each checkpoint also
-    holds (its CPU time, as the scoring's, is not counted as training's)."""
+    holds (its CPU time, as the scoring's, is not counted as training's). ``agent_type``
+    (with ``score_checkpoints``): a subclass of :class:`~deepstock_lite.rl.ddpg.DDPG` to
+    train instead of DDPG itself (an experiment's change to one of its parts)."""
     from deepstock_lite.envs import BatchInventoryEnv
     from deepstock_lite.rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
 
@@ -146,6 +148,10 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
         raise ValueError(f"score_checkpoints is implemented for algo='ddpg', got {algo!r}")
     if checkpoint_extra is not None and not (score_checkpoints and callable(checkpoint_extra)):
         raise ValueError("checkpoint_extra must be a function of the agent, and needs "
+                         "score_checkpoints=True")
+    if agent_type is not None and not (score_checkpoints and isinstance(agent_type, type)
+                                       and issubclass(agent_type, ddpg.DDPG)):
+        raise ValueError("agent_type must be a subclass of DDPG, and needs "
                          "score_checkpoints=True")
     B = _BUDGETS[budget]
     set_seed(seed)
@@ -179,8 +185,8 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
             t_scoring.append(time.process_time() - t)
             return out
 
-        agent, checkpoints = _train_scoring_checkpoints(ddpg.DDPG, train_env, cfg, eval_env,
-                                                        decoder, score)
+        agent, checkpoints = _train_scoring_checkpoints(agent_type or ddpg.DDPG, train_env,
+                                                        cfg, eval_env, decoder, score)
         cpu = time.process_time() - t0 - sum(t_scoring)
     else:
         agent, hist = module.train(train_env, cfg, eval_env=eval_env, decoder=decoder,

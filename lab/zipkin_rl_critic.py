@@ -23,7 +23,11 @@ simulation, as in ``python -m lab zipkin-rl-structure``); every ``eval_every`` u
 rounded policy is scored exactly, as ``python -m lab zipkin-rl`` scores the kept one.
 
 Per cell the file also records the exact gap of the :math:`\gamma`-discounted optimal policy:
-the floor that the discount alone puts under any agent of that :math:`\gamma`.
+the floor that the discount alone puts under any agent of that :math:`\gamma`. Then the
+table's DDPG runs are repeated (the same configuration and seeds, ``critic="learned"``) with
+the policy their critic recommends (:class:`CriticGreedy`) scored at every evaluation, and
+run once more with dist. SAC's critics in place of DDPG's (:class:`QuantileCriticDDPG`,
+``critic="quantile"``).
 
 Rows go to ``zipkin_rl_critic.json`` as each run ends (a killed run resumes): the committed
 file only at ``--budget full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/``; a
@@ -34,6 +38,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+
+import copy
 
 import numpy as np
 import torch
@@ -46,13 +52,16 @@ from deepstock_lite.core import results_store as store
 from deepstock_lite.core.decoding import inventory_position
 from deepstock_lite.core.results_store import add_output_options, output_request
 from deepstock_lite.core.seeding import set_seed
+from deepstock_lite.rl import ddpg, dsac
+from deepstock_lite.rl.networks import adam, polyak_update
 
 from .budgets import ZIPKIN_RL as RL_BUDGETS, ZIPKIN_RL_CRITIC as BUDGETS
 from .zipkin_rl import H, MEAN, _setup, exact_cost, zipkin_rl_run
 from .zipkin_rl_structure import optimal_states
 
 __all__ = ["discounted_action_costs", "exact_critic_run", "CriticGreedy", "learned_critic_run",
-           "target", "run_critic", "main", "EXPERIMENT"]
+           "QuantileCriticDDPG", "quantile_critic_run", "target", "run_critic", "main",
+           "EXPERIMENT"]
 
 EXPERIMENT = "DDPG's actor on the exact critic, Zipkin's cells"
 
@@ -104,7 +113,7 @@ def exact_critic_run(L, b, seed, *, budget="full", states=None, action_costs=Non
     trained on the exact critic of cell (L, b), scored exactly at every evaluation.
     ``states`` (the optimal policy's visited states) and ``action_costs``
     (:func:`discounted_action_costs`) are computed when not given."""
-    from deepstock_lite.rl import BaseStockDecoder, ddpg
+    from deepstock_lite.rl import BaseStockDecoder
     from deepstock_lite.rl.evaluation import decay_learning_rates
 
     plan = BUDGETS[budget]
@@ -201,6 +210,63 @@ def learned_critic_run(L, b, seed, *, budget="full"):
     return {**row, "critic": "learned"}
 
 
+class QuantileCriticDDPG(ddpg.DDPG):
+    r"""DDPG with dist. SAC's critics in place of its own (the rest is DDPG's, the actor
+    deterministic): twin quantile critics :math:`Z_{\phi_k}(s, \tilde u)` of
+    ``n_quantiles`` return quantiles, regressed by the quantile Huber loss on the pooled
+    target atoms at :math:`(s', \pi_{\bar\theta}(s'))` with each critic's
+    ``top_quantiles_to_drop`` largest dropped (TQC); the actor ascends the mean of the two
+    critics' quantiles. ``n_quantiles``, ``top_quantiles_to_drop`` and ``kappa`` are dist.
+    SAC's defaults (:class:`~deepstock_lite.rl.dsac.DSACConfig`)."""
+
+    def __init__(self, config, obs_dim, a_max, decoder=None):
+        super().__init__(config, obs_dim, a_max, decoder)    # DDPG's own critic stays unused
+        c, d = self.config, dsac.DSACConfig()
+        self.n_drop, self.kappa = d.top_quantiles_to_drop, d.kappa
+        self.levels = dsac.quantile_levels(d.n_quantiles)
+        with torch.random.fork_rng():          # drawn after DDPG's networks: the same actor
+            torch.manual_seed(c.seed + 1)
+            self.z = [dsac.QuantileCritic(obs_dim, c.hidden, c.activation, d.n_quantiles,
+                                          self.act_dim) for _ in range(2)]
+        self.z_target = [copy.deepcopy(z).requires_grad_(False) for z in self.z]
+        self.critic_params = [p for z in self.z for p in z.parameters()]
+        self.critic_opt = adam(self.critic_params, c.critic_lr)
+
+    def update(self, batch):
+        c = self.config
+        o, o2 = batch["obs"], batch["next_obs"]
+        s, s2 = self.obs_norm(o), self.obs_norm(o2)
+        u, d = batch["u"], batch["terminated"]
+        r = self.scaled_reward(batch["r"])
+        with torch.no_grad():
+            u2 = self.actor_target(s2)
+            pooled = torch.sort(torch.cat([z(s2, u2) for z in self.z_target], -1), -1).values
+            keep = pooled.shape[-1] - len(self.z) * self.n_drop
+            y = r[:, None] + c.gamma * (1.0 - d[:, None]) * pooled[:, :keep]
+        critic_loss = sum(dsac.quantile_huber_loss(z(s, u), y, self.levels, self.kappa)
+                          for z in self.z)
+        self.gradient_step(self.critic_opt, critic_loss, self.critic_params)
+        for z in self.z:                        # the actor's gradient only
+            z.requires_grad_(False)
+        a = self.actor(s)
+        actor_loss = -torch.stack([z(s, a) for z in self.z]).mean()
+        self.gradient_step(self.actor_opt, actor_loss, self.actor.parameters())
+        for z, zt in zip(self.z, self.z_target):
+            z.requires_grad_(True)
+            polyak_update(zt, z, c.tau)
+        polyak_update(self.actor_target, self.actor, c.tau)
+        return {"critic_loss": critic_loss.item(), "actor_loss": actor_loss.item()}
+
+
+def quantile_critic_run(L, b, seed, *, budget="full"):
+    """One row: the table's DDPG run of cell (L, b) with :class:`QuantileCriticDDPG` in place
+    of DDPG (the same configuration and seed), scored exactly at every evaluation."""
+    row = zipkin_rl_run(L, b, algo="ddpg", reg="base", seed=seed,
+                        budget=BUDGETS[budget]["train"], score_checkpoints=True,
+                        agent_type=QuantileCriticDDPG)
+    return {**row, "critic": "quantile"}
+
+
 def target(out="zipkin_rl_critic", *, budget="full", write=False, force=False):
     """``(path, old)``: where the experiment writes and the rows it resumes from, checked
     before anything trains (:func:`deepstock_lite.core.results_store.prepare`)."""
@@ -249,20 +315,24 @@ def run_critic(budget="full", out="zipkin_rl_critic", *, write=False, force=Fals
                       f"{disc / opt - 1:+.3%}", flush=True)
         if path is not None:
             store.write_json(path, data)
-    # the table's DDPG runs again, their critics' own recommendations scored beside them
-    learned = plan["learned"]
-    for L, b in learned["cells"]:
-        for seed in learned["seeds"]:
-            if (L, b, seed, "learned") in done:
-                continue
-            row = learned_critic_run(L, b, seed, budget=budget)
-            data["rows"].append(row)
-            if path is not None:
-                store.write_json(path, data)
-            if not quiet:
-                print(f"L={L} b={b:>2} seed {seed}: DDPG gap {row['gap']:+.2%}, its critic's "
-                      f"greedy policy {row['checkpoints'][-1]['critic_gap']:+.2%} at the end "
-                      f"({row['cpu_seconds']:.0f} CPU s)", flush=True)
+    # the table's DDPG runs again, their critics' own recommendations scored beside them;
+    # then DDPG with dist. SAC's critics
+    for kind, run in (("learned", learned_critic_run), ("quantile", quantile_critic_run)):
+        for L, b in plan[kind]["cells"]:
+            for seed in plan[kind]["seeds"]:
+                if (L, b, seed, kind) in done:
+                    continue
+                row = run(L, b, seed, budget=budget)
+                data["rows"].append(row)
+                if path is not None:
+                    store.write_json(path, data)
+                if not quiet:
+                    extra = (f", its critic's greedy policy "
+                             f"{row['checkpoints'][-1]['critic_gap']:+.2%} at the end"
+                             if kind == "learned" else "")
+                    print(f"L={L} b={b:>2} seed {seed}: DDPG ({kind} critic) gap "
+                          f"{row['gap']:+.2%}{extra} ({row['cpu_seconds']:.0f} CPU s)",
+                          flush=True)
     return data
 
 

@@ -165,7 +165,9 @@ def test_exact_critic_tiny_run_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(results_store, "RESULTS", tmp_path / "committed")
     monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
     data = zc.run_critic("tiny", out="c", quiet=True)
-    row, learned = data["rows"]     # the actor on the exact critic, then the table's run
+    # the actor on the exact critic, the table's run, then DDPG with dist. SAC's critics
+    row, learned, quantile = data["rows"]
+    assert quantile["critic"] == "quantile" and len(quantile["checkpoints"]) >= 1
     assert (row["L"], row["b"], row["seed"], row["critic"]) == (2, 4, 0, "exact")
     assert learned["critic"] == "learned" and learned["gap"] == zipkin_rl.zipkin_rl_run(
         2, 4, budget="tiny")["gap"]                   # the table's run, unchanged
@@ -195,3 +197,29 @@ def test_critic_greedy_orders_to_the_critics_best_target():
     assert zc.CriticGreedy(agent, S=8, chunk=3).act(states).tolist() == [8.0, 1.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="checkpoint_extra"):
         zipkin_rl.zipkin_rl_run(2, 4, budget="tiny", checkpoint_extra=lambda a: {})
+    with pytest.raises(ValueError, match="agent_type"):
+        zipkin_rl.zipkin_rl_run(2, 4, budget="tiny", agent_type=zc.QuantileCriticDDPG)
+    with pytest.raises(ValueError, match="agent_type"):
+        zipkin_rl.zipkin_rl_run(2, 4, budget="tiny", score_checkpoints=True, agent_type=dict)
+
+
+def test_quantile_critic_ddpg_keeps_ddpgs_actor_and_learns():
+    """DDPG with dist. SAC's critics: the same initial actor as DDPG's, two quantile critics
+    of dist. SAC's width, and an update that moves both critics and the actor."""
+    import torch
+    from deepstock_lite.rl import ddpg, dsac
+    from lab import zipkin_rl_critic as zc
+
+    cfg = ddpg.DDPGConfig(seed=3, a_max=20.0)
+    plain, q = ddpg.DDPG(cfg, 2, 20.0), zc.QuantileCriticDDPG(cfg, 2, 20.0)
+    for a, b in zip(plain.actor.parameters(), q.actor.parameters()):
+        assert torch.equal(a, b)
+    s = torch.randn(1, 2)
+    assert q.z[0](s, torch.zeros(1, 1)).shape == (1, dsac.DSACConfig().n_quantiles)
+    batch = {"obs": torch.rand(8, 2), "next_obs": torch.rand(8, 2), "u": torch.rand(8, 1),
+             "r": -torch.rand(8), "terminated": torch.zeros(8)}
+    before = [p.clone() for p in q.actor.parameters()] + [p.clone() for p in q.critic_params]
+    out = q.update(batch)
+    after = list(q.actor.parameters()) + q.critic_params
+    assert all(not torch.equal(x, y) for x, y in zip(before, after))
+    assert set(out) == {"critic_loss", "actor_loss"}
