@@ -48,6 +48,7 @@ from deepstock_lite.classical import (DiscreteDemand, LookupPolicy, backorder_ba
                                      evaluate_policy_exact, solve_lost_sales)
 from deepstock_lite.classical.lost_sales.model import LostSalesModel
 from deepstock_lite.classical.lost_sales.state_space import StateSpace
+from deepstock_lite.classical.lost_sales.value_iteration import argmin_segments
 from deepstock_lite.core import results_store as store
 from deepstock_lite.core.decoding import inventory_position
 from deepstock_lite.core.results_store import add_output_options, output_request
@@ -90,10 +91,7 @@ def discounted_action_costs(L, b, gamma, tol=1e-9, max_iter=10_000):
         raise RuntimeError(f"value iteration did not reach tol={tol:g} in {max_iter} "
                            "iterations")
     J = A @ v
-    mins = np.minimum.reduceat(J, starts)
-    at_min = J <= np.repeat(mins, room + 1) + 1e-12 * max(1.0, float(np.abs(mins).max()))
-    orders = np.minimum.reduceat(np.where(at_min, z, np.iinfo(np.int64).max), starts)
-    return space, starts, J, orders
+    return space, starts, J, argmin_segments(J, starts, room + 1)
 
 
 def _interpolated_cost(J, starts, room, idx, q):
@@ -108,11 +106,13 @@ def _interpolated_cost(J, starts, room, idx, q):
     return j0 + (q - low) * (j1 - j0)
 
 
-def exact_critic_run(L, b, seed, *, budget="full", states=None, action_costs=None):
+def exact_critic_run(L, b, seed, *, budget="full", states=None, action_costs=None,
+                     optimal=None):
     """One row: the table's DDPG actor (config and seed of ``python -m lab zipkin-rl``)
     trained on the exact critic of cell (L, b), scored exactly at every evaluation.
-    ``states`` (the optimal policy's visited states) and ``action_costs``
-    (:func:`discounted_action_costs`) are computed when not given."""
+    ``states`` (the optimal policy's visited states), ``action_costs``
+    (:func:`discounted_action_costs`) and ``optimal`` (the cell's optimal cost) are computed
+    when not given."""
     from deepstock_lite.rl import BaseStockDecoder
     from deepstock_lite.rl.evaluation import decay_learning_rates
 
@@ -126,7 +126,8 @@ def exact_critic_run(L, b, seed, *, budget="full", states=None, action_costs=Non
     if action_costs is None:
         action_costs = discounted_action_costs(L, b, cfg.gamma)
     space, starts, J, _ = action_costs
-    opt = float(solve_lost_sales(DiscreteDemand.poisson(MEAN), L=L, h=H, b=b).cost)
+    opt = float(solve_lost_sales(DiscreteDemand.poisson(MEAN), L=L, h=H, b=b).cost) \
+        if optimal is None else optimal
     t0 = time.process_time()
     # the agent of the table's run: its actor's initial weights, Adam, the decoder
     agent = ddpg.DDPG(dataclasses.replace(cfg, a_max=a_max), L, a_max, BaseStockDecoder(L))
@@ -305,7 +306,7 @@ def run_critic(budget="full", out="zipkin_rl_critic", *, write=False, force=Fals
             if (L, b, seed, "exact") in done:
                 continue
             row = exact_critic_run(L, b, seed, budget=budget, states=states,
-                                   action_costs=costs)
+                                   action_costs=costs, optimal=opt)
             data["rows"].append(row)
             if path is not None:
                 store.write_json(path, data)
