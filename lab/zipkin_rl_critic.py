@@ -27,7 +27,8 @@ the floor that the discount alone puts under any agent of that :math:`\gamma`. T
 table's DDPG runs are repeated (the same configuration and seeds, ``critic="learned"``) with
 the policy their critic recommends (:class:`CriticGreedy`) scored at every evaluation, and
 run once more with dist. SAC's critics in place of DDPG's (:class:`QuantileCriticDDPG`,
-``critic="quantile"``).
+``critic="quantile"``), and with those critics and four times the transitions (zipkin-rl's
+``longer`` budget with the table's minibatch, ``critic="quantile_longer"``).
 
 Rows go to ``zipkin_rl_critic.json`` as each run ends (a killed run resumes): the committed
 file only at ``--budget full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/``; a
@@ -259,13 +260,20 @@ class QuantileCriticDDPG(ddpg.DDPG):
         return {"critic_loss": critic_loss.item(), "actor_loss": actor_loss.item()}
 
 
-def quantile_critic_run(L, b, seed, *, budget="full"):
+def quantile_critic_run(L, b, seed, *, budget="full", longer=False):
     """One row: the table's DDPG run of cell (L, b) with :class:`QuantileCriticDDPG` in place
-    of DDPG (the same configuration and seed), scored exactly at every evaluation."""
-    row = zipkin_rl_run(L, b, algo="ddpg", reg="base", seed=seed,
-                        budget=BUDGETS[budget]["train"], score_checkpoints=True,
-                        agent_type=QuantileCriticDDPG)
-    return {**row, "critic": "quantile"}
+    of DDPG (the same configuration and seed), scored exactly at every evaluation. With
+    ``longer``, at the budget's ``quantile_longer`` training budget and configuration
+    (``full``: zipkin-rl's longer budget, four times the transitions, with the table's
+    minibatch of 256 kept)."""
+    plan = BUDGETS[budget]["quantile_longer"] if longer else BUDGETS[budget]
+    config = dict(plan.get("config", {}))
+    row = zipkin_rl_run(L, b, algo="ddpg", reg="base", seed=seed, budget=plan["train"],
+                        score_checkpoints=True, agent_type=QuantileCriticDDPG,
+                        overrides=config or None)
+    if longer:                                  # the configuration the run had
+        row["config"] = {**row.get("config", {}), **config}
+    return {**row, "critic": "quantile_longer" if longer else "quantile"}
 
 
 def target(out="zipkin_rl_critic", *, budget="full", write=False, force=False):
@@ -317,8 +325,10 @@ def run_critic(budget="full", out="zipkin_rl_critic", *, write=False, force=Fals
         if path is not None:
             store.write_json(path, data)
     # the table's DDPG runs again, their critics' own recommendations scored beside them;
-    # then DDPG with dist. SAC's critics
-    for kind, run in (("learned", learned_critic_run), ("quantile", quantile_critic_run)):
+    # then DDPG with dist. SAC's critics, at the table's budget and at four times it
+    runs = (("learned", learned_critic_run), ("quantile", quantile_critic_run),
+            ("quantile_longer", lambda *a, **k: quantile_critic_run(*a, **k, longer=True)))
+    for kind, run in runs:
         for L, b in plan[kind]["cells"]:
             for seed in plan[kind]["seeds"]:
                 if (L, b, seed, kind) in done:
