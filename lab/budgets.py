@@ -98,20 +98,21 @@ _ZIPKIN_CELLS = tuple((L, b) for b in (4, 9, 19, 39) for L in (1, 2, 3, 4))
 #: the actor on the exact critic, the (paths, periods after a burn-in of 50) of the optimal
 #: policy's simulation whose states it trains on; ``learned``: the cells and seeds whose table
 #: runs are repeated with their critics' greedy policies scored; ``quantile``: those of DDPG
-#: with dist. SAC's critics; ``quantile_longer``: those of DDPG with dist. SAC's critics at
-#: zipkin-rl's budget ``train`` with the configuration fields ``config`` (``longer``: four
-#: times the transitions; its minibatch of 1 024 put back to the table's 256)
+#: with dist. SAC's critics; ``longer``: those of DDPG with each of ``critics`` (dist. SAC's,
+#: "quantile", and its own, "plain") at zipkin-rl's budget ``train`` with the configuration
+#: fields ``config`` (``longer``: four times the transitions; its minibatch of 1 024 put back
+#: to the table's 256)
 ZIPKIN_RL_CRITIC = {
     "tiny": dict(train="tiny", cells=((2, 4),), seeds=(0,), states=(4, 50),
                  learned=dict(cells=((2, 4),), seeds=(0,)),
                  quantile=dict(cells=((2, 4),), seeds=(0,)),
-                 quantile_longer=dict(cells=((2, 4),), seeds=(0,), train="tiny",
-                                      config={"batch_size": 64})),
+                 longer=dict(cells=((2, 4),), seeds=(0,), train="tiny",
+                             config={"batch_size": 64}, critics=("quantile", "plain"))),
     "full": dict(train="full", cells=_ZIPKIN_CELLS, seeds=(0, 1, 2, 3), states=(20, 100),
                  learned=dict(cells=_ZIPKIN_CELLS, seeds=(0, 1)),
                  quantile=dict(cells=_ZIPKIN_CELLS, seeds=(0, 1)),
-                 quantile_longer=dict(cells=_ZIPKIN_CELLS, seeds=(0, 1), train="longer",
-                                      config={"batch_size": 256})),
+                 longer=dict(cells=_ZIPKIN_CELLS, seeds=(0, 1), train="longer",
+                             config={"batch_size": 256}, critics=("quantile", "plain"))),
 }
 
 #: sb3-study: steps (transitions per run), evaluation cadence, seeds, instances, and the

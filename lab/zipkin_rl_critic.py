@@ -27,8 +27,9 @@ the floor that the discount alone puts under any agent of that :math:`\gamma`. T
 table's DDPG runs are repeated (the same configuration and seeds, ``critic="learned"``) with
 the policy their critic recommends (:class:`CriticGreedy`) scored at every evaluation, and
 run once more with dist. SAC's critics in place of DDPG's (:class:`QuantileCriticDDPG`,
-``critic="quantile"``), and with those critics and four times the transitions (zipkin-rl's
-``longer`` budget with the table's minibatch, ``critic="quantile_longer"``).
+``critic="quantile"``); last, on four times the transitions (zipkin-rl's ``longer`` budget
+with the table's minibatch), with those critics (``critic="quantile_longer"``) and with
+DDPG's own (``"plain_longer"``, the control).
 
 Rows go to ``zipkin_rl_critic.json`` as each run ends (a killed run resumes): the committed
 file only at ``--budget full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/``; a
@@ -37,10 +38,10 @@ file of another budget is replaced only with ``--force``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import time
-
 import copy
+import dataclasses
+import functools
+import time
 
 import numpy as np
 import torch
@@ -54,6 +55,7 @@ from deepstock_lite.core import results_store as store
 from deepstock_lite.core.decoding import inventory_position
 from deepstock_lite.core.results_store import add_output_options, output_request
 from deepstock_lite.core.seeding import set_seed
+from deepstock_lite.core.validation import check_choice
 from deepstock_lite.rl import ddpg, dsac
 from deepstock_lite.rl.networks import adam, polyak_update
 
@@ -62,7 +64,7 @@ from .zipkin_rl import H, MEAN, _setup, exact_cost, zipkin_rl_run
 from .zipkin_rl_structure import optimal_states
 
 __all__ = ["discounted_action_costs", "exact_critic_run", "CriticGreedy", "learned_critic_run",
-           "QuantileCriticDDPG", "quantile_critic_run", "target", "run_critic", "main",
+           "QuantileCriticDDPG", "quantile_critic_run", "longer_run", "target", "run_critic", "main",
            "EXPERIMENT"]
 
 EXPERIMENT = "DDPG's actor on the exact critic, Zipkin's cells"
@@ -260,20 +262,29 @@ class QuantileCriticDDPG(ddpg.DDPG):
         return {"critic_loss": critic_loss.item(), "actor_loss": actor_loss.item()}
 
 
-def quantile_critic_run(L, b, seed, *, budget="full", longer=False):
+def quantile_critic_run(L, b, seed, *, budget="full"):
     """One row: the table's DDPG run of cell (L, b) with :class:`QuantileCriticDDPG` in place
-    of DDPG (the same configuration and seed), scored exactly at every evaluation. With
-    ``longer``, at the budget's ``quantile_longer`` training budget and configuration
-    (``full``: zipkin-rl's longer budget, four times the transitions, with the table's
-    minibatch of 256 kept)."""
-    plan = BUDGETS[budget]["quantile_longer"] if longer else BUDGETS[budget]
-    config = dict(plan.get("config", {}))
+    of DDPG (the same configuration and seed), scored exactly at every evaluation."""
+    row = zipkin_rl_run(L, b, algo="ddpg", reg="base", seed=seed,
+                        budget=BUDGETS[budget]["train"], score_checkpoints=True,
+                        agent_type=QuantileCriticDDPG)
+    return {**row, "critic": "quantile"}
+
+
+def longer_run(L, b, seed, *, budget="full", critic="quantile"):
+    """One row: DDPG on cell (L, b) at the budget's ``longer`` training budget and
+    configuration (``full``: zipkin-rl's longer budget, four times the table's transitions,
+    with the table's minibatch of 256 kept), with dist. SAC's critics
+    (``critic="quantile"``, :class:`QuantileCriticDDPG`) or its own (``"plain"``, the
+    control), scored exactly at every evaluation."""
+    check_choice("critic", critic, {"quantile", "plain"})
+    plan = BUDGETS[budget]["longer"]
+    config = dict(plan["config"])
     row = zipkin_rl_run(L, b, algo="ddpg", reg="base", seed=seed, budget=plan["train"],
-                        score_checkpoints=True, agent_type=QuantileCriticDDPG,
-                        overrides=config or None)
-    if longer:                                  # the configuration the run had
-        row["config"] = {**row.get("config", {}), **config}
-    return {**row, "critic": "quantile_longer" if longer else "quantile"}
+                        score_checkpoints=True, overrides=config,
+                        agent_type=QuantileCriticDDPG if critic == "quantile" else None)
+    row["config"] = {**row.get("config", {}), **config}     # the configuration it ran
+    return {**row, "critic": f"{critic}_longer"}
 
 
 def target(out="zipkin_rl_critic", *, budget="full", write=False, force=False):
@@ -325,12 +336,15 @@ def run_critic(budget="full", out="zipkin_rl_critic", *, write=False, force=Fals
         if path is not None:
             store.write_json(path, data)
     # the table's DDPG runs again, their critics' own recommendations scored beside them;
-    # then DDPG with dist. SAC's critics, at the table's budget and at four times it
-    runs = (("learned", learned_critic_run), ("quantile", quantile_critic_run),
-            ("quantile_longer", lambda *a, **k: quantile_critic_run(*a, **k, longer=True)))
-    for kind, run in runs:
-        for L, b in plan[kind]["cells"]:
-            for seed in plan[kind]["seeds"]:
+    # then DDPG with dist. SAC's critics, at the table's budget and at four times it, and
+    # DDPG itself at four times it (the control)
+    runs = [("learned", "learned", learned_critic_run),
+            ("quantile", "quantile", quantile_critic_run)]
+    runs += [(f"{critic}_longer", "longer", functools.partial(longer_run, critic=critic))
+             for critic in plan["longer"]["critics"]]
+    for kind, key, run in runs:
+        for L, b in plan[key]["cells"]:
+            for seed in plan[key]["seeds"]:
                 if (L, b, seed, kind) in done:
                     continue
                 row = run(L, b, seed, budget=budget)

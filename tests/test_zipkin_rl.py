@@ -165,12 +165,16 @@ def test_exact_critic_tiny_run_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(results_store, "RESULTS", tmp_path / "committed")
     monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
     data = zc.run_critic("tiny", out="c", quiet=True)
-    # the actor on the exact critic, the table's run, then DDPG with dist. SAC's critics at
-    # the table's budget and at the longer one (tiny: the table's, with a minibatch of 64)
-    row, learned, quantile, longer = data["rows"]
+    # the actor on the exact critic, the table's run, DDPG with dist. SAC's critics, then
+    # the longer budget's runs with those critics and with DDPG's own (tiny: the table's
+    # budget with a minibatch of 64)
+    row, learned, quantile, q_long, plain_long = data["rows"]
     assert quantile["critic"] == "quantile" and len(quantile["checkpoints"]) >= 1
-    assert longer["critic"] == "quantile_longer" and longer["config"] == {"batch_size": 64}
-    assert longer["gap"] != quantile["gap"]
+    assert [q_long["critic"], plain_long["critic"]] == ["quantile_longer", "plain_longer"]
+    assert q_long["config"] == plain_long["config"] == {"batch_size": 64}
+    assert len({learned["gap"], quantile["gap"], q_long["gap"], plain_long["gap"]}) == 4
+    with pytest.raises(ValueError, match="critic"):
+        zc.longer_run(2, 4, 0, budget="tiny", critic="exact")
     assert (row["L"], row["b"], row["seed"], row["critic"]) == (2, 4, 0, "exact")
     assert learned["critic"] == "learned" and learned["gap"] == zipkin_rl.zipkin_rl_run(
         2, 4, budget="tiny")["gap"]                   # the table's run, unchanged
