@@ -64,8 +64,8 @@ from .zipkin_rl import H, MEAN, _setup, exact_cost, zipkin_rl_run
 from .zipkin_rl_structure import optimal_states
 
 __all__ = ["discounted_action_costs", "exact_critic_run", "CriticGreedy", "learned_critic_run",
-           "QuantileCriticDDPG", "quantile_critic_run", "longer_run", "target", "run_critic", "main",
-           "EXPERIMENT"]
+           "QuantileCriticDDPG", "quantile_critic_run", "longer_run", "target", "run_critic",
+           "main", "EXPERIMENT"]
 
 EXPERIMENT = "DDPG's actor on the exact critic, Zipkin's cells"
 
