@@ -28,8 +28,8 @@ table's DDPG runs are repeated (the same configuration and seeds, ``critic="lear
 the policy their critic recommends (:class:`CriticGreedy`) scored at every evaluation, and
 run once more with dist. SAC's critics in place of DDPG's (:class:`QuantileCriticDDPG`,
 ``critic="quantile"``); last, on four times the transitions (zipkin-rl's ``longer`` budget
-with the table's minibatch), with those critics (``critic="quantile_longer"``) and with
-DDPG's own (``"plain_longer"``, the control).
+with the table's minibatch), with DDPG's own critic (``critic="plain_longer"``, every cell)
+and with dist. SAC's (``"quantile_longer"``, the cells of the two highest penalties).
 
 Rows go to ``zipkin_rl_critic.json`` as each run ends (a killed run resumes): the committed
 file only at ``--budget full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/``; a
@@ -336,15 +336,16 @@ def run_critic(budget="full", out="zipkin_rl_critic", *, write=False, force=Fals
         if path is not None:
             store.write_json(path, data)
     # the table's DDPG runs again, their critics' own recommendations scored beside them;
-    # then DDPG with dist. SAC's critics, at the table's budget and at four times it, and
-    # DDPG itself at four times it (the control)
-    runs = [("learned", "learned", learned_critic_run),
-            ("quantile", "quantile", quantile_critic_run)]
-    runs += [(f"{critic}_longer", "longer", functools.partial(longer_run, critic=critic))
-             for critic in plan["longer"]["critics"]]
-    for kind, key, run in runs:
-        for L, b in plan[key]["cells"]:
-            for seed in plan[key]["seeds"]:
+    # then DDPG with dist. SAC's critics; last, four times the transitions, with DDPG's own
+    # critic and with dist. SAC's
+    runs = [(kind, plan[kind]["cells"], plan[kind]["seeds"], run)
+            for kind, run in (("learned", learned_critic_run), ("quantile", quantile_critic_run))]
+    runs += [(f"{critic}_longer", cells, plan["longer"]["seeds"],
+              functools.partial(longer_run, critic=critic))
+             for critic, cells in plan["longer"]["cells"].items()]
+    for kind, cells, seeds, run in runs:
+        for L, b in cells:
+            for seed in seeds:
                 if (L, b, seed, kind) in done:
                     continue
                 row = run(L, b, seed, budget=budget)

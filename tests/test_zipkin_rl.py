@@ -168,9 +168,9 @@ def test_exact_critic_tiny_run_resumes(tmp_path, monkeypatch):
     # the actor on the exact critic, the table's run, DDPG with dist. SAC's critics, then
     # the longer budget's runs with those critics and with DDPG's own (tiny: the table's
     # budget with a minibatch of 64)
-    row, learned, quantile, q_long, plain_long = data["rows"]
+    row, learned, quantile, plain_long, q_long = data["rows"]
     assert quantile["critic"] == "quantile" and len(quantile["checkpoints"]) >= 1
-    assert [q_long["critic"], plain_long["critic"]] == ["quantile_longer", "plain_longer"]
+    assert [plain_long["critic"], q_long["critic"]] == ["plain_longer", "quantile_longer"]
     assert q_long["config"] == plain_long["config"] == {"batch_size": 64}
     assert len({learned["gap"], quantile["gap"], q_long["gap"], plain_long["gap"]}) == 4
     with pytest.raises(ValueError, match="critic"):
