@@ -166,7 +166,7 @@ def test_exact_critic_tiny_run_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(results_store, "SCRATCH", tmp_path)
     data = zc.run_critic("tiny", out="c", quiet=True)
     # the actor on the exact critic, the table's run, DDPG with dist. SAC's critics, then
-    # the longer budget's runs with those critics and with DDPG's own (tiny: the table's
+    # the longer budget's runs with DDPG's own critic and with dist. SAC's (tiny: the table's
     # budget with a minibatch of 64)
     row, learned, quantile, plain_long, q_long = data["rows"]
     assert quantile["critic"] == "quantile" and len(quantile["checkpoints"]) >= 1
