@@ -126,14 +126,16 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds); with
     ``return_agent``, ``(row, agent)`` (the agent holding its best policy on validation).
     ``overrides``: config fields to change from the chapters' configuration (a dict), after
-    the budget's own (``longer``: its ``steps_mult`` and ``config``). ``score_checkpoints``
-    (DDPG only): the row also holds ``checkpoints``, the exact gap of the policy at every
-    evaluation (not only of the one kept), to tell a run that never found a good policy from
-    one that found it but did not keep it; training is unchanged. ``checkpoint_extra``
-    (with ``score_checkpoints``): a function of the agent whose dict each checkpoint also
-    holds (its CPU time, as the scoring's, is not counted as training's). ``agent_type``
-    (with ``score_checkpoints``): a subclass of :class:`~deepstock_lite.rl.ddpg.DDPG` to
-    train instead of DDPG itself (an experiment's change to one of its parts)."""
+    the budget's own (``longer``: its ``steps_mult`` and ``config``); the row of a run that
+    changed any records ``steps_mult`` and ``config``, the fields it ran with.
+    ``score_checkpoints`` (DDPG only): the row also holds ``checkpoints``, the exact gap of
+    the policy at every evaluation (not only of the one kept), to tell a run that never found
+    a good policy from one that found it but did not keep it; training is unchanged.
+    ``checkpoint_extra`` (with ``score_checkpoints``): a function of the agent whose dict
+    each checkpoint also holds (its CPU time, as the scoring's, is not counted as
+    training's). ``agent_type`` (with ``score_checkpoints``): a subclass of
+    :class:`~deepstock_lite.rl.ddpg.DDPG` to train instead of DDPG itself (an experiment's
+    change to one of its parts)."""
     from deepstock_lite.envs import BatchInventoryEnv
     from deepstock_lite.rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
 
@@ -198,8 +200,9 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
            "best_step": int(agent.best["step"]) if agent.best else None,
            "total_steps": int(cfg.total_steps),
            "evaluated_from": None if start is None else list(start)}
-    if steps_mult != 1 or budget_config:
-        row.update(steps_mult=steps_mult, config=dict(budget_config))
+    ran = {**budget_config, **(overrides or {})}        # the config fields the run changed
+    if steps_mult != 1 or ran:
+        row.update(steps_mult=steps_mult, config=ran)
     if score_checkpoints:
         row["checkpoints"] = checkpoints
     return (row, agent) if return_agent else row

@@ -279,11 +279,9 @@ def longer_run(L, b, seed, *, budget="full", critic="quantile"):
     control), scored exactly at every evaluation."""
     check_choice("critic", critic, {"quantile", "plain"})
     plan = BUDGETS[budget]["longer"]
-    config = dict(plan["config"])
     row = zipkin_rl_run(L, b, algo="ddpg", reg="base", seed=seed, budget=plan["train"],
-                        score_checkpoints=True, overrides=config,
+                        score_checkpoints=True, overrides=dict(plan["config"]),
                         agent_type=QuantileCriticDDPG if critic == "quantile" else None)
-    row["config"] = {**row.get("config", {}), **config}     # the configuration it ran
     return {**row, "critic": f"{critic}_longer"}
 
 

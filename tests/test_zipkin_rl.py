@@ -111,6 +111,9 @@ def test_longer_budget_multiplies_the_transitions_and_records_its_config(monkeyp
     row = zipkin_rl.zipkin_rl_run(1, 4, algo="ddpg", budget="tiny")
     assert row["steps_mult"] == 2 and row["config"] == {"batch_size": 32}
     assert row["total_steps"] == 1_000          # 2 x 25 000 x 0.02
+    # overrides on top of the budget's config: the row records the fields the run had
+    over = zipkin_rl.zipkin_rl_run(1, 4, algo="ddpg", budget="tiny", overrides={"batch_size": 16})
+    assert over["steps_mult"] == 2 and over["config"] == {"batch_size": 16}
     plain = zipkin_rl.zipkin_rl_run(1, 4, algo="ppo", budget="tiny")
     assert "steps_mult" not in plain and "config" not in plain
 
