@@ -95,7 +95,37 @@ def test_sb3_efficiency_reads_a_study(tmp_path, capsys):
     assert len(rows) == 4
     assert eff.verdicts(rows) == [("ppo", "b", "book", True, True, True, True),
                                   ("ddpg", "b", "book", True, True, True, True)]
-    assert "yes" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "yes" in out and "not shown" in out      # equal gaps, no spread: no verdict
     with pytest.raises(SystemExit):
         eff.main(["--study", str(tmp_path / "missing.json")])
     assert "sb3-study" in capsys.readouterr().err
+
+
+def test_end_differences_say_worse_only_where_the_interval_excludes_zero():
+    """Welch's interval of the book's mean test gap minus SB3's: a clear shortfall is
+    "worse", an overlap is not shown either way (the verdicts of sb3_efficiency.py)."""
+    import numpy as np
+    import pytest
+    from scipy import stats
+
+    from deepstock_lite.integrations import sb3_summary
+
+    def run(lib, seed, best, final):
+        return {"lib": lib, "algo": "ppo", "reg": "base", "instance": "b", "seed": seed,
+                "best_gap": best, "final_gap": final}
+    sb3 = [(0.010, 0.020), (0.012, 0.040), (0.011, 0.010), (0.013, 0.030)]
+    book = [(0.030, 0.035), (0.032, 0.015), (0.031, 0.025), (0.033, 0.030)]
+    runs = {f"{lib}/{s}": run(lib, s, *g) for lib, gaps in (("sb3", sb3), ("book", book))
+            for s, g in enumerate(gaps)}
+    rows = sb3_summary.end_differences({"runs": runs})
+    (_, _, lib, key, diff, low, high), final = rows
+    assert (lib, key) == ("book", "best_gap") and diff == pytest.approx(0.02)
+    ci = stats.ttest_ind([g[0] for g in book], [g[0] for g in sb3],
+                         equal_var=False).confidence_interval(0.95)
+    assert (low, high) == pytest.approx((ci.low, ci.high)) and low > 0     # worse
+    assert final[3] == "final_gap" and final[5] < 0 < final[6]           # not shown
+    assert np.isnan(sb3_summary.end_differences({"runs": {
+        k: v for k, v in runs.items() if k.endswith("/0") or k.startswith("sb3")}})[0][5])
+    with pytest.raises(TypeError, match="data"):
+        sb3_summary.end_differences([])

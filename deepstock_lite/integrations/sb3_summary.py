@@ -8,7 +8,7 @@ import numpy as np
 from ..core import results_store as store
 
 __all__ = ["RESULTS", "LIBS", "ALGOS", "REGS", "LIB_NAMES", "summarize", "format_table",
-           "summary_table", "efficiency", "format_efficiency"]
+           "summary_table", "efficiency", "format_efficiency", "end_differences"]
 
 #: the committed results file the appendix chapter loads
 RESULTS = store.RESULTS / "sb3_study.json"
@@ -120,3 +120,37 @@ def format_efficiency(data, reg="base"):
         lines.append(f"{algo:5} {inst:4} {lib:10} {t5:9.1f} {t3:9.1f} {fg:9.1%} {bg:9.1%} "
                      f"{n:5d}")
     return "\n".join(lines)
+
+
+def end_differences(data, reg="base"):
+    """Where each of the book's agents ends against Stable-Baselines3's, under decoding
+    ``reg``: rows ``(algo, instance, lib, key, mean difference, low, high)`` for ``key`` in
+    ``("best_gap", "final_gap")``: the book's mean test gap minus SB3's over the seeds of the
+    same algorithm and instance, with Welch's 95% interval (independent runs:
+    :func:`scipy.stats.ttest_ind` with ``equal_var=False``, as Chapter 13 computes it; the
+    bounds are NaN with fewer than two seeds on a side or no spread)."""
+    from scipy import stats
+
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), dict):
+        raise TypeError("data must be the sb3 study's results dict (with a 'runs' mapping)")
+    groups = {}
+    for r in data["runs"].values():
+        if r["reg"] == reg:
+            groups.setdefault((r["algo"], r["instance"], r["lib"]), []).append(r)
+    rows = []
+    for algo in ALGOS:
+        for inst in ("a", "b"):
+            sb3 = groups.get((algo, inst, "sb3"))
+            for lib in LIBS[1:]:
+                book = groups.get((algo, inst, lib))
+                if not sb3 or not book:
+                    continue
+                for key in ("best_gap", "final_gap"):
+                    x, y = [r[key] for r in book], [r[key] for r in sb3]
+                    low = high = float("nan")
+                    if min(len(x), len(y)) >= 2 and (np.ptp(x) > 0 or np.ptp(y) > 0):
+                        ci = stats.ttest_ind(x, y, equal_var=False).confidence_interval(0.95)
+                        low, high = float(ci.low), float(ci.high)
+                    rows.append((algo, inst, lib, key, float(np.mean(x) - np.mean(y)), low,
+                                 high))
+    return rows
