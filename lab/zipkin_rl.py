@@ -12,7 +12,8 @@ chapters' configuration, keep the best policy on held-out demand, round its orde
 evaluate that stationary policy *exactly* (relative value iteration,
 :func:`~deepstock_lite.classical.evaluate_policy_exact`). ``--budget longer`` trains each
 agent on more transitions (and DDPG on a larger minibatch: ``lab/budgets.py``), with which
-Chapter 9 finds PPO and dist. SAC within 1% everywhere (DDPG not). Rows are written to
+Chapter 9 finds PPO and dist. SAC within 1% everywhere (DDPG not, with its own settings;
+``python -m lab zipkin-rl-critic`` runs it with dist. SAC's). Rows are written to
 ``zipkin_rl.json`` (``longer``: ``zipkin_rl_longer.json``) as soon as each run ends, so a
 killed sweep resumes where it stopped (finished runs are skipped): the committed file in
 ``data/results/`` only at ``--budget full`` or ``longer`` with ``--write`` (or ``--out NAME``),
@@ -122,7 +123,7 @@ def _train_scoring_checkpoints(agent_type, train_env, cfg, eval_env, decoder, sc
 
 def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
                   return_agent=False, overrides=None, score_checkpoints=False,
-                  checkpoint_extra=None, agent_type=None):
+                  checkpoint_extra=None, agent_type=None, n_envs=None):
     """Train one agent on cell (L, b) and return its row (exact cost, gap, CPU seconds); with
     ``return_agent``, ``(row, agent)`` (the agent holding its best policy on validation).
     ``overrides``: config fields to change from the chapters' configuration (a dict), after
@@ -135,7 +136,8 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     each checkpoint also holds (its CPU time, as the scoring's, is not counted as
     training's). ``agent_type`` (with ``score_checkpoints``): a subclass of
     :class:`~deepstock_lite.rl.ddpg.DDPG` to train instead of DDPG itself (an experiment's
-    change to one of its parts)."""
+    change to one of its parts). ``n_envs``: the training env's number of SKUs stepped at
+    once (default the chapters' for the algorithm; the row records another)."""
     from deepstock_lite.envs import BatchInventoryEnv
     from deepstock_lite.rl import BaseStockDecoder, IdentityDecoder, ddpg, dsac, ppo
 
@@ -146,6 +148,8 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     check_choice("reg", reg, set(REGS))
     seed = check_int("seed", seed, low=0)
     check_choice("budget", budget, set(_BUDGETS))
+    if n_envs is not None:
+        n_envs = check_int("n_envs", n_envs, low=1, high=64)
     if score_checkpoints and algo != "ddpg":
         raise ValueError(f"score_checkpoints is implemented for algo='ddpg', got {algo!r}")
     if checkpoint_extra is not None and not (score_checkpoints and callable(checkpoint_extra)):
@@ -161,7 +165,8 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     law = DiscreteDemand.poisson(MEAN)
     S = int(backorder_base_stock_level(law, L=L, h=H, b=b))
     steps_mult = B.get("steps_mult", {}).get(algo, 1)
-    n_envs, horizon, cfg = _setup(algo, seed, B["scale"], steps_mult)
+    chapter_envs, horizon, cfg = _setup(algo, seed, B["scale"], steps_mult)
+    n_envs = chapter_envs if n_envs is None else n_envs
     a_max = float(S) if reg == "none" else 2.0 * S
     decoder = IdentityDecoder() if reg == "none" else BaseStockDecoder(L)
     if overrides is not None and not isinstance(overrides, dict):
@@ -203,6 +208,8 @@ def zipkin_rl_run(L, b, *, algo="ddpg", reg="base", seed=0, budget="full",
     ran = {**budget_config, **(overrides or {})}        # the config fields the run changed
     if steps_mult != 1 or ran:
         row.update(steps_mult=steps_mult, config=ran)
+    if n_envs != chapter_envs:
+        row["n_envs"] = n_envs
     if score_checkpoints:
         row["checkpoints"] = checkpoints
     return (row, agent) if return_agent else row

@@ -29,7 +29,12 @@ the policy their critic recommends (:class:`CriticGreedy`) scored at every evalu
 run once more with dist. SAC's critics in place of DDPG's (:class:`QuantileCriticDDPG`,
 ``critic="quantile"``); last, on four times the transitions (zipkin-rl's ``longer`` budget
 with the table's minibatch), with DDPG's own critic (``critic="plain_longer"``, every cell)
-and with dist. SAC's (``"quantile_longer"``, the cells of the two highest penalties).
+and with dist. SAC's (``"quantile_longer"``, the cells of the two highest penalties); and
+with dist. SAC's critics and every setting of dist. SAC's longer run but its actor
+(``"quantile_dsac_settings"``, every cell), then with DDPG's own critic
+(``"plain_dsac_settings"``, every cell) and with DDPG's reward rule put back
+(``"plain_dsac_settings_return"``, b >= 19): between DDPG with dist. SAC's critics and
+settings and dist. SAC itself, only the actor is left.
 
 Rows go to ``zipkin_rl_critic.json`` as each run ends (a killed run resumes): the committed
 file only at ``--budget full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/``; a
@@ -64,8 +69,8 @@ from .zipkin_rl import H, MEAN, _setup, exact_cost, zipkin_rl_run
 from .zipkin_rl_structure import optimal_states
 
 __all__ = ["discounted_action_costs", "exact_critic_run", "CriticGreedy", "learned_critic_run",
-           "QuantileCriticDDPG", "quantile_critic_run", "longer_run", "target", "run_critic",
-           "main", "EXPERIMENT"]
+           "QuantileCriticDDPG", "quantile_critic_run", "longer_run", "dsac_settings_run",
+           "target", "run_critic", "main", "EXPERIMENT"]
 
 EXPERIMENT = "DDPG's actor on the exact critic, Zipkin's cells"
 
@@ -285,6 +290,28 @@ def longer_run(L, b, seed, *, budget="full", critic="quantile"):
     return {**row, "critic": f"{critic}_longer"}
 
 
+def dsac_settings_run(L, b, seed, *, budget="full", critic="quantile", variant=None):
+    """One row: DDPG with every setting of dist. SAC's longer run but its actor (``full``:
+    its 80 000 transitions, two SKUs a vector step so one update per two transitions,
+    minibatch 128, rewards centred and scaled by the warm-up's, dist. SAC's rule and DDPG's
+    ``reward_norm="reward"``), with dist. SAC's critics (``critic="quantile"``,
+    :class:`QuantileCriticDDPG`) or its own (``"plain"``); the actor stays DDPG's,
+    deterministic with Gaussian exploration noise. ``variant``: one of the budget's
+    ``variants``, config fields that put one of those settings back to DDPG's (the command
+    runs them with DDPG's own critic). Scored exactly at every evaluation."""
+    check_choice("critic", critic, {"quantile", "plain"})
+    plan = BUDGETS[budget]["dsac_settings"]
+    config, kind = dict(plan["config"]), f"{critic}_dsac_settings"
+    if variant is not None:
+        check_choice("variant", variant, set(plan["variants"]))
+        config.update(plan["variants"][variant])
+        kind = f"{kind}_{variant}"
+    row = zipkin_rl_run(L, b, algo="ddpg", reg="base", seed=seed, budget=plan["train"],
+                        score_checkpoints=True, overrides=config, n_envs=plan["n_envs"],
+                        agent_type=QuantileCriticDDPG if critic == "quantile" else None)
+    return {**row, "critic": kind}
+
+
 def target(out="zipkin_rl_critic", *, budget="full", write=False, force=False):
     """``(path, old)``: where the experiment writes and the rows it resumes from, checked
     before anything trains (:func:`deepstock_lite.core.results_store.prepare`)."""
@@ -334,13 +361,20 @@ def run_critic(budget="full", out="zipkin_rl_critic", *, write=False, force=Fals
         if path is not None:
             store.write_json(path, data)
     # the table's DDPG runs again, their critics' own recommendations scored beside them;
-    # then DDPG with dist. SAC's critics; last, four times the transitions, with DDPG's own
-    # critic and with dist. SAC's
+    # then DDPG with dist. SAC's critics; then four times the transitions, with DDPG's own
+    # critic and with dist. SAC's; last, dist. SAC's critics and settings with DDPG's actor
     runs = [(kind, plan[kind]["cells"], plan[kind]["seeds"], run)
             for kind, run in (("learned", learned_critic_run), ("quantile", quantile_critic_run))]
     runs += [(f"{critic}_longer", cells, plan["longer"]["seeds"],
               functools.partial(longer_run, critic=critic))
              for critic, cells in plan["longer"]["cells"].items()]
+    runs += [(f"{critic}_dsac_settings", cells, plan["dsac_settings"]["seeds"],
+              functools.partial(dsac_settings_run, critic=critic))
+             for critic, cells in plan["dsac_settings"]["cells"].items()]
+    runs += [(f"plain_dsac_settings_{variant}", plan["dsac_settings"]["variant_cells"],
+              plan["dsac_settings"]["seeds"],
+              functools.partial(dsac_settings_run, critic="plain", variant=variant))
+             for variant in plan["dsac_settings"]["variants"]]
     for kind, cells, seeds, run in runs:
         for L, b in cells:
             for seed in seeds:

@@ -73,6 +73,9 @@ def test_structure_tiny_run_resumes(tmp_path, monkeypatch):
     assert variant["corr"] != row["corr"]              # another minibatch, another run
     with pytest.raises(TypeError, match="overrides"):
         zipkin_rl.zipkin_rl_run(4, 39, budget="tiny", overrides=[("batch_size", 8)])
+    for bad in (0, 65, 1.5):
+        with pytest.raises((ValueError, TypeError), match="n_envs"):
+            zipkin_rl.zipkin_rl_run(4, 39, budget="tiny", n_envs=bad)
     again = zs.run_structure("tiny", out="s", quiet=True)
     assert again["rows"] == json.loads((tmp_path / "s.json").read_text())["rows"]
     with pytest.raises(ValueError, match="budget"):
@@ -170,12 +173,27 @@ def test_exact_critic_tiny_run_resumes(tmp_path, monkeypatch):
     data = zc.run_critic("tiny", out="c", quiet=True)
     # the actor on the exact critic, the table's run, DDPG with dist. SAC's critics, then
     # the longer budget's runs with DDPG's own critic and with dist. SAC's (tiny: the table's
-    # budget with a minibatch of 64)
-    row, learned, quantile, plain_long, q_long = data["rows"]
+    # budget with a minibatch of 64), last dist. SAC's settings with DDPG's actor, with dist.
+    # SAC's critics and with DDPG's own
+    (row, learned, quantile, plain_long, q_long, q_settings, p_settings,
+     p_return) = data["rows"]
     assert quantile["critic"] == "quantile" and len(quantile["checkpoints"]) >= 1
     assert [plain_long["critic"], q_long["critic"]] == ["plain_longer", "quantile_longer"]
     assert q_long["config"] == plain_long["config"] == {"batch_size": 64}
-    assert len({learned["gap"], quantile["gap"], q_long["gap"], plain_long["gap"]}) == 4
+    assert q_settings["critic"] == "quantile_dsac_settings" and q_settings["n_envs"] == 2
+    assert q_settings["config"] == p_settings["config"] == {"batch_size": 64,
+                                                           "reward_norm": "reward"}
+    assert p_settings["critic"] == "plain_dsac_settings" and p_settings["n_envs"] == 2
+    assert "n_envs" not in q_long                     # the chapters' width is not recorded
+    assert len({learned["gap"], quantile["gap"], q_long["gap"], plain_long["gap"],
+                q_settings["gap"]}) == 5
+    assert len(p_settings["checkpoints"]) == len(q_settings["checkpoints"]) >= 1
+    with pytest.raises(ValueError, match="critic"):
+        zc.dsac_settings_run(2, 4, 0, budget="tiny", critic="exact")
+    assert p_return["critic"] == "plain_dsac_settings_return" and p_return["n_envs"] == 2
+    assert p_return["config"] == {"batch_size": 64, "reward_norm": "return"}
+    with pytest.raises(ValueError, match="variant"):
+        zc.dsac_settings_run(2, 4, 0, budget="tiny", critic="plain", variant="huge")
     with pytest.raises(ValueError, match="critic"):
         zc.longer_run(2, 4, 0, budget="tiny", critic="exact")
     assert (row["L"], row["b"], row["seed"], row["critic"]) == (2, 4, 0, "exact")
