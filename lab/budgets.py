@@ -112,7 +112,8 @@ ZIPKIN_RL_CRITIC = {
                  dsac_settings=dict(cells={"quantile": ((2, 4),), "plain": ((2, 4),)},
                                     seeds=(0,), train="tiny", n_envs=2,
                                     config={"batch_size": 64, "reward_norm": "reward"},
-                                    variant_cells=((2, 4),),
+                                    variant_cells={"plain": ((2, 4),),
+                                                   "quantile": ((2, 4),)},
                                     variants={"return": {"reward_norm": "return"}})),
     "full": dict(train="full", cells=_ZIPKIN_CELLS, seeds=(0, 1, 2, 3), states=(20, 100),
                  learned=dict(cells=_ZIPKIN_CELLS, seeds=(0, 1)),
@@ -129,9 +130,10 @@ ZIPKIN_RL_CRITIC = {
                                     seeds=(0, 1), train="longer", n_envs=2,
                                     config={"batch_size": 128, "reward_norm": "reward",
                                             "total_steps": 80_000},
-                                    # one setting put back to DDPG's, with its own critic
-                                    variant_cells=tuple(c for c in _ZIPKIN_CELLS
-                                                        if c[1] >= 19),
+                                    # one setting put back to DDPG's, with either critic
+                                    variant_cells={c: tuple(x for x in _ZIPKIN_CELLS
+                                                            if x[1] >= 19)
+                                                   for c in ("plain", "quantile")},
                                     variants={"return": {"reward_norm": "return"}})),
 }
 

@@ -32,9 +32,10 @@ with the table's minibatch), with DDPG's own critic (``critic="plain_longer"``, 
 and with dist. SAC's (``"quantile_longer"``, the cells of the two highest penalties); and
 with dist. SAC's critics and every setting of dist. SAC's longer run but its actor
 (``"quantile_dsac_settings"``, every cell), then with DDPG's own critic
-(``"plain_dsac_settings"``, every cell) and with DDPG's reward rule put back
-(``"plain_dsac_settings_return"``, b >= 19): between DDPG with dist. SAC's critics and
-settings and dist. SAC itself, only the actor is left.
+(``"plain_dsac_settings"``, every cell), and with DDPG's reward rule put back, with either
+critic (``"plain_dsac_settings_return"``, ``"quantile_dsac_settings_return"``, b >= 19):
+between DDPG with dist. SAC's critics and settings and dist. SAC itself, only the actor is
+left.
 
 Rows go to ``zipkin_rl_critic.json`` as each run ends (a killed run resumes): the committed
 file only at ``--budget full`` with ``--write`` (or ``--out NAME``), else ``results_tmp/``; a
@@ -297,8 +298,8 @@ def dsac_settings_run(L, b, seed, *, budget="full", critic="quantile", variant=N
     ``reward_norm="reward"``), with dist. SAC's critics (``critic="quantile"``,
     :class:`QuantileCriticDDPG`) or its own (``"plain"``); the actor stays DDPG's,
     deterministic with Gaussian exploration noise. ``variant``: one of the budget's
-    ``variants``, config fields that put one of those settings back to DDPG's (the command
-    runs them with DDPG's own critic). Scored exactly at every evaluation."""
+    ``variants``, config fields that put one of those settings back to DDPG's. Scored
+    exactly at every evaluation."""
     check_choice("critic", critic, {"quantile", "plain"})
     plan = BUDGETS[budget]["dsac_settings"]
     config, kind = dict(plan["config"]), f"{critic}_dsac_settings"
@@ -371,9 +372,9 @@ def run_critic(budget="full", out="zipkin_rl_critic", *, write=False, force=Fals
     runs += [(f"{critic}_dsac_settings", cells, plan["dsac_settings"]["seeds"],
               functools.partial(dsac_settings_run, critic=critic))
              for critic, cells in plan["dsac_settings"]["cells"].items()]
-    runs += [(f"plain_dsac_settings_{variant}", plan["dsac_settings"]["variant_cells"],
-              plan["dsac_settings"]["seeds"],
-              functools.partial(dsac_settings_run, critic="plain", variant=variant))
+    runs += [(f"{critic}_dsac_settings_{variant}", cells, plan["dsac_settings"]["seeds"],
+              functools.partial(dsac_settings_run, critic=critic, variant=variant))
+             for critic, cells in plan["dsac_settings"]["variant_cells"].items()
              for variant in plan["dsac_settings"]["variants"]]
     for kind, cells, seeds, run in runs:
         for L, b in cells:

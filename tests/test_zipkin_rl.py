@@ -174,9 +174,9 @@ def test_exact_critic_tiny_run_resumes(tmp_path, monkeypatch):
     # the actor on the exact critic, the table's run, DDPG with dist. SAC's critics, then
     # the longer budget's runs with DDPG's own critic and with dist. SAC's (tiny: the table's
     # budget with a minibatch of 64), last dist. SAC's settings with DDPG's actor, with dist.
-    # SAC's critics and with DDPG's own
-    (row, learned, quantile, plain_long, q_long, q_settings, p_settings,
-     p_return) = data["rows"]
+    # SAC's critics and with DDPG's own, then with DDPG's reward rule, with either critic
+    (row, learned, quantile, plain_long, q_long, q_settings, p_settings, p_return,
+     q_return) = data["rows"]
     assert quantile["critic"] == "quantile" and len(quantile["checkpoints"]) >= 1
     assert [plain_long["critic"], q_long["critic"]] == ["plain_longer", "quantile_longer"]
     assert q_long["config"] == plain_long["config"] == {"batch_size": 64}
@@ -191,7 +191,9 @@ def test_exact_critic_tiny_run_resumes(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="critic"):
         zc.dsac_settings_run(2, 4, 0, budget="tiny", critic="exact")
     assert p_return["critic"] == "plain_dsac_settings_return" and p_return["n_envs"] == 2
-    assert p_return["config"] == {"batch_size": 64, "reward_norm": "return"}
+    assert p_return["config"] == q_return["config"] == {"batch_size": 64,
+                                                        "reward_norm": "return"}
+    assert q_return["critic"] == "quantile_dsac_settings_return"
     with pytest.raises(ValueError, match="variant"):
         zc.dsac_settings_run(2, 4, 0, budget="tiny", critic="plain", variant="huge")
     with pytest.raises(ValueError, match="critic"):
