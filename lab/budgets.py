@@ -102,7 +102,10 @@ _ZIPKIN_CELLS = tuple((L, b) for b in (4, 9, 19, 39) for L in (1, 2, 3, 4))
 #: configuration fields ``config`` (``longer``: four times the transitions; its minibatch of
 #: 1 024 put back to the table's 256), with its own critic ("plain", every cell) and with dist.
 #: SAC's ("quantile": the cells with b >= 19, where those critics helped most at the table's
-#: budget; such a run costs ~12 CPU-minutes, one with DDPG's own critic ~3.5)
+#: budget; such a run costs ~12 CPU-minutes, one with DDPG's own critic ~3.5);
+#: ``dsac_settings``: DDPG at ``train`` with dist. SAC's settings (``config`` and ``n_envs``),
+#: per critic on ``cells``, and with each of ``variants`` (config fields put back to DDPG's)
+#: per critic on ``variant_cells``
 ZIPKIN_RL_CRITIC = {
     "tiny": dict(train="tiny", cells=((2, 4),), seeds=(0,), states=(4, 50),
                  learned=dict(cells=((2, 4),), seeds=(0,)),
