@@ -8,7 +8,17 @@ import numpy as np
 
 from .validation import check_int
 
-__all__ = ["set_seed", "make_rng"]
+__all__ = ["set_seed", "make_rng", "REPRODUCIBLE_CPU"]
+
+# Torch's matrix products go through Intel's MKL, which picks its kernels by the make of the
+# CPU: the same seed gave different last bits on an Intel Xeon and an AMD EPYC, and training
+# grew them into different policies. MKL's COMPATIBLE branch runs the same code on every x86
+# CPU, and ATen's AVX2 kernels run on any x86 CPU of the last decade. Both settings are read
+# when torch first uses them, so they are made here, as the package is imported (before torch
+# is); a value the user already exported is kept.
+REPRODUCIBLE_CPU = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "avx2"}
+for _name, _value in REPRODUCIBLE_CPU.items():
+    os.environ.setdefault(_name, _value)
 
 
 def set_seed(seed: int = 0, *, torch_threads: int | None = 1) -> np.random.Generator:
@@ -17,7 +27,9 @@ def set_seed(seed: int = 0, *, torch_threads: int | None = 1) -> np.random.Gener
     Torch is limited to ``torch_threads`` intra-op threads (one by default): on small CPUs
     and small networks one thread is both faster and reproducible. Pass ``None`` to leave
     torch's thread count alone. Torch is imported only if it is installed, so the classical
-    part of the book never needs it.
+    part of the book never needs it. Importing the package has already chosen torch's
+    CPU-independent kernels (``REPRODUCIBLE_CPU``), so a seed gives the same numbers on any
+    x86 machine, provided ``deepstock_lite`` is imported before torch's first matrix product.
     """
     seed = check_int("seed", seed, low=0, high=2**32 - 1)
     if torch_threads is not None:
