@@ -93,8 +93,8 @@ def test_sb3_efficiency_reads_a_study(tmp_path, capsys):
     path.write_text(json.dumps({"meta": {"command": "x"}, "runs": runs}))
     rows = eff.main(["--study", str(path)])
     assert len(rows) == 4
-    assert eff.verdicts(rows) == [("ppo", "b", "book", True, True, True, True),
-                                  ("ddpg", "b", "book", True, True, True, True)]
+    assert eff.verdicts(rows) == [("ppo", "b", "book", True, True),
+                                  ("ddpg", "b", "book", True, True)]
     out = capsys.readouterr().out
     assert "yes" in out and "not shown" in out      # equal gaps, no spread: no verdict
     with pytest.raises(SystemExit):
