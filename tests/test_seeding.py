@@ -60,10 +60,26 @@ def test_training_bits_do_not_depend_on_the_cpu():
                          text=True, check=True).stdout.strip()
     assert out == _PROBE_BITS, (
         f"torch on this CPU gives {out}, not the recorded {_PROBE_BITS}: the chapters' "
-        f"training outputs will not reproduce here ({platform.processor() or 'unknown CPU'})")
+        f"training outputs will not reproduce here ({_cpu_name()})")
 
 
-def test_importing_the_package_pins_the_cpu_kernels():
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
+def test_importing_the_package_sets_the_cpu_kernels_unless_exported():
     from deepstock_lite.core.seeding import REPRODUCIBLE_CPU
-    for name, value in REPRODUCIBLE_CPU.items():
-        assert os.environ[name] == value
+    probe = ("import os, deepstock_lite; "
+             "print(os.environ['MKL_CBWR'], os.environ['ATEN_CPU_CAPABILITY'])")
+    clean = {k: v for k, v in os.environ.items() if k not in REPRODUCIBLE_CPU}
+    out = subprocess.run([sys.executable, "-c", probe], env=clean, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [REPRODUCIBLE_CPU["MKL_CBWR"], REPRODUCIBLE_CPU["ATEN_CPU_CAPABILITY"]]
+    out = subprocess.run([sys.executable, "-c", probe], env={**clean, "MKL_CBWR": "AUTO"},
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["AUTO", REPRODUCIBLE_CPU["ATEN_CPU_CAPABILITY"]]   # an exported value wins
