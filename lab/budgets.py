@@ -44,8 +44,19 @@ ZIPKIN_RL = {"tiny": dict(scale=0.02, eval_paths=8, eval_horizon=200),
              "full": dict(scale=1.0, eval_paths=50, eval_horizon=600)}
 ZIPKIN_RL["longer"] = dict(ZIPKIN_RL["full"], steps_mult={"ddpg": 4, "ppo": 2, "dsac": 4},
                            config={"ddpg": {"batch_size": 1024}})
+#: ``ppo_ortho``: the table's budget and configuration with PPO's initial weights orthogonal
+#: (``ortho_init=True``, Stable-Baselines3's and CleanRL's; the book's default is PyTorch's):
+#: is the initialization that lets the book's PPO end with SB3's (Chapter 13) better here too?
+#: ``algos``: the only agents a budget runs (default: every one)
+ZIPKIN_RL["ppo_ortho"] = dict(ZIPKIN_RL["full"], config={"ppo": {"ortho_init": True}},
+                              algos=("ppo",))
+#: ``ppo_torch``: its paired control, the table's PPO again (PyTorch's initial weights) on
+#: the same seeds, run like ``ppo_ortho`` under the package's CPU settings (the table's rows
+#: were made before them, with other last bits)
+ZIPKIN_RL["ppo_torch"] = dict(ZIPKIN_RL["full"], algos=("ppo",))
 #: zipkin-rl: the budgets that may write a committed file, and each one's file
-ZIPKIN_RL_FILES = {"full": "zipkin_rl", "longer": "zipkin_rl_longer"}
+ZIPKIN_RL_FILES = {"full": "zipkin_rl", "longer": "zipkin_rl_longer",
+                   "ppo_ortho": "zipkin_rl_ppo_ortho", "ppo_torch": "zipkin_rl_ppo_torch"}
 
 
 def _ddpg_hardest(config, **kw):

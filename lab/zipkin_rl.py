@@ -2,6 +2,8 @@
 
     python -m lab zipkin-rl --budget full --write  # all cells, 2 seeds
     python -m lab zipkin-rl --budget longer --write --regs base  # more transitions
+    python -m lab zipkin-rl --budget ppo_ortho --write  # PPO, orthogonal initial weights
+    python -m lab zipkin-rl --budget ppo_torch --write  # PPO, its paired control
     python -m lab zipkin-rl --budget tiny --cells 2,4 --seeds 1
 
 For every cell (L, b) of Zipkin's table (Poisson(5) demand, h = 1, lost sales), every
@@ -13,12 +15,15 @@ evaluate that stationary policy *exactly* (relative value iteration,
 :func:`~deepstock_lite.classical.evaluate_policy_exact`). ``--budget longer`` trains each
 agent on more transitions (and DDPG on a larger minibatch: ``lab/budgets.py``), with which
 Chapter 9 finds PPO and dist. SAC within 1% everywhere (DDPG not, with its own settings;
-``python -m lab zipkin-rl-critic`` runs it with dist. SAC's). Rows are written to
-``zipkin_rl.json`` (``longer``: ``zipkin_rl_longer.json``) as soon as each run ends, so a
-killed sweep resumes where it stopped (finished runs are skipped): the committed file in
-``data/results/`` only at ``--budget full`` or ``longer`` with ``--write`` (or ``--out NAME``),
-else in ``results_tmp/`` (or ``--out PATH``). A file of another budget is replaced only with
-``--force``.
+``python -m lab zipkin-rl-critic`` runs it with dist. SAC's). ``--budget ppo_ortho`` runs
+the table's PPO with orthogonal initial weights (``ortho_init=True``; Chapter 13 asks whether
+they should be the default), ``--budget ppo_torch`` the table's PPO again as its paired
+control (the same seeds and CPU settings); both run PPO only. Rows are written to
+``zipkin_rl.json`` (any other committing budget: ``zipkin_rl_<budget>.json``) as soon as each
+run ends, so a killed sweep resumes where it stopped (finished runs are skipped): the
+committed file in ``data/results/`` only at a committing budget (every one but ``tiny``) with
+``--write`` (or ``--out NAME``), else in ``results_tmp/`` (or ``--out PATH``). A file of
+another budget is replaced only with ``--force``.
 """
 from __future__ import annotations
 
@@ -220,17 +225,17 @@ def _key(r):
 
 
 def default_out(budget):
-    """The sweep's file name for ``budget``: ``zipkin_rl_longer`` for ``longer``, else
-    ``zipkin_rl``."""
+    """The sweep's file name for ``budget``: ``zipkin_rl`` for ``full`` and ``tiny``, else
+    ``zipkin_rl_<budget>``."""
     return _FILES.get(check_choice("budget", budget, set(_BUDGETS)), "zipkin_rl")
 
 
 def target(out="zipkin_rl", *, budget="full", write=False, force=False):
     """``(path, old)``: where the sweep writes and the rows it resumes from, checked before
     anything trains (:func:`deepstock_lite.core.results_store.prepare`). A plain name is a
-    file of the committed folder with ``write=True`` (budgets ``full`` and ``longer`` only;
-    the command names each one's file, :func:`default_out`), else of ``results_tmp/``; a
-    file of another budget is replaced only with ``force``."""
+    file of the committed folder with ``write=True`` (every budget but ``tiny``; the command
+    names each one's file, :func:`default_out`), else of ``results_tmp/``; a file of another
+    budget is replaced only with ``force``."""
     check_choice("budget", budget, set(_BUDGETS))
     if not out:
         return None, None
@@ -252,6 +257,10 @@ def zipkin_rl_sweep(cells=None, algos=ALGOS, regs=REGS, seeds=(0, 1),
             raise ValueError(f"cells must be a non-empty list of Zipkin's (L, b) cells "
                              f"{ZIPKIN_CELLS}, got {bad or cells}")
     algos = check_names("algos", algos, ALGOS)
+    runs = _BUDGETS[check_choice("budget", budget, set(_BUDGETS))].get("algos", ALGOS)
+    if not set(algos) & set(runs):
+        raise ValueError(f"budget {budget!r} runs only algos {list(runs)}, got {list(algos)}")
+    algos = tuple(a for a in algos if a in runs)
     regs = check_names("regs", regs, REGS)
     seeds = check_seeds(seeds)
     path, old = target(out, budget=budget, write=write, force=force)
@@ -297,8 +306,8 @@ def main(argv=None):
                    help="seeds 0..N-1 (default 2)")
     p.add_argument("--cells", nargs="+", default=None, metavar="L,b",
                    help="only these cells, e.g. 2,4 (default: all 16)")
-    add_output_options(p, "zipkin_rl.json (longer: zipkin_rl_longer.json)",
-                       committing=tuple(_FILES))
+    add_output_options(p, "zipkin_rl.json (another committing budget: "
+                          "zipkin_rl_<budget>.json)", committing=tuple(_FILES))
     a = p.parse_args(argv)
     cells = parse_cells(p, a.cells)
     out, write = output_request(a)

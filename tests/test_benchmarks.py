@@ -4,6 +4,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -73,6 +75,21 @@ def test_wrapper_speed_benchmark_small_budget(tmp_path, capsys):
         assert all(rows[f"RegularizedVectorAction {k}, {n} SKUs"]["sku_steps_per_s"] > 0
                    for k in ("none", "base", "coeff", "both"))
     assert "x bare env" in capsys.readouterr().out
+
+
+def test_update_cost_times_each_kernel_setting(capsys):
+    """One row per algorithm and kernel setting, each timed in its own process; a bad
+    option is refused before anything runs."""
+    bench = load("update_cost")
+    rows = bench.main(["--algos", "ddpg", "--updates", "2", "--blocks", "1"])
+    assert [(r["algo"], r["kernels"]) for r in rows] == [("ddpg", "pinned"),
+                                                         ("ddpg", "default")]
+    assert all(r["ms_per_update"] > 0 and r["ms_per_step"] == r["ms_per_update"]
+               for r in rows)
+    assert "ms/update" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        bench.main(["--updates", "0"])
+    assert "--updates and --blocks must be at least 1" in capsys.readouterr().err
 
 
 def test_sb3_efficiency_reads_a_study(tmp_path, capsys):

@@ -129,6 +129,20 @@ def test_longer_budget_writes_its_own_file(tmp_path, monkeypatch):
     assert path == tmp_path / "committed" / "zipkin_rl_longer.json" and old is None
 
 
+def test_ppo_ortho_budget_is_the_table_with_orthogonal_ppo_weights():
+    """``--budget ppo_ortho``: the full budget, PPO's initial weights orthogonal (recorded in
+    the row), PPO only; its own committed file."""
+    B, full = zipkin_rl._BUDGETS["ppo_ortho"], zipkin_rl._BUDGETS["full"]
+    assert {k: v for k, v in B.items() if k not in ("config", "algos")} == full
+    assert B["config"] == {"ppo": {"ortho_init": True}} and B["algos"] == ("ppo",)
+    assert zipkin_rl.default_out("ppo_ortho") == "zipkin_rl_ppo_ortho"
+    # its paired control: the table's PPO again, in its own file
+    assert zipkin_rl._BUDGETS["ppo_torch"] == {**full, "algos": ("ppo",)}
+    assert zipkin_rl.default_out("ppo_torch") == "zipkin_rl_ppo_torch"
+    with pytest.raises(ValueError, match="runs only algos"):
+        zipkin_rl.zipkin_rl_sweep(algos=("ddpg",), budget="ppo_ortho", out=None)
+
+
 def test_discounted_action_costs_solve_the_discounted_bellman_equation():
     """J(s, z) = E v(s'), v = c + gamma min_z J; the discounted-optimal orders are the argmin,
     and at L = 1 they are optimal for the average cost too (one order, one period)."""
