@@ -22,28 +22,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import time
 
-SETTINGS = {"pinned": {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "avx2"},
+from deepstock_lite.core.seeding import REPRODUCIBLE_CPU, cpu_name
+
+SETTINGS = {"pinned": dict(REPRODUCIBLE_CPU),
             "default": {"MKL_CBWR": "", "ATEN_CPU_CAPABILITY": None}}
 #: updates per environment step in the agents benchmark's configuration
 UPDATES_PER_STEP = {"ddpg": 1.0, "dsac": 0.5}
-
-
-def cpu_name():
-    """The CPU's model name (``/proc/cpuinfo`` on Linux, where ``platform.processor()`` is
-    empty), else the machine type."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def time_updates(algo, updates, blocks):

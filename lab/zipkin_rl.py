@@ -257,10 +257,11 @@ def zipkin_rl_sweep(cells=None, algos=ALGOS, regs=REGS, seeds=(0, 1),
             raise ValueError(f"cells must be a non-empty list of Zipkin's (L, b) cells "
                              f"{ZIPKIN_CELLS}, got {bad or cells}")
     algos = check_names("algos", algos, ALGOS)
-    runs = _BUDGETS[check_choice("budget", budget, set(_BUDGETS))].get("algos", ALGOS)
-    if not set(algos) & set(runs):
-        raise ValueError(f"budget {budget!r} runs only algos {list(runs)}, got {list(algos)}")
-    algos = tuple(a for a in algos if a in runs)
+    budget_algos = _BUDGETS[check_choice("budget", budget, set(_BUDGETS))].get("algos", ALGOS)
+    if not set(algos) & set(budget_algos):
+        raise ValueError(f"budget {budget!r} runs only algos {list(budget_algos)}, got "
+                         f"{list(algos)}")
+    algos = tuple(a for a in algos if a in budget_algos)
     regs = check_names("regs", regs, REGS)
     seeds = check_seeds(seeds)
     path, old = target(out, budget=budget, write=write, force=force)

@@ -54,22 +54,13 @@ _PROBE_BITS = "0x1.dba5720000000p-1 -0x1.3a2e413ef4000p+3"
                     or not torch.backends.mkl.is_available(),
                     reason="the settings concern x86 CPUs with torch's MKL")
 def test_training_bits_do_not_depend_on_the_cpu():
-    from deepstock_lite.core.seeding import REPRODUCIBLE_CPU
+    from deepstock_lite.core.seeding import REPRODUCIBLE_CPU, cpu_name
     env = {k: v for k, v in os.environ.items() if k not in REPRODUCIBLE_CPU}
     out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True,
                          text=True, check=True).stdout.strip()
     assert out == _PROBE_BITS, (
         f"torch on this CPU gives {out}, not the recorded {_PROBE_BITS}: the chapters' "
-        f"training outputs will not reproduce here ({_cpu_name()})")
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown CPU"
+        f"training outputs will not reproduce here ({cpu_name()})")
 
 
 def test_importing_the_package_sets_the_cpu_kernels_unless_exported():

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import os
+import platform
 import random
 
 import numpy as np
 
 from .validation import check_int
 
-__all__ = ["set_seed", "make_rng", "REPRODUCIBLE_CPU"]
+__all__ = ["set_seed", "make_rng", "REPRODUCIBLE_CPU", "cpu_name"]
 
 # Torch's matrix products go through Intel's MKL, which picks its kernels by the make of the
 # CPU: the same seed gave different last bits on an Intel Xeon and an AMD EPYC, and training
@@ -19,6 +20,18 @@ __all__ = ["set_seed", "make_rng", "REPRODUCIBLE_CPU"]
 REPRODUCIBLE_CPU = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "avx2"}
 for _name, _value in REPRODUCIBLE_CPU.items():
     os.environ.setdefault(_name, _value)
+
+
+def cpu_name() -> str:
+    """The CPU's model name, to print beside a result that depends on its kernels (a timing,
+    a check of the bits): ``/proc/cpuinfo``'s on Linux, where ``platform.processor()`` is
+    empty, else ``platform``'s."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def set_seed(seed: int = 0, *, torch_threads: int | None = 1) -> np.random.Generator:
